@@ -103,14 +103,12 @@ func classOf(n int) int {
 	return bits.Len(uint(n-1)) - minClassShift
 }
 
-// floorClass returns the largest class whose capacity is <= c, or -1.
+// floorClass returns the largest class whose capacity is <= c, or -1 when c
+// is below the smallest class or above MaxPooled (dropped, not kept).
 func floorClass(c int) int {
-	if c < 1<<minClassShift {
+	if c < 1<<minClassShift || c > MaxPooled {
 		return -1
 	}
 	s := bits.Len(uint(c)) - 1
-	if s > maxClassShift {
-		return -1
-	}
 	return s - minClassShift
 }

@@ -139,19 +139,22 @@ func (m *Message) Decode(body []byte) error {
 			return derr(off, "op size "+strconv.FormatUint(uint64(sz), 10)+" smaller than its name and LUT")
 		}
 		p := off + opHeaderSize
-		b := Bin{Name: body[p : p+nameLen], Type: pt}
+		bins = bins[:i+1]
+		b := &bins[i]
+		b.Name = body[p : p+nameLen]
+		b.Type = pt
+		b.HasLUT = flags&1 != 0
+		b.LUT = 0
 		p += nameLen
-		if flags&1 != 0 {
-			b.HasLUT = true
+		if b.HasLUT {
 			b.LUT = binary.BigEndian.Uint64(body[p:])
 			p += 8
 		}
 		end := off + 4 + int(sz)
 		b.Value = body[p:end]
-		if err := checkScalar(&b, p); err != nil {
+		if err := checkScalar(b, p); err != nil {
 			return err
 		}
-		bins = append(bins, b)
 		off = end
 	}
 	m.Bins = bins

@@ -2,9 +2,12 @@ package wire
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/zlib"
 	"encoding/binary"
 	"errors"
+	"hash"
+	"hash/adler32"
 	"io"
 	"strconv"
 
@@ -16,8 +19,9 @@ import (
 // inflates without allocating. Not safe for concurrent use.
 type Inflater struct {
 	src bytes.Reader
-	zr  io.ReadCloser
-	one [1]byte
+	fr  io.ReadCloser
+	sum hash.Hash32
+	one [4]byte
 }
 
 // Inflate expands the compressed frame f (header included) into out, which
@@ -42,28 +46,49 @@ func (z *Inflater) Inflate(f []byte, maxBody int, out *pool.Buf) ([]byte, error)
 	out.Grow(n)
 	dst := out.B[:n]
 
-	z.src.Reset(f[HeaderSize+8:])
-	if z.zr == nil {
-		zr, err := zlib.NewReader(&z.src)
-		if err != nil {
-			return nil, derr(8, "zlib: "+err.Error())
-		}
-		z.zr = zr
-	} else if err := z.zr.(zlib.Resetter).Reset(&z.src, nil); err != nil {
-		return nil, derr(8, "zlib: "+err.Error())
+	// The zlib wrapper (RFC 1950) is read here rather than by compress/zlib,
+	// whose Reset allocates a checksum per stream.
+	zs := f[HeaderSize+8:]
+	if len(zs) < 2+4 {
+		return nil, derr(16, "zlib stream shorter than its header and checksum")
 	}
-	if _, err := io.ReadFull(z.zr, dst); err != nil {
+	cmf, flg := zs[0], zs[1]
+	if cmf&0x0f != 8 || cmf>>4 > 7 || (uint16(cmf)<<8|uint16(flg))%31 != 0 {
+		return nil, derr(16, "not a zlib stream (bad header)")
+	}
+	if flg&0x20 != 0 {
+		return nil, derr(17, "zlib stream wants a preset dictionary")
+	}
+	z.src.Reset(zs[2:])
+	if z.fr == nil {
+		z.fr = flate.NewReader(&z.src)
+		z.sum = adler32.New()
+	} else if err := z.fr.(flate.Resetter).Reset(&z.src, nil); err != nil {
+		return nil, derr(18, "zlib: "+err.Error())
+	}
+	if _, err := io.ReadFull(z.fr, dst); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return nil, derr(8, "zlib stream inflates to fewer bytes than the stated "+strconv.Itoa(n))
+			return nil, derr(18, "zlib stream inflates to fewer bytes than the stated "+strconv.Itoa(n))
 		}
-		return nil, derr(8, "zlib: "+err.Error())
+		return nil, derr(18, "zlib: "+err.Error())
 	}
-	// One more read must hit the end of the stream (and checks the adler32).
-	if k, err := z.zr.Read(z.one[:]); k != 0 || err != io.EOF {
+	// One more read must hit the end of the deflate stream.
+	if k, err := z.fr.Read(z.one[:1]); k != 0 || err != io.EOF {
 		if k != 0 || err == nil {
-			return nil, derr(8, "zlib stream inflates to more bytes than the stated "+strconv.Itoa(n))
+			return nil, derr(18, "zlib stream inflates to more bytes than the stated "+strconv.Itoa(n))
 		}
-		return nil, derr(8, "zlib: "+err.Error())
+		return nil, derr(18, "zlib: "+err.Error())
+	}
+	// flate reads byte by byte from an io.ByteReader, so the adler32
+	// trailer is exactly what is left.
+	z.sum.Reset()
+	z.sum.Write(dst)
+	if z.src.Len() != 4 {
+		return nil, derr(len(f)-z.src.Len(), "zlib stream not followed by exactly its 4-byte checksum")
+	}
+	z.src.Read(z.one[:4])
+	if binary.BigEndian.Uint32(z.one[:4]) != z.sum.Sum32() {
+		return nil, derr(len(f)-4, "zlib checksum mismatch")
 	}
 	out.B = dst
 	typ, body, err := ParseHeader(dst, maxBody)

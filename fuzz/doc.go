@@ -1,0 +1,4 @@
+// Package fuzz holds the fuzz targets of xdrhook's decoders and encoders and
+// their checked-in seed corpus (testdata/fuzz). Run them with `make fuzz`
+// or `go test ./fuzz -run '^$' -fuzz FuzzFrames -fuzztime 60s`.
+package fuzz
