@@ -1,0 +1,240 @@
+package dataplane
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/xdrhook/xdrhook/wire"
+)
+
+// Request is one HTTP body ready to go.
+type Request struct {
+	Body        []byte
+	ContentType string
+	Records     int
+	// IdempotencyKey is set on single-message bodies (batching off).
+	IdempotencyKey []byte
+}
+
+// Sender performs HTTP requests for one destination. Do is called from
+// several worker goroutines at once.
+type Sender interface {
+	// Do sends r and returns the response status, the server's Retry-After
+	// (0 if none) or a transport error. It must give up by deadline.
+	Do(r *Request, deadline time.Time) (status int, retryAfter time.Duration, err error)
+	Close()
+}
+
+// ErrTimeout is what a Sender returns when the deadline passed.
+var ErrTimeout = errors.New("request timed out")
+
+// StatusSet tells whether an HTTP status belongs to a configured set.
+type StatusSet interface {
+	Contains(status int) bool
+}
+
+// StatusRange is the StatusSet [Lo, Hi].
+type StatusRange struct{ Lo, Hi int }
+
+// Contains implements StatusSet.
+func (r StatusRange) Contains(s int) bool { return s >= r.Lo && s <= r.Hi }
+
+// RetryPolicy bounds retries of one body; every attempt stays inside the
+// reply deadline of the oldest record in it.
+type RetryPolicy struct {
+	MaxAttempts    int
+	InitialBackoff time.Duration
+	MaxBackoff     time.Duration
+}
+
+// DestinationOptions configure a Destination.
+type DestinationOptions struct {
+	Name string
+	// MaxInFlight is the number of requests outstanding at once: the
+	// window. It is also the number of worker goroutines.
+	MaxInFlight int
+	// MaxQueued is the number of finished bodies that may wait for a
+	// worker. Past it the destination is backed up: new records for it are
+	// answered 11 at once, so memory stays bounded while it is slow or down.
+	// Default: MaxInFlight.
+	MaxQueued int
+	Retry     RetryPolicy
+	// CallTimeout bounds one attempt (config call-timeout); every attempt
+	// also ends by the reply deadline. Default 5 s.
+	CallTimeout time.Duration
+	Success     StatusSet // default 200-299
+	Permanent   StatusSet // statuses that drop the record (reply 4); default none
+	Sender      Sender
+}
+
+// Destination is one configured HTTP destination: a queue of finished
+// bodies and MaxInFlight workers sending them.
+type Destination struct {
+	opts  DestinationOptions
+	index int
+	e     *Engine
+
+	mu     sync.Mutex
+	cond   sync.Cond
+	queue  []*batch
+	closed bool
+	queued atomic.Int32
+	wg     sync.WaitGroup
+	// reachable is false after a transport error, true after any response
+	// (readiness).
+	reachable atomic.Bool
+
+	m *destMetrics
+}
+
+// NewDestination builds a destination; the engine starts its workers.
+func NewDestination(o DestinationOptions) *Destination {
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = 64
+	}
+	if o.MaxQueued <= 0 {
+		o.MaxQueued = o.MaxInFlight
+	}
+	if o.Retry.MaxAttempts <= 0 {
+		o.Retry.MaxAttempts = 3
+	}
+	if o.Retry.InitialBackoff <= 0 {
+		o.Retry.InitialBackoff = 50 * time.Millisecond
+	}
+	if o.Retry.MaxBackoff < o.Retry.InitialBackoff {
+		o.Retry.MaxBackoff = o.Retry.InitialBackoff
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = 5 * time.Second
+	}
+	if o.Success == nil {
+		o.Success = StatusRange{200, 299}
+	}
+	d := &Destination{opts: o}
+	d.cond.L = &d.mu
+	d.reachable.Store(true)
+	return d
+}
+
+// Name returns the destination's configured name.
+func (d *Destination) Name() string { return d.opts.Name }
+
+func (d *Destination) start() {
+	for i := 0; i < d.opts.MaxInFlight; i++ {
+		d.wg.Add(1)
+		go d.worker()
+	}
+}
+
+// backedUp reports whether new records should be refused (answered 11).
+func (d *Destination) backedUp() bool { return int(d.queued.Load()) >= d.opts.MaxQueued }
+
+func (d *Destination) enqueue(b *batch) {
+	d.queued.Add(1)
+	d.mu.Lock()
+	d.queue = append(d.queue, b)
+	d.mu.Unlock()
+	d.cond.Signal()
+}
+
+func (d *Destination) take() *batch {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for len(d.queue) == 0 {
+		if d.closed {
+			return nil
+		}
+		d.cond.Wait()
+	}
+	b := d.queue[0]
+	d.queue[0] = nil
+	d.queue = d.queue[1:]
+	if len(d.queue) == 0 {
+		d.queue = d.queue[:0:0] // let the backing array go once drained
+	}
+	d.queued.Add(-1)
+	return b
+}
+
+// stop lets the workers finish what is queued, then return.
+func (d *Destination) stop() {
+	d.mu.Lock()
+	d.closed = true
+	d.mu.Unlock()
+	d.cond.Broadcast()
+	d.wg.Wait()
+	d.opts.Sender.Close()
+}
+
+func (d *Destination) worker() {
+	defer d.wg.Done()
+	var req Request
+	for {
+		b := d.take()
+		if b == nil {
+			return
+		}
+		req = Request{Body: b.buf.B, ContentType: b.contentType, Records: len(b.refs), IdempotencyKey: b.idem}
+		rc := d.deliver(&req, b.bornMs)
+		d.m.settled(rc, len(b.refs))
+		for _, r := range b.refs {
+			r.s.settle(r.seq, rc)
+		}
+		d.e.releaseBatch(b)
+	}
+}
+
+// deliver sends one body with retries inside the reply deadline of its
+// oldest record and returns the result code for all of its records.
+func (d *Destination) deliver(r *Request, bornMs int64) byte {
+	deadline := time.UnixMilli(bornMs).Add(d.e.opts.ReplyDeadline)
+	backoff := d.opts.Retry.InitialBackoff
+	rc := byte(wire.RCRetry)
+	for attempt := 1; ; attempt++ {
+		now := time.Now()
+		if !now.Before(deadline) {
+			d.m.deadline.Inc()
+			return rc
+		}
+		callDeadline := deadline
+		if ct := d.opts.CallTimeout; now.Add(ct).Before(deadline) {
+			callDeadline = now.Add(ct)
+		}
+		status, retryAfter, err := d.opts.Sender.Do(r, callDeadline)
+		d.m.request(status, err, time.Since(now), len(r.Body))
+		d.reachable.Store(err == nil)
+		switch {
+		case err != nil:
+			rc = wire.RCRetry
+			if errors.Is(err, ErrTimeout) {
+				rc = wire.RCTimeout
+			}
+		case d.opts.Success.Contains(status):
+			return wire.RCOK
+		case d.opts.Permanent != nil && d.opts.Permanent.Contains(status):
+			return wire.RCParameter
+		default:
+			rc = wire.RCRetry
+		}
+		if attempt >= d.opts.Retry.MaxAttempts {
+			return rc
+		}
+		wait := backoff
+		if retryAfter > wait {
+			wait = retryAfter
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return rc // the deadline would pass while waiting: XDR retries
+		}
+		d.m.retries.Inc()
+		if !d.e.sleep(wait) {
+			return rc // shutting down
+		}
+		backoff *= 2
+		if backoff > d.opts.Retry.MaxBackoff {
+			backoff = d.opts.Retry.MaxBackoff
+		}
+	}
+}

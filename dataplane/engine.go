@@ -1,0 +1,321 @@
+// Package dataplane is the connector itself: it accepts XDR connections,
+// decodes change notifications, routes and batches them per destination,
+// POSTs the bodies and answers XDR in request order once every destination
+// has settled each record. See DESIGN.md for the path of a record and the
+// rules that keep it bounded.
+package dataplane
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/panjf2000/gnet/v2"
+	"github.com/xdrhook/xdrhook/wire"
+)
+
+// Options configure an Engine. Zero values take the defaults of config.md.
+type Options struct {
+	// Listen are the XDR listener addresses, host:port.
+	Listen []string
+	// TLS, if set, makes the XDR listeners speak TLS (set ClientAuth and
+	// ClientCAs to require client certificates).
+	TLS *tls.Config
+
+	MaxConcurrentRecords int           // default 32768
+	MaxFrameBytes        int           // default 16 MiB
+	ReplyDeadline        time.Duration // default 8 s
+	// WindowSize bounds the unanswered requests of one connection; when
+	// full, the connection's further frames wait in its inbound buffer.
+	// Default 4096.
+	WindowSize int
+	// MaxInboundStall closes a connection whose unread bytes exceed it while
+	// its window is full. Default 2 × MaxFrameBytes + 1 MiB.
+	MaxInboundStall int
+	// MaxOutbound closes a connection that does not read its replies
+	// (bytes of replies buffered). Default 4 MiB.
+	MaxOutbound int
+	// Loops is the number of event loops (0: one per CPU).
+	Loops int
+
+	Profiles     []*Profile
+	Destinations []*Destination
+	Router       Router
+
+	// LUTCacheTTL > 0 enables record-ordering.
+	LUTCacheTTL time.Duration
+
+	Logger *slog.Logger
+}
+
+// Engine is one running connector.
+type Engine struct {
+	opts     Options
+	router   Router
+	batchers [][]*batcher // [profile][destination]
+	clock    clock
+	inflight atomic.Int64
+	draining atomic.Bool
+	order    *lutCache
+	m        *engineMetrics
+	log      *slog.Logger
+
+	sessMu   sync.Mutex
+	sessions map[*session]struct{}
+
+	stopping chan struct{}
+	tickDone chan struct{}
+	gnetEng  gnet.Engine
+	booted   chan struct{}
+	served   chan error
+	tlsLns   []*tlsListener
+	up       atomic.Bool
+
+	limits logLimits
+}
+
+// New checks the options and builds an engine; Start runs it.
+func New(o Options) (*Engine, error) {
+	if o.MaxConcurrentRecords <= 0 {
+		o.MaxConcurrentRecords = 32768
+	}
+	if o.MaxFrameBytes <= 0 {
+		o.MaxFrameBytes = wire.DefaultMaxBody
+	}
+	if o.ReplyDeadline <= 0 {
+		o.ReplyDeadline = 8 * time.Second
+	}
+	if o.WindowSize <= 0 {
+		o.WindowSize = 4096
+	}
+	if o.MaxInboundStall <= 0 {
+		o.MaxInboundStall = 2*o.MaxFrameBytes + 1<<20
+	}
+	if o.MaxOutbound <= 0 {
+		o.MaxOutbound = 4 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Router == nil {
+		return nil, errors.New("dataplane: no router")
+	}
+	if len(o.Listen) == 0 {
+		return nil, errors.New("dataplane: no listen address")
+	}
+	e := &Engine{
+		opts: o, router: o.Router, m: newEngineMetrics(), log: o.Logger,
+		sessions: make(map[*session]struct{}),
+		stopping: make(chan struct{}), tickDone: make(chan struct{}),
+		booted: make(chan struct{}), served: make(chan error, 1+len(o.Listen)),
+	}
+	e.clock.set(time.Now())
+	if o.LUTCacheTTL > 0 {
+		e.order = newLUTCache(o.LUTCacheTTL.Milliseconds())
+	}
+	for i, d := range o.Destinations {
+		if d.opts.Sender == nil {
+			return nil, fmt.Errorf("dataplane: destination %q has no sender", d.opts.Name)
+		}
+		d.index, d.e = i, e
+		d.m = newDestMetrics(e.m.set, d)
+	}
+	e.batchers = make([][]*batcher, len(o.Profiles))
+	for i, p := range o.Profiles {
+		if p.ID != i {
+			return nil, fmt.Errorf("dataplane: profile %d has ID %d", i, p.ID)
+		}
+		if p.Batching && (p.MaxRecords <= 0 || p.MaxBytes <= 0 || p.Interval <= 0) {
+			return nil, fmt.Errorf("dataplane: profile %d: batching needs max-records, max-bytes and batch-interval", i)
+		}
+		e.batchers[i] = make([]*batcher, len(o.Destinations))
+		for j, d := range o.Destinations {
+			e.batchers[i][j] = newBatcher(p, d)
+		}
+	}
+	e.m.set.NewGauge("xdrhook_records_in_flight", func() float64 { return float64(e.inflight.Load()) })
+	return e, nil
+}
+
+// Metrics returns the engine's metric set (Prometheus text via WritePrometheus).
+func (e *Engine) Metrics() *metrics.Set { return e.m.set }
+
+// InFlight returns the records accepted and not yet answered.
+func (e *Engine) InFlight() int64 { return e.inflight.Load() }
+
+// Start opens the listeners and starts the workers. It returns once the
+// listeners accept connections, or with the reason they could not.
+func (e *Engine) Start() error {
+	for _, d := range e.opts.Destinations {
+		d.start()
+	}
+	go e.tick()
+	if e.opts.TLS != nil {
+		if err := e.startTLS(); err != nil {
+			e.abort()
+			return err
+		}
+		e.up.Store(true)
+		return nil
+	}
+	go func() { e.served <- e.serveGnet() }()
+	select {
+	case <-e.booted:
+		e.up.Store(true)
+		return nil
+	case err := <-e.served:
+		e.abort()
+		return fmt.Errorf("dataplane: listen %v: %w", e.opts.Listen, err)
+	}
+}
+
+func (e *Engine) abort() {
+	close(e.stopping)
+	<-e.tickDone
+	for _, d := range e.opts.Destinations {
+		d.stop()
+	}
+}
+
+// Ready reports whether the connector can take traffic: listeners up and at
+// least one destination answering (or none tried yet).
+func (e *Engine) Ready() error {
+	if !e.up.Load() {
+		return errors.New("listeners not up")
+	}
+	if e.draining.Load() {
+		return errors.New("shutting down")
+	}
+	if len(e.opts.Destinations) == 0 {
+		return nil
+	}
+	for _, d := range e.opts.Destinations {
+		if d.reachable.Load() {
+			return nil
+		}
+	}
+	return errors.New("no destination reachable")
+}
+
+// Stop shuts down gracefully: new records are answered 11 (XDR retries
+// them), open bodies are sealed and sent, and every accepted record is
+// settled or answered before the connections close. ctx bounds the wait;
+// the reply deadline bounds it anyway.
+func (e *Engine) Stop(ctx context.Context) error {
+	e.draining.Store(true)
+	e.sealAll(true)
+	wait := time.NewTicker(5 * time.Millisecond)
+	defer wait.Stop()
+	var err error
+drain:
+	for e.inflight.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			err = fmt.Errorf("dataplane: %d records unanswered at shutdown: %w", e.inflight.Load(), ctx.Err())
+			break drain
+		case <-wait.C:
+			e.sealAll(true)
+		}
+	}
+	e.stopListeners()
+	close(e.stopping)
+	<-e.tickDone
+	for _, d := range e.opts.Destinations {
+		d.stop()
+	}
+	return err
+}
+
+// sleep waits d unless the engine stops first (then it returns false).
+func (e *Engine) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-e.stopping:
+		return false
+	}
+}
+
+const tickEvery = 5 * time.Millisecond
+
+// tick advances the coarse clock, seals bodies whose interval elapsed,
+// answers records past the reply deadline and sweeps the LUT cache.
+func (e *Engine) tick() {
+	defer close(e.tickDone)
+	t := time.NewTicker(tickEvery)
+	defer t.Stop()
+	var sess []*session
+	var n int
+	for {
+		select {
+		case <-e.stopping:
+			return
+		case now := <-t.C:
+			e.clock.set(now)
+			nowMs := now.UnixMilli()
+			e.sealAll(false)
+			n++
+			if n%4 == 0 {
+				sess = e.snapshot(sess[:0])
+				cutoff := nowMs - e.opts.ReplyDeadline.Milliseconds()
+				for _, s := range sess {
+					if o := s.w.oldest(); o >= 0 && o <= cutoff {
+						if k := s.w.expire(cutoff, wire.RCRetry); k > 0 {
+							e.m.deadlineAnswered(k)
+							s.notify()
+						}
+					}
+				}
+				clear(sess)
+			}
+			if e.order != nil && n%200 == 0 {
+				e.order.sweep(nowMs)
+			}
+		}
+	}
+}
+
+func (e *Engine) sealAll(force bool) {
+	nowMs := e.clock.nowMs()
+	for _, row := range e.batchers {
+		for _, bt := range row {
+			bt.sealIfDue(nowMs, force)
+		}
+	}
+}
+
+func (e *Engine) register(s *session) {
+	e.sessMu.Lock()
+	e.sessions[s] = struct{}{}
+	e.sessMu.Unlock()
+	e.m.connAccepted.Inc()
+	e.m.connActive.Inc()
+}
+
+func (e *Engine) unregister(s *session) {
+	e.sessMu.Lock()
+	delete(e.sessions, s)
+	e.sessMu.Unlock()
+	e.m.connClosed.Inc()
+	e.m.connActive.Dec()
+	if s.frames == 0 {
+		e.m.connHealthChecks.Inc()
+	}
+}
+
+func (e *Engine) snapshot(dst []*session) []*session {
+	e.sessMu.Lock()
+	for s := range e.sessions {
+		dst = append(dst, s)
+	}
+	e.sessMu.Unlock()
+	return dst
+}

@@ -1,0 +1,121 @@
+package dataplane
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// HTTPOptions configure the HTTP senders of one destination.
+type HTTPOptions struct {
+	// URLs are the endpoints; requests go round-robin over them.
+	URLs []string
+	// Path is appended to every URL (config `path`).
+	Path    string
+	Method  string      // default POST
+	Headers [][2]string // extra headers, values already resolved
+	// Gzip compresses bodies of at least GzipThreshold bytes.
+	Gzip          bool
+	GzipThreshold int
+	// MaxConnsPerEndpoint: HTTP/1.1 connection pool size per URL; HTTP/2
+	// connections per URL.
+	MaxConnsPerEndpoint int
+	ConnectTimeout      time.Duration
+	// TLS for https:// URLs (nil: system roots, verification on).
+	TLS *tls.Config
+	// Pipeline sends HTTP/1.1 requests pipelined on each connection
+	// (fasthttp's PipelineClient): only for servers known to pipeline well.
+	Pipeline bool
+	// UserAgent is sent on every request.
+	UserAgent string
+}
+
+type endpoint struct {
+	url    string // full URL with the path
+	host   string // host:port
+	tls    bool
+	scheme string
+}
+
+func (o *HTTPOptions) endpoints() ([]endpoint, error) {
+	if len(o.URLs) == 0 {
+		return nil, fmt.Errorf("no urls")
+	}
+	var eps []endpoint
+	for _, raw := range o.URLs {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("url %q: %v", raw, err)
+		}
+		ep := endpoint{scheme: u.Scheme, host: u.Host}
+		switch u.Scheme {
+		case "http":
+			if u.Port() == "" {
+				ep.host += ":80"
+			}
+		case "https":
+			ep.tls = true
+			if u.Port() == "" {
+				ep.host += ":443"
+			}
+		default:
+			return nil, fmt.Errorf("url %q: scheme must be http or https", raw)
+		}
+		ep.url = strings.TrimRight(raw, "/")
+		if o.Path != "" {
+			ep.url += "/" + strings.TrimLeft(o.Path, "/")
+		} else if u.Path == "" {
+			ep.url += "/"
+		}
+		eps = append(eps, ep)
+	}
+	return eps, nil
+}
+
+func (o *HTTPOptions) defaults() {
+	if o.Method == "" {
+		o.Method = "POST"
+	}
+	if o.MaxConnsPerEndpoint <= 0 {
+		o.MaxConnsPerEndpoint = 8
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = time.Second
+	}
+	if o.GzipThreshold <= 0 {
+		o.GzipThreshold = 1024
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = "xdrhook"
+	}
+}
+
+// roundRobin picks the next of n endpoints.
+type roundRobin struct{ n atomic.Uint64 }
+
+func (r *roundRobin) next(n int) int { return int(r.n.Add(1) % uint64(n)) }
+
+// parseRetryAfter reads a Retry-After value: seconds, or an HTTP date.
+func parseRetryAfter(v []byte, now time.Time) time.Duration {
+	if len(v) == 0 {
+		return 0
+	}
+	if s, err := strconv.Atoi(string(v)); err == nil {
+		if s < 0 {
+			return 0
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := time.Parse(time.RFC1123, string(v)); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+const recordsHeader = "Xdrhook-Records"

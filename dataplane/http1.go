@@ -1,0 +1,113 @@
+package dataplane
+
+import (
+	"compress/gzip"
+	"errors"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/xdrhook/xdrhook/pool"
+)
+
+// http1Sender sends over HTTP/1.1 with fasthttp: one HostClient (a
+// keep-alive connection pool) per URL, or a PipelineClient when pipelining
+// is asked for.
+type http1Sender struct {
+	o     HTTPOptions
+	eps   []endpoint
+	hosts []*fasthttp.HostClient
+	pipes []*fasthttp.PipelineClient
+	rr    roundRobin
+}
+
+// NewHTTP1Sender builds an HTTP/1.1 sender.
+func NewHTTP1Sender(o HTTPOptions) (Sender, error) {
+	o.defaults()
+	eps, err := o.endpoints()
+	if err != nil {
+		return nil, err
+	}
+	s := &http1Sender{o: o, eps: eps}
+	dial := func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, o.ConnectTimeout) }
+	for _, ep := range eps {
+		if o.Pipeline {
+			s.pipes = append(s.pipes, &fasthttp.PipelineClient{
+				Addr: ep.host, IsTLS: ep.tls, TLSConfig: o.TLS, Dial: dial,
+				MaxConns: o.MaxConnsPerEndpoint, MaxPendingRequests: 1024,
+				MaxIdleConnDuration: 30 * time.Second,
+			})
+			continue
+		}
+		s.hosts = append(s.hosts, &fasthttp.HostClient{
+			Addr: ep.host, IsTLS: ep.tls, TLSConfig: o.TLS, Dial: dial,
+			MaxConns: o.MaxConnsPerEndpoint,
+			// Wait for a free connection rather than fail at once: the
+			// destination's window already bounds concurrency.
+			MaxConnWaitTimeout: o.ConnectTimeout + 5*time.Second,
+			// Below common server keep-alives (nginx 75 s, Go idle 0/none),
+			// so that we seldom reuse a connection the server just closed.
+			MaxIdleConnDuration: 30 * time.Second,
+			// A POST that failed on a reused connection is retried once:
+			// duplicates are within the at-least-once contract.
+			RetryIfErr: func(_ *fasthttp.Request, attempts int, _ error) (bool, bool) {
+				return false, attempts < 2
+			},
+			NoDefaultUserAgentHeader: true,
+			DisablePathNormalizing:   true,
+		})
+	}
+	return s, nil
+}
+
+func (s *http1Sender) Do(r *Request, deadline time.Time) (int, time.Duration, error) {
+	i := s.rr.next(len(s.eps))
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(s.eps[i].url)
+	req.Header.SetMethod(s.o.Method)
+	req.Header.SetContentType(r.ContentType)
+	req.Header.SetUserAgent(s.o.UserAgent)
+	for _, h := range s.o.Headers {
+		req.Header.Set(h[0], h[1])
+	}
+	if len(r.IdempotencyKey) > 0 {
+		req.Header.SetBytesV("Idempotency-Key", r.IdempotencyKey)
+	} else {
+		req.Header.Set(recordsHeader, strconv.Itoa(r.Records))
+	}
+	var zbuf *pool.Buf
+	if s.o.Gzip && len(r.Body) >= s.o.GzipThreshold {
+		zbuf = pool.Get(len(r.Body)/2 + 64)
+		zbuf.B = fasthttp.AppendGzipBytesLevel(zbuf.B, r.Body, gzip.DefaultCompression)
+		req.Header.Set("Content-Encoding", "gzip")
+		req.SetBodyRaw(zbuf.B)
+	} else {
+		req.SetBodyRaw(r.Body)
+	}
+	var err error
+	if s.pipes != nil {
+		err = s.pipes[i].DoDeadline(req, resp, deadline)
+	} else {
+		err = s.hosts[i].DoDeadline(req, resp, deadline)
+	}
+	if zbuf != nil {
+		pool.Put(zbuf)
+	}
+	if err != nil {
+		if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) || errors.Is(err, fasthttp.ErrConnectionClosed) && time.Now().After(deadline) {
+			return 0, 0, ErrTimeout
+		}
+		return 0, 0, err
+	}
+	return resp.StatusCode(), parseRetryAfter(resp.Header.Peek("Retry-After"), time.Now()), nil
+}
+
+func (s *http1Sender) Close() {
+	for _, h := range s.hosts {
+		h.CloseIdleConnections()
+	}
+}

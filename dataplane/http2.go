@@ -1,0 +1,124 @@
+package dataplane
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/xdrhook/xdrhook/pool"
+	"golang.org/x/net/http2"
+)
+
+// http2Sender sends over HTTP/2 with golang.org/x/net/http2: h2 over TLS
+// (ALPN) for https:// URLs, h2c with prior knowledge for http:// URLs.
+// One connection serializes its writes, so each URL gets several
+// transports (each keeps its own connection) used round-robin.
+type http2Sender struct {
+	o   HTTPOptions
+	eps []endpoint
+	tr  [][]*http2.Transport // [endpoint][connection]
+	rr  roundRobin
+}
+
+// NewHTTP2Sender builds an HTTP/2 sender.
+func NewHTTP2Sender(o HTTPOptions) (Sender, error) {
+	o.defaults()
+	eps, err := o.endpoints()
+	if err != nil {
+		return nil, err
+	}
+	s := &http2Sender{o: o, eps: eps}
+	for _, ep := range eps {
+		var row []*http2.Transport
+		for i := 0; i < o.MaxConnsPerEndpoint; i++ {
+			t := &http2.Transport{
+				// A dead connection is noticed within ReadIdleTimeout +
+				// PingTimeout instead of eating requests for minutes.
+				ReadIdleTimeout:    10 * time.Second,
+				PingTimeout:        5 * time.Second,
+				WriteByteTimeout:   10 * time.Second,
+				DisableCompression: true,
+			}
+			if ep.tls {
+				cfg := &tls.Config{}
+				if o.TLS != nil {
+					cfg = o.TLS.Clone()
+				}
+				cfg.NextProtos = []string{"h2"}
+				t.TLSClientConfig = cfg
+				d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: o.ConnectTimeout}, Config: cfg}
+				t.DialTLSContext = func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+					return d.DialContext(ctx, network, addr)
+				}
+			} else {
+				t.AllowHTTP = true
+				d := &net.Dialer{Timeout: o.ConnectTimeout}
+				t.DialTLSContext = func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+					return d.DialContext(ctx, network, addr)
+				}
+			}
+			row = append(row, t)
+		}
+		s.tr = append(s.tr, row)
+	}
+	return s, nil
+}
+
+func (s *http2Sender) Do(r *Request, deadline time.Time) (int, time.Duration, error) {
+	k := s.rr.next(len(s.eps) * s.o.MaxConnsPerEndpoint)
+	i, j := k%len(s.eps), k/len(s.eps)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	body := r.Body
+	var zbuf *pool.Buf
+	if s.o.Gzip && len(body) >= s.o.GzipThreshold {
+		zbuf = pool.Get(len(body)/2 + 64)
+		zbuf.B = fasthttp.AppendGzipBytesLevel(zbuf.B, body, gzip.DefaultCompression)
+		body = zbuf.B
+		defer pool.Put(zbuf)
+	}
+	req, err := http.NewRequestWithContext(ctx, s.o.Method, s.eps[i].url, bytes.NewReader(body))
+	if err != nil {
+		return 0, 0, err
+	}
+	req.ContentLength = int64(len(body))
+	req.Header.Set("Content-Type", r.ContentType)
+	req.Header.Set("User-Agent", s.o.UserAgent)
+	if zbuf != nil {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	for _, h := range s.o.Headers {
+		req.Header.Set(h[0], h[1])
+	}
+	if len(r.IdempotencyKey) > 0 {
+		req.Header.Set("Idempotency-Key", string(r.IdempotencyKey))
+	} else {
+		req.Header.Set(recordsHeader, strconv.Itoa(r.Records))
+	}
+	resp, err := s.tr[i][j].RoundTrip(req)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			return 0, 0, ErrTimeout
+		}
+		return 0, 0, err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	return resp.StatusCode, parseRetryAfter([]byte(resp.Header.Get("Retry-After")), time.Now()), nil
+}
+
+func (s *http2Sender) Close() {
+	for _, row := range s.tr {
+		for _, t := range row {
+			t.CloseIdleConnections()
+		}
+	}
+}

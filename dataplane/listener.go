@@ -1,0 +1,129 @@
+package dataplane
+
+import (
+	"context"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/xdrhook/xdrhook/wire"
+)
+
+// gnetHandler runs XDR connections on gnet's event loops: frames are parsed
+// straight out of the connection's inbound buffer (no copy when contiguous),
+// encoded into batch buffers, and the replies of the settled prefix go out
+// in one write.
+type gnetHandler struct {
+	gnet.BuiltinEventEngine
+	e *Engine
+}
+
+func (e *Engine) serveGnet() error {
+	addrs := make([]string, len(e.opts.Listen))
+	for i, a := range e.opts.Listen {
+		addrs[i] = "tcp://" + a
+	}
+	opts := []gnet.Option{
+		gnet.WithMulticore(e.opts.Loops == 0),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithTCPKeepAlive(time.Minute),
+		gnet.WithReuseAddr(true),
+		gnet.WithLogLevel(4), // errors only: gnet's own logs are not ours
+	}
+	if e.opts.Loops > 0 {
+		opts = append(opts, gnet.WithNumEventLoop(e.opts.Loops))
+	}
+	return gnet.Rotate(&gnetHandler{e: e}, addrs, opts...)
+}
+
+func (e *Engine) stopListeners() {
+	for _, l := range e.tlsLns {
+		l.close()
+	}
+	if e.opts.TLS == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		e.gnetEng.Stop(ctx)
+		<-e.served
+	}
+}
+
+func (h *gnetHandler) OnBoot(eng gnet.Engine) gnet.Action {
+	h.e.gnetEng = eng
+	close(h.e.booted)
+	return gnet.None
+}
+
+func (h *gnetHandler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	s := h.e.newSession()
+	s.wake = func() { c.Wake(nil) }
+	c.SetContext(s)
+	h.e.register(s)
+	return nil, gnet.None
+}
+
+func (h *gnetHandler) OnClose(c gnet.Conn, _ error) gnet.Action {
+	if s, ok := c.Context().(*session); ok {
+		s.close()
+	}
+	return gnet.None
+}
+
+func (h *gnetHandler) OnTraffic(c gnet.Conn) gnet.Action {
+	s, ok := c.Context().(*session)
+	if !ok || s.closed.Load() {
+		return gnet.None // a wake for a connection that has gone
+	}
+	e := h.e
+	h.flush(c, s) // first: answered slots make room for new frames
+	res := h.drain(c, s)
+	h.flush(c, s)
+	switch {
+	case res == frameClose:
+		return gnet.Close
+	case c.OutboundBuffered() > e.opts.MaxOutbound:
+		e.m.connSlowReaders.Inc()
+		e.logSlow(c.RemoteAddr().String(), "it does not read its replies")
+		return gnet.Close
+	case res == frameStall && c.InboundBuffered() > e.opts.MaxInboundStall:
+		e.m.connSlowReaders.Inc()
+		e.logSlow(c.RemoteAddr().String(), "its window is full and it keeps sending")
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+func (h *gnetHandler) flush(c gnet.Conn, s *session) {
+	if out := s.flush(); len(out) > 0 {
+		c.Write(out)
+	}
+}
+
+// drain handles every complete frame in the inbound buffer.
+func (h *gnetHandler) drain(c gnet.Conn, s *session) frameResult {
+	e := h.e
+	for {
+		n := c.InboundBuffered()
+		if n < wire.HeaderSize {
+			return frameDone
+		}
+		hdr, _ := c.Peek(wire.HeaderSize)
+		typ, body, err := wire.ParseHeader(hdr, e.opts.MaxFrameBytes)
+		if err != nil {
+			e.m.connProtocolErrors.Inc()
+			e.logFrameError(c.RemoteAddr().String(), err)
+			return frameClose
+		}
+		total := wire.HeaderSize + body
+		if n < total {
+			return frameDone
+		}
+		frame, _ := c.Peek(total)
+		switch s.consume(frame, typ) {
+		case frameStall:
+			return frameStall
+		case frameClose:
+			return frameClose
+		}
+		c.Discard(total)
+	}
+}

@@ -1,0 +1,32 @@
+package dataplane
+
+import (
+	"time"
+
+	"github.com/xdrhook/xdrhook/encode"
+	"github.com/xdrhook/xdrhook/wire"
+)
+
+// Profile is how the records of one (namespace, set) are encoded and
+// batched: the format, framing, bin-transforms and batching of the
+// configuration after per-namespace and per-set overrides.
+type Profile struct {
+	ID int // index into Options.Profiles
+
+	// NewFramer builds a framer for batch bodies (batching on).
+	NewFramer func() encode.Framer
+	// NewEncoder builds the encoder of single-message bodies (batching off).
+	NewEncoder func() encode.Encoder
+
+	Batching   bool
+	MaxRecords int
+	MaxBytes   int
+	Interval   time.Duration
+}
+
+// Router decides where each record goes. Route must not allocate and must be
+// safe for concurrent use (it runs on every event loop). No destinations
+// means the record is skipped on purpose (answered 0).
+type Router interface {
+	Route(m *wire.Message) (p *Profile, dests []*Destination)
+}

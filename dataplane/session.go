@@ -1,0 +1,163 @@
+package dataplane
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/xdrhook/xdrhook/pool"
+	"github.com/xdrhook/xdrhook/wire"
+)
+
+// session is the state of one XDR connection, independent of the transport
+// (gnet event loop, or a goroutine for TLS). consume and flush run only on
+// the connection's owner; settle runs on any goroutine.
+type session struct {
+	e      *Engine
+	w      *window
+	msg    wire.Message
+	out    []byte // reply scratch: replies of one flush, one write
+	closed atomic.Bool
+	// wake asks the owner to run flush (and resume consuming); the
+	// transport sets it. Called at most once per flush (wakePending).
+	wake func()
+
+	frames int // frames seen: 0 at close means a health check
+}
+
+func (e *Engine) newSession() *session {
+	return &session{e: e, w: newWindow(e.opts.WindowSize), out: make([]byte, 0, 64*wire.ReplySize)}
+}
+
+// inflaters are shared by all connections: the zlib state is ~40 KiB.
+var inflaters = sync.Pool{New: func() any { return new(wire.Inflater) }}
+
+// frameResult tells the transport what to do after a frame.
+type frameResult uint8
+
+const (
+	frameDone  frameResult = iota // consumed
+	frameStall                    // not consumed: the window is full; resume on wake
+	frameClose                    // protocol error: close the connection
+)
+
+// consume handles one complete frame (header included). The frame's bytes
+// are only borrowed: everything needed later is copied (encoded) before
+// consume returns.
+func (s *session) consume(frame []byte, typ byte) frameResult {
+	e := s.e
+	if s.w.full() {
+		e.m.windowFull.Inc()
+		return frameStall
+	}
+	s.frames++
+	switch typ {
+	case wire.TypeInfo:
+		e.m.infoFrames.Inc()
+		e.logInfoFrame()
+		return frameClose
+	case wire.TypeCompressed:
+		e.m.compressedFrames.Inc()
+		inf := inflaters.Get().(*wire.Inflater)
+		buf := pool.Get(0)
+		inner, err := inf.Inflate(frame, e.opts.MaxFrameBytes, buf)
+		inflaters.Put(inf)
+		if err != nil {
+			pool.Put(buf)
+			e.m.parseErrors.Inc()
+			e.logParseError(err)
+			s.open(0, wire.RCParameter)
+			return frameDone
+		}
+		s.handle(inner)
+		pool.Put(buf)
+		return frameDone
+	}
+	s.handle(frame)
+	return frameDone
+}
+
+func (s *session) open(pending int, rc byte) uint64 {
+	s.e.inflight.Add(1)
+	return s.w.open(pending, rc, s.e.clock.nowMs())
+}
+
+// handle decodes a type-3 frame, routes the record and hands it to the
+// batchers of its destinations.
+func (s *session) handle(frame []byte) {
+	e := s.e
+	e.m.bytesIn.Add(len(frame))
+	m := &s.msg
+	if err := m.Decode(frame[wire.HeaderSize:]); err != nil {
+		e.m.parseErrors.Inc()
+		e.logParseError(err)
+		s.open(0, wire.RCParameter)
+		return
+	}
+	e.m.received(m)
+	if e.draining.Load() || e.inflight.Load() >= int64(e.opts.MaxConcurrentRecords) {
+		e.m.overload.Inc()
+		s.open(0, wire.RCRetry)
+		return
+	}
+	if e.order != nil && e.order.stale(m, e.clock.nowMs()) {
+		e.m.skippedStale.Inc()
+		s.open(0, wire.RCOK)
+		return
+	}
+	p, dests := e.router.Route(m)
+	if len(dests) == 0 {
+		e.m.skipped.Inc()
+		s.open(0, wire.RCOK)
+		return
+	}
+	seq := s.open(len(dests), 0)
+	nowMs, nowUnix := e.clock.nowMs(), e.clock.nowUnix()
+	for _, d := range dests {
+		if rc := e.batchers[p.ID][d.index].add(e, m, ref{s: s, seq: seq}, nowMs, nowUnix); rc != wire.RCOK {
+			s.w.settle(seq, rc)
+		}
+	}
+}
+
+// settle records a destination's outcome for one record and wakes the
+// owner when that completes the record.
+func (s *session) settle(seq uint64, rc byte) {
+	if s.w.settle(seq, rc) {
+		s.notify()
+	}
+}
+
+// notify wakes the owner to flush, once until it has flushed.
+func (s *session) notify() {
+	if s.closed.Load() {
+		return
+	}
+	if s.w.wakePending.CompareAndSwap(0, 1) {
+		s.wake()
+	}
+}
+
+// flush returns the replies of the settled prefix (to write in one go); the
+// slice is valid until the next flush.
+func (s *session) flush() []byte {
+	s.w.wakePending.Store(0)
+	var n int
+	s.out, n = s.w.appendReplies(s.out[:0])
+	if n > 0 {
+		s.e.inflight.Add(-int64(n))
+		s.e.m.replied(s.out)
+	}
+	return s.out
+}
+
+// close forgets the unanswered records: XDR resends them.
+func (s *session) close() {
+	if s.closed.Swap(true) {
+		return
+	}
+	if n := s.w.unanswered(); n > 0 {
+		s.e.inflight.Add(-int64(n))
+		s.e.m.abandonedOnClose.Add(n)
+	}
+	s.e.unregister(s)
+}
