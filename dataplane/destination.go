@@ -55,12 +55,13 @@ type DestinationOptions struct {
 	// MaxInFlight is the number of requests outstanding at once: the
 	// window. It is also the number of worker goroutines.
 	MaxInFlight int
-	// MaxQueued is the number of finished bodies that may wait for a
-	// worker. Past it the destination is backed up: new records for it are
-	// answered 11 at once, so memory stays bounded while it is slow or down.
-	// Default: MaxInFlight.
-	MaxQueued int
-	Retry     RetryPolicy
+	// MaxQueued and MaxQueuedBytes bound the finished bodies waiting for a
+	// worker. Past either the destination is backed up: new records for it
+	// are answered 11 at once, so memory stays bounded while it is slow or
+	// down. Defaults: 1024 bodies, 64 MiB.
+	MaxQueued      int
+	MaxQueuedBytes int
+	Retry          RetryPolicy
 	// CallTimeout bounds one attempt (config call-timeout); every attempt
 	// also ends by the reply deadline. Default 5 s.
 	CallTimeout time.Duration
@@ -76,12 +77,13 @@ type Destination struct {
 	index int
 	e     *Engine
 
-	mu     sync.Mutex
-	cond   sync.Cond
-	queue  []*batch
-	closed bool
-	queued atomic.Int32
-	wg     sync.WaitGroup
+	mu          sync.Mutex
+	cond        sync.Cond
+	queue       []*batch
+	closed      bool
+	queued      atomic.Int32
+	queuedBytes atomic.Int64
+	wg          sync.WaitGroup
 	// reachable is false after a transport error, true after any response
 	// (readiness).
 	reachable atomic.Bool
@@ -95,7 +97,10 @@ func NewDestination(o DestinationOptions) *Destination {
 		o.MaxInFlight = 64
 	}
 	if o.MaxQueued <= 0 {
-		o.MaxQueued = o.MaxInFlight
+		o.MaxQueued = 1024
+	}
+	if o.MaxQueuedBytes <= 0 {
+		o.MaxQueuedBytes = 64 << 20
 	}
 	if o.Retry.MaxAttempts <= 0 {
 		o.Retry.MaxAttempts = 3
@@ -129,10 +134,13 @@ func (d *Destination) start() {
 }
 
 // backedUp reports whether new records should be refused (answered 11).
-func (d *Destination) backedUp() bool { return int(d.queued.Load()) >= d.opts.MaxQueued }
+func (d *Destination) backedUp() bool {
+	return int(d.queued.Load()) >= d.opts.MaxQueued || d.queuedBytes.Load() >= int64(d.opts.MaxQueuedBytes)
+}
 
 func (d *Destination) enqueue(b *batch) {
 	d.queued.Add(1)
+	d.queuedBytes.Add(int64(len(b.buf.B)))
 	d.mu.Lock()
 	d.queue = append(d.queue, b)
 	d.mu.Unlock()
@@ -155,6 +163,7 @@ func (d *Destination) take() *batch {
 		d.queue = d.queue[:0:0] // let the backing array go once drained
 	}
 	d.queued.Add(-1)
+	d.queuedBytes.Add(-int64(len(b.buf.B)))
 	return b
 }
 

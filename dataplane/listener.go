@@ -2,6 +2,8 @@ package dataplane
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -27,7 +29,7 @@ func (e *Engine) serveGnet() error {
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithTCPKeepAlive(time.Minute),
 		gnet.WithReuseAddr(true),
-		gnet.WithLogLevel(4), // errors only: gnet's own logs are not ours
+		gnet.WithLogger(gnetLogger{e.log}),
 	}
 	if e.opts.Loops > 0 {
 		opts = append(opts, gnet.WithNumEventLoop(e.opts.Loops))
@@ -127,3 +129,12 @@ func (h *gnetHandler) drain(c gnet.Conn, s *session) frameResult {
 		c.Discard(total)
 	}
 }
+
+// gnetLogger routes gnet's own log lines into ours, its chatter at debug.
+type gnetLogger struct{ l *slog.Logger }
+
+func (g gnetLogger) Debugf(f string, a ...any) { g.l.Debug("gnet: " + fmt.Sprintf(f, a...)) }
+func (g gnetLogger) Infof(f string, a ...any)  { g.l.Debug("gnet: " + fmt.Sprintf(f, a...)) }
+func (g gnetLogger) Warnf(f string, a ...any)  { g.l.Warn("gnet: " + fmt.Sprintf(f, a...)) }
+func (g gnetLogger) Errorf(f string, a ...any) { g.l.Error("gnet: " + fmt.Sprintf(f, a...)) }
+func (g gnetLogger) Fatalf(f string, a ...any) { g.l.Error("gnet: " + fmt.Sprintf(f, a...)) }
