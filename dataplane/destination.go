@@ -79,7 +79,8 @@ type Destination struct {
 
 	mu          sync.Mutex
 	cond        sync.Cond
-	queue       []*batch
+	queue       []*batch // queue[qhead:] wait for a worker; the array is reused
+	qhead       int
 	closed      bool
 	queued      atomic.Int32
 	queuedBytes atomic.Int64
@@ -150,17 +151,17 @@ func (d *Destination) enqueue(b *batch) {
 func (d *Destination) take() *batch {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for len(d.queue) == 0 {
+	for d.qhead == len(d.queue) {
 		if d.closed {
 			return nil
 		}
 		d.cond.Wait()
 	}
-	b := d.queue[0]
-	d.queue[0] = nil
-	d.queue = d.queue[1:]
-	if len(d.queue) == 0 {
-		d.queue = d.queue[:0:0] // let the backing array go once drained
+	b := d.queue[d.qhead]
+	d.queue[d.qhead] = nil
+	d.qhead++
+	if d.qhead == len(d.queue) {
+		d.queue, d.qhead = d.queue[:0], 0
 	}
 	d.queued.Add(-1)
 	d.queuedBytes.Add(-int64(len(b.buf.B)))

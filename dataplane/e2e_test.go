@@ -329,3 +329,49 @@ func TestBackpressureDeadDestination(t *testing.T) {
 		t.Fatalf("in flight %d", e.InFlight())
 	}
 }
+
+func TestManageEndpoints(t *testing.T) {
+	c := newCapture(t)
+	e := startEngine(t, Options{}, c.srv.URL, true, DestinationOptions{})
+	x := dialXDR(t, e.addr)
+	x.c.Write(frames(3))
+	x.replies(t, 3, 5*time.Second)
+	srv := httptest.NewServer(e.ManageHandler())
+	defer srv.Close()
+	get := func(p string) (int, string) {
+		r, err := http.Get(srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return r.StatusCode, string(b)
+	}
+	if st, _ := get("/healthz"); st != 200 {
+		t.Fatalf("healthz %d", st)
+	}
+	if st, b := get("/readyz"); st != 200 {
+		t.Fatalf("readyz %d %s", st, b)
+	}
+	st, text := get("/metrics")
+	for _, want := range []string{
+		`xdrhook_records_received_total{kind="write"} 3`,
+		`xdrhook_replies_total{rc="0"} 3`,
+		`xdrhook_records_settled_total{destination="test",outcome="delivered"} 3`,
+		`xdrhook_connections_active 1`,
+		`xdrhook_records_in_flight 0`,
+		`process_resident_memory_bytes`,
+	} {
+		if st != 200 || !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if _, p := get("/manage/rest/v1/prometheus"); !strings.Contains(p, "xdrhook_replies_total") {
+		t.Error("/manage/rest/v1/prometheus")
+	}
+	_, js := get("/manage/rest/v1/metrics")
+	var m map[string]any
+	if err := json.Unmarshal([]byte(js), &m); err != nil || m["xdrhook_records_in_flight"] != 0.0 {
+		t.Fatalf("json metrics: %v %v", err, m["xdrhook_records_in_flight"])
+	}
+}

@@ -77,7 +77,9 @@ type Engine struct {
 	tlsLns   []*tlsListener
 	up       atomic.Bool
 
-	limits logLimits
+	limits   logLimits
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // New checks the options and builds an engine; Start runs it.
@@ -208,6 +210,11 @@ func (e *Engine) Ready() error {
 // settled or answered before the connections close. ctx bounds the wait;
 // the reply deadline bounds it anyway.
 func (e *Engine) Stop(ctx context.Context) error {
+	e.stopOnce.Do(func() { e.stopErr = e.stop(ctx) })
+	return e.stopErr
+}
+
+func (e *Engine) stop(ctx context.Context) error {
 	e.draining.Store(true)
 	e.sealAll(true)
 	wait := time.NewTicker(5 * time.Millisecond)

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/xdrhook/xdrhook/config"
+)
+
+// runCheck validates a config file and prints it resolved (defaults filled
+// in, values from the environment redacted). Exit 0 when valid (warnings go
+// to stderr), 2 with every problem on stderr when not.
+func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("config", "", "the config file (required; a single argument works too)")
+	output := fs.String("output", "yaml", "print the resolved config as yaml or json")
+	skipFiles := fs.Bool("skip-files", false, "do not open the files the config names (TLS certificates, format.schema-file): for checking a config on another machine")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: xdrhook check --config FILE [--output yaml|json] [--skip-files]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *file == "" && fs.NArg() == 1 {
+		*file = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "xdrhook check: unexpected arguments %q\n", fs.Args())
+		fs.Usage()
+		return 2
+	}
+	if *file == "" {
+		fmt.Fprintln(stderr, "xdrhook check: --config FILE is required")
+		fs.Usage()
+		return 2
+	}
+	if *output != "yaml" && *output != "json" {
+		fmt.Fprintf(stderr, "xdrhook check: --output %q: want yaml or json\n", *output)
+		return 2
+	}
+	c, err := config.Load(*file, config.Options{SkipFiles: *skipFiles})
+	if err != nil {
+		var problems config.Errors
+		if errors.As(err, &problems) {
+			for _, p := range problems {
+				fmt.Fprintln(stderr, p)
+			}
+			fmt.Fprintf(stderr, "xdrhook check: %s is not valid (%d problem(s))\n", *file, len(problems))
+		} else {
+			fmt.Fprintln(stderr, "xdrhook check:", err)
+		}
+		return 2
+	}
+	for _, w := range c.Warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	if *output == "json" {
+		err = c.WriteJSON(stdout)
+	} else {
+		err = c.WriteYAML(stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "xdrhook check:", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,139 @@
+package dataplane
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/xdrhook/xdrhook/encode"
+	"github.com/xdrhook/xdrhook/wire"
+)
+
+// okSender answers 200 at once: it isolates the connector's own work.
+type okSender struct{}
+
+func (okSender) Do(*Request, time.Time) (int, time.Duration, error) { return 200, 0, nil }
+func (okSender) Close()                                             {}
+
+// pipeline builds an engine without listeners and one session on it, so
+// the steady-state path — decode, route, encode into the batch, send,
+// settle, reply — can be measured record by record.
+func pipeline(tb testing.TB, batching bool) (*Engine, *session) {
+	d := NewDestination(DestinationOptions{Name: "ok", Sender: okSender{}, MaxInFlight: 2})
+	p := &Profile{
+		NewFramer:  func() encode.Framer { return &encode.NDJSON{Enc: &encode.JSON{}} },
+		NewEncoder: func() encode.Encoder { return &encode.JSON{} },
+		Batching:   batching, MaxRecords: 500, MaxBytes: 1 << 20, Interval: time.Hour,
+	}
+	e, err := New(Options{
+		Listen: []string{"unused"}, Profiles: []*Profile{p}, Destinations: []*Destination{d},
+		Router: &StaticRouter{Profile: p, Dests: []*Destination{d}},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d.start()
+	tb.Cleanup(func() { d.stop() })
+	s := e.newSession()
+	s.wake = func() {}
+	e.register(s)
+	return e, s
+}
+
+// typicalFrame is the 10-bin record of the performance budget.
+func typicalFrame() []byte {
+	var d wire.Digester
+	list := wire.AppendCDTList(nil, 3)
+	list = wire.AppendCDTInt(list, 1)
+	list = wire.AppendCDTString(list, "two")
+	list = wire.AppendCDTFloat(list, 3.5)
+	mp := wire.AppendCDTMap(nil, 2)
+	mp = wire.AppendCDTString(mp, "city")
+	mp = wire.AppendCDTString(mp, "Lisbon")
+	mp = wire.AppendCDTString(mp, "zip")
+	mp = wire.AppendCDTInt(mp, 1100)
+	r := &wire.Record{
+		Kind: wire.KindWrite, Generation: 12, TTL: 86400,
+		Namespace: "test", Set: "users", KeyType: wire.ParticleString, Key: []byte("user-000042"),
+		LUT: wire.MakeLUT(1, 1734388704784),
+		Bins: []wire.BinSpec{
+			{Name: "id", Type: wire.ParticleInteger, Value: wire.IntValue(42)},
+			{Name: "name", Type: wire.ParticleString, Value: []byte("Ada Lovelace")},
+			{Name: "email", Type: wire.ParticleString, Value: []byte("ada@example.com")},
+			{Name: "age", Type: wire.ParticleInteger, Value: wire.IntValue(36)},
+			{Name: "score", Type: wire.ParticleFloat, Value: wire.FloatValue(98.25)},
+			{Name: "active", Type: wire.ParticleBool, Value: wire.BoolValue(true)},
+			{Name: "avatar", Type: wire.ParticleBlob, Value: make([]byte, 32)},
+			{Name: "tags", Type: wire.ParticleList, Value: list},
+			{Name: "address", Type: wire.ParticleMap, Value: mp},
+			{Name: "bio", Type: wire.ParticleString, Value: []byte("First programmer; wrote the notes on the Analytical Engine.")},
+		},
+	}
+	r.SetDigest(&d)
+	return wire.AppendFrame(nil, r)
+}
+
+// step pushes one record through and writes out whatever has settled.
+func step(s *session, frame []byte) {
+	if s.consume(frame, wire.TypeMsg) != frameDone {
+		panic("stalled")
+	}
+	s.flush()
+}
+
+// drainAll waits until every record has been answered.
+func drainAll(e *Engine, s *session) {
+	e.sealAll(true)
+	for s.w.unanswered() > 0 {
+		time.Sleep(100 * time.Microsecond)
+		s.flush()
+	}
+}
+
+func TestSteadyStateAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	for _, batching := range []bool{true, false} {
+		e, s := pipeline(t, batching)
+		frame := typicalFrame()
+		for i := 0; i < 5000; i++ { // warm pools and buffers
+			step(s, frame)
+		}
+		drainAll(e, s)
+		const per = 2000
+		allocs := testing.AllocsPerRun(5, func() {
+			for i := 0; i < per; i++ {
+				step(s, frame)
+			}
+			drainAll(e, s)
+		}) / per
+		// Batched: nothing per record. One per request: the HTTP request
+		// machinery is per body, here a no-op sender; still nothing.
+		if allocs > 0.01 {
+			t.Errorf("batching=%v: %.3f allocs per record", batching, allocs)
+		}
+	}
+}
+
+func BenchmarkPipelineBatched(b *testing.B) { benchPipeline(b, true) }
+func BenchmarkPipelineSingle(b *testing.B)  { benchPipeline(b, false) }
+
+func benchPipeline(b *testing.B, batching bool) {
+	e, s := pipeline(b, batching)
+	frame := typicalFrame()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(frame)))
+	n := 0
+	for b.Loop() {
+		step(s, frame)
+		if n++; n%1024 == 0 {
+			for s.w.unanswered() > 2048 {
+				s.flush()
+			}
+		}
+	}
+	drainAll(e, s)
+}
