@@ -43,6 +43,9 @@ type Options struct {
 	MaxOutbound int
 	// Loops is the number of event loops (0: one per CPU).
 	Loops int
+	// MaxConnections bounds the XDR connections open at once; more are
+	// closed at once (counted). Default 1024.
+	MaxConnections int
 
 	Profiles     []*Profile
 	Destinations []*Destination
@@ -98,6 +101,9 @@ func New(o Options) (*Engine, error) {
 	}
 	if o.MaxInboundStall <= 0 {
 		o.MaxInboundStall = 2*o.MaxFrameBytes + 1<<20
+	}
+	if o.MaxConnections <= 0 {
+		o.MaxConnections = 1024
 	}
 	if o.MaxOutbound <= 0 {
 		o.MaxOutbound = 4 << 20

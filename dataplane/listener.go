@@ -56,6 +56,11 @@ func (h *gnetHandler) OnBoot(eng gnet.Engine) gnet.Action {
 }
 
 func (h *gnetHandler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	if h.e.m.connActive.Get() >= uint64(h.e.opts.MaxConnections) {
+		h.e.m.connRefused.Inc()
+		h.e.logSlow(c.RemoteAddr().String(), "max-connections reached")
+		return nil, gnet.Close
+	}
 	s := h.e.newSession()
 	s.wake = func() { c.Wake(nil) }
 	c.SetContext(s)

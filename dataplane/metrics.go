@@ -16,6 +16,7 @@ type engineMetrics struct {
 
 	connActive, connAccepted, connClosed, connHealthChecks  *metrics.Counter
 	connProtocolErrors, connSlowReaders, tlsHandshakeErrors *metrics.Counter
+	connRefused                                             *metrics.Counter
 
 	frames, compressedFrames, infoFrames *metrics.Counter
 	writes, partialWrites, metaWrites    *metrics.Counter
@@ -36,6 +37,7 @@ func newEngineMetrics() *engineMetrics {
 	m.connHealthChecks = s.NewCounter("xdrhook_connections_health_checks_total")
 	m.connProtocolErrors = s.NewCounter("xdrhook_connections_protocol_errors_total")
 	m.connSlowReaders = s.NewCounter("xdrhook_connections_slow_reader_closed_total")
+	m.connRefused = s.NewCounter("xdrhook_connections_refused_total")
 	m.tlsHandshakeErrors = s.NewCounter("xdrhook_connections_tls_handshake_errors_total")
 	m.frames = s.NewCounter(`xdrhook_frames_received_total{type="msg"}`)
 	m.compressedFrames = s.NewCounter(`xdrhook_frames_received_total{type="compressed"}`)

@@ -18,6 +18,10 @@ type Profile struct {
 	// NewEncoder builds the encoder of single-message bodies (batching off).
 	NewEncoder func() encode.Encoder
 
+	// Ordering enables record-ordering (the engine's LUT cache) for the
+	// records of this profile.
+	Ordering bool
+
 	Batching   bool
 	MaxRecords int
 	MaxBytes   int

@@ -99,12 +99,12 @@ func (s *session) handle(frame []byte) {
 		s.open(0, wire.RCRetry)
 		return
 	}
-	if e.order != nil && e.order.stale(m, e.clock.nowMs()) {
+	p, dests := e.router.Route(m)
+	if p != nil && p.Ordering && e.order != nil && e.order.stale(m, e.clock.nowMs()) {
 		e.m.skippedStale.Inc()
 		s.open(0, wire.RCOK)
 		return
 	}
-	p, dests := e.router.Route(m)
 	if len(dests) == 0 {
 		e.m.skipped.Inc()
 		s.open(0, wire.RCOK)

@@ -59,6 +59,12 @@ func (e *Engine) acceptTLS(l *tlsListener) {
 		if err != nil {
 			return
 		}
+		if e.m.connActive.Get() >= uint64(e.opts.MaxConnections) {
+			e.m.connRefused.Inc()
+			e.logSlow(c.RemoteAddr().String(), "max-connections reached")
+			c.Close()
+			continue
+		}
 		l.mu.Lock()
 		l.open[c] = struct{}{}
 		l.mu.Unlock()

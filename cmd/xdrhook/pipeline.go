@@ -1,0 +1,230 @@
+package main
+
+import (
+	"crypto/tls"
+	"fmt"
+	"time"
+
+	"github.com/xdrhook/xdrhook/config"
+	"github.com/xdrhook/xdrhook/dataplane"
+	"github.com/xdrhook/xdrhook/encode"
+	"github.com/xdrhook/xdrhook/wire"
+)
+
+// buildEngine turns a loaded configuration into a dataplane engine: one
+// sender per destination, one dataplane profile per configuration profile,
+// and a router that applies the routing modes.
+func buildEngine(cfg *config.Config, o dataplane.Options) (*dataplane.Engine, error) {
+	dests := make([]*dataplane.Destination, len(cfg.DestinationNames))
+	for i, cd := range cfg.DestinationList() {
+		d, err := buildDestination(cd)
+		if err != nil {
+			return nil, fmt.Errorf("destination %q: %w", cd.Name, err)
+		}
+		dests[i] = d
+	}
+	r := &configRouter{cfg: cfg, dests: dests}
+	var ttl time.Duration
+	for _, cp := range cfg.Profiles() {
+		p, err := buildProfile(cp)
+		if err != nil {
+			return nil, err
+		}
+		if ro := cp.RecordOrdering; ro != nil && ro.Enable {
+			p.Ordering = true
+			ttl = max(ttl, ro.LUTCacheTTL)
+		}
+		o.Profiles = append(o.Profiles, p)
+		r.static = append(r.static, staticDests(cp.Routing, dests))
+	}
+	for _, d := range dests {
+		r.one = append(r.one, []*dataplane.Destination{d})
+	}
+	r.profiles = o.Profiles
+	o.Destinations = dests
+	o.Router = r
+	o.LUTCacheTTL = ttl
+	s := &cfg.Service
+	o.Listen = s.ListenAddrs()
+	o.MaxConcurrentRecords = s.MaxConcurrentRecords
+	o.MaxFrameBytes = s.MaxFrameBytes
+	o.ReplyDeadline = s.ReplyDeadline
+	o.MaxConnections = s.MaxConnections
+	o.Loops = s.IOThreads
+	if s.TLS != nil {
+		tc, err := s.TLS.Build()
+		if err != nil {
+			return nil, fmt.Errorf("service.tls: %w", err)
+		}
+		o.TLS = tc
+	}
+	return dataplane.New(o)
+}
+
+func staticDests(r *config.Routing, dests []*dataplane.Destination) []*dataplane.Destination {
+	if r.Mode != config.RouteStatic && r.Mode != config.RouteStaticMulti {
+		return nil
+	}
+	out := make([]*dataplane.Destination, len(r.Destinations))
+	for i, d := range r.Destinations {
+		out[i] = dests[d.ID]
+	}
+	return out
+}
+
+func buildDestination(cd *config.Destination) (*dataplane.Destination, error) {
+	if cd.Path != nil && !cd.Path.IsStatic() {
+		return nil, fmt.Errorf("path %q: per-record path templates are not supported yet", cd.Path.String())
+	}
+	ho := dataplane.HTTPOptions{
+		Method:              cd.Method,
+		Gzip:                cd.Compression == config.CompressionGzip,
+		GzipThreshold:       cd.CompressionThreshold,
+		MaxConnsPerEndpoint: cd.MaxConnectionsPerEndpoint,
+		ConnectTimeout:      cd.ConnectTimeout,
+		Pipeline:            cd.HTTP1Pipelining,
+		UserAgent:           "xdrhook/" + version,
+	}
+	if cd.Path != nil {
+		ho.Path = cd.Path.String()
+	}
+	https := false
+	for _, u := range cd.URLs {
+		ho.URLs = append(ho.URLs, u.String())
+		https = https || u.Scheme == "https"
+	}
+	for _, h := range cd.Headers {
+		ho.Headers = append(ho.Headers, [2]string{h.Name, h.Value})
+	}
+	if https {
+		tc, err := cd.TLS.Build()
+		if err != nil {
+			return nil, err
+		}
+		if tc == nil {
+			tc = &tls.Config{}
+		}
+		ho.TLS = tc
+	}
+	var snd dataplane.Sender
+	var err error
+	if cd.Protocol == config.HTTP2 {
+		snd, err = dataplane.NewHTTP2Sender(ho)
+	} else {
+		snd, err = dataplane.NewHTTP1Sender(ho)
+	}
+	if err != nil {
+		return nil, err
+	}
+	do := dataplane.DestinationOptions{
+		Name:        cd.Name,
+		MaxInFlight: cd.MaxInFlight,
+		CallTimeout: cd.CallTimeout,
+		Retry: dataplane.RetryPolicy{
+			MaxAttempts: cd.Retry.MaxAttempts, InitialBackoff: cd.Retry.InitialBackoff, MaxBackoff: cd.Retry.MaxBackoff,
+		},
+		Success: &cd.Success,
+		Sender:  snd,
+	}
+	if !cd.PermanentFailure.Empty() {
+		do.Permanent = &cd.PermanentFailure
+	}
+	return dataplane.NewDestination(do), nil
+}
+
+// buildProfile maps a configuration profile's format, framing, batching and
+// bin-transforms to encoder and framer factories.
+func buildProfile(cp *config.Profile) (*dataplane.Profile, error) {
+	f, bt := cp.Format, cp.BinTransforms
+	var tr *encode.Transform
+	if bt != nil && !bt.Identity() {
+		tr = encode.NewTransform(bt.Include, bt.Exclude, bt.Map)
+	}
+	p := &dataplane.Profile{ID: cp.ID}
+	if b := cp.Batching; b != nil && b.Enabled {
+		p.Batching, p.MaxRecords, p.MaxBytes, p.Interval = true, b.MaxRecords, b.MaxBytes, b.Interval
+	}
+	flat := func() encode.FlatJSON { return encode.FlatJSON{MetadataKey: f.MetadataKey, Transform: tr} }
+	switch f.Mode {
+	case config.FormatJSON, config.FormatFlatJSON:
+		single := func() encode.Encoder {
+			if f.Mode == config.FormatJSON {
+				return &encode.JSON{Transform: tr}
+			}
+			fj := flat()
+			return &fj
+		}
+		p.NewEncoder = single
+		switch f.Framing {
+		case config.FramingJSONArray:
+			p.NewFramer = func() encode.Framer { return &encode.JSONArray{Enc: single()} }
+		case config.FramingESBulk:
+			p.NewFramer = func() encode.Framer {
+				return &encode.ESBulk{Index: f.IndexTemplate, OmitDeletes: f.OmitDeletes, Doc: flat()}
+			}
+		case config.FramingSplunkHEC:
+			p.NewFramer = func() encode.Framer {
+				return &encode.SplunkHEC{Source: f.SplunkSource, SourceType: f.SplunkSourceType, Index: f.SplunkIndex, Doc: flat()}
+			}
+		default:
+			p.NewFramer = func() encode.Framer { return &encode.NDJSON{Enc: single()} }
+		}
+	case config.FormatMessagePack:
+		p.NewEncoder = func() encode.Encoder { return &encode.MsgPack{Transform: tr} }
+		p.NewFramer = func() encode.Framer { return encode.NewMsgPackArray(tr) }
+	case config.FormatAvro:
+		newAvro := func() (*encode.Avro, error) {
+			if f.Schema != "" {
+				return encode.NewAvroWithSchema([]byte(f.Schema), tr)
+			}
+			return encode.NewAvro(tr), nil
+		}
+		if _, err := newAvro(); err != nil {
+			return nil, fmt.Errorf("profile %d: avro schema: %w", cp.ID, err)
+		}
+		p.NewEncoder = func() encode.Encoder { a, _ := newAvro(); return a }
+		p.NewFramer = func() encode.Framer { a, _ := newAvro(); return encode.NewAvroOCF(a) }
+	default:
+		return nil, fmt.Errorf("profile %d: format %q", cp.ID, f.Mode)
+	}
+	return p, nil
+}
+
+// configRouter applies the routing of each record's profile. It does not
+// allocate: destination lists are built once.
+type configRouter struct {
+	cfg      *config.Config
+	dests    []*dataplane.Destination
+	profiles []*dataplane.Profile
+	static   [][]*dataplane.Destination // per profile, static modes
+	one      [][]*dataplane.Destination // per destination, a list of one
+}
+
+func (r *configRouter) Route(m *wire.Message) (*dataplane.Profile, []*dataplane.Destination) {
+	cp := r.cfg.Profile(m.Namespace, m.Set)
+	p := r.profiles[cp.ID]
+	var d *config.Destination
+	switch rt := cp.Routing; rt.Mode {
+	case config.RouteStatic, config.RouteStaticMulti:
+		return p, r.static[cp.ID]
+	case config.RouteSkip:
+		return p, nil
+	case config.RouteNamespace:
+		d = rt.Lookup(m.Namespace)
+	case config.RouteSet:
+		d = rt.Lookup(m.Set)
+	case config.RouteBin:
+		d = rt.Default
+		for i := range m.Bins {
+			b := &m.Bins[i]
+			if b.Type == wire.ParticleString && string(b.Name) == rt.Bin {
+				d = rt.Lookup(b.Value)
+				break
+			}
+		}
+	}
+	if d == nil {
+		return p, nil
+	}
+	return p, r.one[d.ID]
+}
