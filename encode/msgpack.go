@@ -1,0 +1,316 @@
+package encode
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+
+	"github.com/tinylib/msgp/msgp"
+	"github.com/xdrhook/xdrhook/wire"
+)
+
+// ContentTypeMsgPack is the content type of a message-pack body, one message
+// or a msgpack-array batch.
+const ContentTypeMsgPack = "application/x-msgpack"
+
+// MsgPack encodes the message-pack format (output-formats.md), positional as
+// Aerospike's own MessagePack format, with trailing additions:
+//
+//	write:  [1, 1, [key, gen, exp, lut, bins, partial]]
+//	delete: [1, 2, [key, flags, gen, lut]]        flags 0x01 = durable
+//	key:    [namespace, set|nil, digest (bin 20), userKey|nil]
+//	bin:    [name, particle type, flags, value]   flags: list 1 = ordered;
+//	                                              map 1 = key-ordered, 3 = key-value-ordered
+//
+// Top-level values: integer → int, float → float64 (NaN and ±Inf as such),
+// string → str, bool → bool, deleted bin → nil, blob and every other typed
+// byte value (language blobs, vector, HLL, unknown types) → bin, GeoJSON →
+// str holding its JSON text (bin of the raw particle if malformed), list →
+// array, map → map with native keys.
+// Inside lists and maps: integers, floats, nil and bools are copied as they
+// are on the wire (so an unsigned value above MaxInt64 stays uint64 and a
+// float32 stays float32), a string is str, a blob (and an empty payload) is
+// bin, typed bytes (GeoJSON text, Java blob, HLL…) are an ext whose type
+// byte is the particle type, an ext is passed through; the order-flags
+// elements are dropped (the top container's flags are the bin's flags;
+// nested containers' flags are not kept: use avro to keep them).
+//
+// The zero value (Transform nil: every bin under its own name) is ready to
+// use. A MsgPack is not safe for concurrent use.
+type MsgPack struct {
+	Transform *Transform
+
+	kept []keptBin
+	walk cdtWalk
+	wr   mpWrite
+	del  mpDelete
+}
+
+// keptBin is a bin that passed the transform, with its output name.
+type keptBin struct {
+	name []byte
+	bin  *wire.Bin
+}
+
+var errUnknownKind = errors.New("encode: message is neither a write nor a delete")
+
+// ContentType implements Encoder.
+func (e *MsgPack) ContentType() string { return ContentTypeMsgPack }
+
+// Append implements Encoder. On error dst is returned unchanged (its length
+// as it was), so a batch buffer stays well formed.
+func (e *MsgPack) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, error) {
+	start := len(dst)
+	var err error
+	switch m.Kind {
+	case wire.KindWrite:
+		w := &e.wr
+		w.Version, w.Kind = 1, 1
+		b := &w.Body
+		b.Key.set(m)
+		b.Gen = m.Generation
+		b.Exp = m.Expiry(nowUnix)
+		b.LUT = m.LUTUnixMs()
+		b.Bins = mpBins{e: e, m: m, size: e.keep(m)}
+		b.Partial = m.Partial
+		dst, err = w.MarshalMsg(dst)
+		b.Bins = mpBins{}
+		b.Key = mpKey{} // drop the views into the frame
+	case wire.KindDelete:
+		d := &e.del
+		d.Version, d.Kind = 1, 2
+		b := &d.Body
+		b.Key.set(m)
+		b.Flags = 0
+		if m.Durable {
+			b.Flags = 1
+		}
+		b.Gen = m.Generation
+		b.LUT = m.LUTUnixMs()
+		dst, err = d.MarshalMsg(dst)
+		b.Key = mpKey{}
+	default:
+		err = errUnknownKind
+	}
+	if err != nil {
+		return dst[:start], err
+	}
+	return dst, nil
+}
+
+// keep fills e.kept with the bins the transform keeps (none when there is
+// no transform: every bin is kept) and returns an estimate of their encoded
+// size.
+func (e *MsgPack) keep(m *wire.Message) int {
+	e.kept = e.kept[:0]
+	size := 5
+	if e.Transform == nil {
+		for i := range m.Bins {
+			size += 16 + len(m.Bins[i].Name) + len(m.Bins[i].Value)
+		}
+		return size
+	}
+	for i := range m.Bins {
+		b := &m.Bins[i]
+		name, ok := e.Transform.Bin(b.Name)
+		if !ok {
+			continue
+		}
+		e.kept = append(e.kept, keptBin{name: name, bin: b})
+		size += 16 + len(name) + len(b.Value)
+	}
+	return size
+}
+
+func (k *mpKey) set(m *wire.Message) {
+	k.Namespace = m.Namespace
+	k.Set = mpOptStr{s: m.Set, ok: m.HasSet}
+	k.Digest = m.Digest
+	k.UserKey = mpUserKey(m.Key)
+}
+
+// mpStr is a string held as bytes: a MessagePack str.
+type mpStr []byte
+
+func (s mpStr) MarshalMsg(b []byte) ([]byte, error) { return msgp.AppendStringFromBytes(b, s), nil }
+func (s mpStr) Msgsize() int                        { return msgp.StringPrefixSize + len(s) }
+
+// mpOptStr is a str, or nil when absent.
+type mpOptStr struct {
+	s  []byte
+	ok bool
+}
+
+func (s *mpOptStr) MarshalMsg(b []byte) ([]byte, error) {
+	if !s.ok {
+		return msgp.AppendNil(b), nil
+	}
+	return msgp.AppendStringFromBytes(b, s.s), nil
+}
+func (s *mpOptStr) Msgsize() int { return msgp.StringPrefixSize + len(s.s) }
+
+// mpUserKey is the user key: int, float64, str, bin (blob or another key
+// type), or nil when the key was not stored.
+type mpUserKey wire.UserKey
+
+func (k *mpUserKey) MarshalMsg(b []byte) ([]byte, error) {
+	switch k.Type {
+	case 0:
+		return msgp.AppendNil(b), nil
+	case wire.ParticleInteger:
+		return msgp.AppendInt64(b, k.Int), nil
+	case wire.ParticleFloat:
+		return msgp.AppendFloat64(b, k.Float), nil
+	case wire.ParticleString:
+		return msgp.AppendStringFromBytes(b, k.Bytes), nil
+	}
+	return msgp.AppendBytes(b, k.Bytes), nil
+}
+func (k *mpUserKey) Msgsize() int { return 9 + len(k.Bytes) }
+
+// mpBins is the bins array of a write: m's bins, or e.kept when there is a
+// transform, walked by hand.
+type mpBins struct {
+	e    *MsgPack
+	m    *wire.Message
+	size int
+}
+
+func (bs *mpBins) MarshalMsg(b []byte) ([]byte, error) {
+	if bs.e.Transform == nil {
+		return bs.e.appendAllBins(b, bs.m.Bins)
+	}
+	return bs.e.appendBins(b)
+}
+func (bs *mpBins) Msgsize() int { return bs.size }
+
+func (e *MsgPack) appendAllBins(dst []byte, bins []wire.Bin) ([]byte, error) {
+	dst = appendMPArrayHeader(dst, len(bins))
+	for i := range bins {
+		var err error
+		if dst, err = e.appendBin(dst, bins[i].Name, &bins[i]); err != nil {
+			return dst, err
+		}
+	}
+	return dst, nil
+}
+
+func (e *MsgPack) appendBins(dst []byte) ([]byte, error) {
+	dst = msgp.AppendArrayHeader(dst, uint32(len(e.kept)))
+	for i := range e.kept {
+		k := &e.kept[i]
+		var err error
+		if dst, err = e.appendBin(dst, k.name, k.bin); err != nil {
+			return dst, err
+		}
+	}
+	return dst, nil
+}
+
+// appendBin appends [name, particle type, flags, value].
+func (e *MsgPack) appendBin(dst, name []byte, b *wire.Bin) ([]byte, error) {
+	dst = append(dst, 0x94)
+	dst = appendMPStr(dst, name)
+	if b.Type < 0x80 {
+		dst = append(dst, b.Type) // positive fixint
+	} else {
+		dst = append(dst, 0xcc, b.Type)
+	}
+	v := b.Value
+	switch b.Type {
+	case wire.ParticleNull:
+		return append(dst, 0, 0xc0), nil
+	case wire.ParticleInteger:
+		i, _ := wire.Int(v) // sizes checked by Decode
+		return msgp.AppendInt64(append(dst, 0), i), nil
+	case wire.ParticleFloat:
+		if len(v) == 8 {
+			dst = append(dst, 0, 0xcb) // float64: the wire bytes are its big-endian bits
+			return append(dst, v...), nil
+		}
+		return msgp.AppendFloat64(append(dst, 0), 0), nil
+	case wire.ParticleString:
+		return appendMPStr(append(dst, 0), v), nil
+	case wire.ParticleBool:
+		if len(v) == 1 && v[0] != 0 {
+			return append(dst, 0, 0xc3), nil
+		}
+		return append(dst, 0, 0xc2), nil
+	case wire.ParticleGeoJSON:
+		if text, err := wire.GeoJSONText(v); err == nil {
+			return appendMPStr(append(dst, 0), text), nil
+		}
+		return appendMPBin(append(dst, 0), v), nil
+	case wire.ParticleList, wire.ParticleMap:
+		return appendMPCDT(dst, &e.walk, b.Type, v)
+	}
+	return appendMPBin(append(dst, 0), v), nil
+}
+
+// appendExt appends a MessagePack ext of type typ (its byte as is), in the
+// smallest form, as msgp.AppendExtension does (which needs an Extension
+// value; this takes the bytes).
+func appendExt(dst []byte, typ uint8, data []byte) []byte {
+	n := len(data)
+	switch n {
+	case 1:
+		dst = append(dst, 0xd4, typ)
+	case 2:
+		dst = append(dst, 0xd5, typ)
+	case 4:
+		dst = append(dst, 0xd6, typ)
+	case 8:
+		dst = append(dst, 0xd7, typ)
+	case 16:
+		dst = append(dst, 0xd8, typ)
+	default:
+		switch {
+		case n <= math.MaxUint8:
+			dst = append(dst, 0xc7, byte(n), typ)
+		case n <= math.MaxUint16:
+			dst = append(dst, 0xc8, byte(n>>8), byte(n), typ)
+		default:
+			dst = append(dst, 0xc9)
+			dst = binary.BigEndian.AppendUint32(dst, uint32(n))
+			dst = append(dst, typ)
+		}
+	}
+	return append(dst, data...)
+}
+
+// MsgPackArray is the msgpack-array framing: one MessagePack array of
+// messages. Begin writes a fixed-width array32 header (0xdd + 4 bytes) and
+// End patches the count, so messages are appended straight into the body.
+type MsgPackArray struct {
+	Enc MsgPack
+
+	start int // offset of the header in the body
+	n     uint32
+}
+
+// NewMsgPackArray returns a msgpack-array framer.
+func NewMsgPackArray(t *Transform) *MsgPackArray { return &MsgPackArray{Enc: MsgPack{Transform: t}} }
+
+// Begin implements Framer.
+func (f *MsgPackArray) Begin(dst []byte) []byte {
+	f.start, f.n = len(dst), 0
+	return append(dst, 0xdd, 0, 0, 0, 0)
+}
+
+// Append implements Framer.
+func (f *MsgPackArray) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, error) {
+	dst, err := f.Enc.Append(dst, m, nowUnix)
+	if err == nil {
+		f.n++
+	}
+	return dst, err
+}
+
+// End implements Framer.
+func (f *MsgPackArray) End(dst []byte) []byte {
+	binary.BigEndian.PutUint32(dst[f.start+1:], f.n)
+	return dst
+}
+
+// ContentType implements Framer.
+func (f *MsgPackArray) ContentType() string { return ContentTypeMsgPack }
