@@ -40,7 +40,8 @@ func (k CDTKind) String() string {
 	return "kind-" + strconv.Itoa(int(k))
 }
 
-// CDTToken is one token produced by CDTReader.Next.
+// CDTToken is one token produced by CDTReader.Next. Only Kind, Key and the
+// fields its Kind names are meaningful: the reader does not clear the others.
 type CDTToken struct {
 	Kind    CDTKind
 	Key     bool // the token is a map key (containers: the whole container is the key)
@@ -209,7 +210,6 @@ func (r *CDTReader) uint(n int) (uint64, error) {
 
 // read reads one MessagePack header (and a scalar's payload) at r.off.
 func (r *CDTReader) read(t *CDTToken) error {
-	*t = CDTToken{}
 	if r.off >= len(r.b) {
 		return r.fail("value runs past the end")
 	}
@@ -263,7 +263,7 @@ func (r *CDTReader) read(t *CDTToken) error {
 		if err != nil {
 			return err
 		}
-		t.Kind, t.Float = CDTFloat, math.Float64frombits(v)
+		t.Kind, t.Float, t.Float32 = CDTFloat, math.Float64frombits(v), false
 	case 0xcc, 0xcd, 0xce, 0xcf:
 		v, err := r.uint(1 << (c - 0xcc))
 		if err != nil {
@@ -319,7 +319,7 @@ func (r *CDTReader) container(t *CDTToken, k CDTKind, n uint64) error {
 	if n*per > uint64(len(r.b)-r.off) {
 		return r.fail(k.String() + " of " + strconv.FormatUint(n, 10) + " elements cannot fit in the " + strconv.Itoa(len(r.b)-r.off) + " bytes left")
 	}
-	t.Kind, t.N = k, int(n)
+	t.Kind, t.N, t.Flags = k, int(n), 0
 	return nil
 }
 

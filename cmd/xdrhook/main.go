@@ -18,7 +18,11 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"check", "validate a config file and print it resolved", runCheck},
+		{"run", "the connector daemon: xdrhook run --config FILE", runRun},
 		{"decode", "read XDR frames (hex lines, or --raw bytes) on stdin and print each as JSON", runDecode},
+		{"sim", "XDR emulator and load generator: --target HOST:PORT (see -h)", runSim},
+		{"sink", "HTTP sink that validates, counts and keeps what it receives: --listen ADDR (see -h)", runSink},
 		{"version", "print the version", runVersion},
 	}
 }
