@@ -1,0 +1,469 @@
+package encode
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/xdrhook/xdrhook/wire"
+)
+
+// Content types of the JSON family.
+const (
+	ContentTypeJSON   = "application/json"
+	ContentTypeNDJSON = "application/x-ndjson"
+)
+
+// JSON is the typed json format (output-formats.md, "json"), the default:
+//
+//	{"msg":"write","key":[ns,set|null,digest,userKey|null],"gen":G,"exp":E,"lut":L,"bins":[…]}
+//	{"msg":"write",…,"lut":L,"partial":true,"bins":[…]}
+//	{"msg":"delete","key":[…],"durable":false,"gen":G,"lut":L}
+//
+// Output is compact (no whitespace, no newline) and members come in exactly
+// this order. "partial":true, when the write carries only some bins, sits
+// between "lut" and "bins"; it is left out of full writes. Each bin is
+// {"name":N,"type":T,"value":V}, plus "ordered":bool after the value of a
+// list bin and "order":"unordered"|"key"|"key-value" after the value of a map
+// bin. Value rendering is described on jsonWriter.
+//
+// A JSON is not safe for concurrent use; it holds the scratch that makes
+// Append allocation-free (a CDT walker and the duplicate-key stacks). Use it
+// through a pointer.
+type JSON struct {
+	// Transform selects and renames bins; nil keeps all.
+	Transform *Transform
+
+	w jsonWriter
+}
+
+// ContentType is the content type of a body holding one message alone.
+func (*JSON) ContentType() string { return ContentTypeJSON }
+
+// KeyStats reports how many object names were renamed to stay unique, and
+// how many members were dropped after too many renames (see jsonKeys.uniq),
+// since the encoder was made.
+func (e *JSON) KeyStats() (renamed, dropped uint64) { return e.w.keys.renamed, e.w.keys.dropped }
+
+// Append appends the message for m. On error dst is returned at its
+// original length, so a batch buffer stays well formed.
+func (e *JSON) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, error) {
+	start := len(dst)
+	w := &e.w
+	w.reset()
+	switch m.Kind {
+	case wire.KindDelete:
+		dst = append(dst, `{"msg":"delete","key":`...)
+		dst = jsonAppendKeyArray(dst, m)
+		dst = append(dst, `,"durable":`...)
+		dst = jsonAppendBool(dst, m.Durable)
+		dst = append(dst, `,"gen":`...)
+		dst = strconv.AppendUint(dst, uint64(m.Generation), 10)
+		dst = append(dst, `,"lut":`...)
+		dst = strconv.AppendInt(dst, m.LUTUnixMs(), 10)
+		return append(dst, '}'), nil
+	case wire.KindWrite:
+	default:
+		return dst, errJSONKind
+	}
+	dst = append(dst, `{"msg":"write","key":`...)
+	dst = jsonAppendKeyArray(dst, m)
+	dst = append(dst, `,"gen":`...)
+	dst = strconv.AppendUint(dst, uint64(m.Generation), 10)
+	dst = append(dst, `,"exp":`...)
+	dst = strconv.AppendInt(dst, m.Expiry(nowUnix), 10)
+	dst = append(dst, `,"lut":`...)
+	dst = strconv.AppendInt(dst, m.LUTUnixMs(), 10)
+	if m.Partial {
+		dst = append(dst, `,"partial":true`...)
+	}
+	dst = append(dst, `,"bins":[`...)
+	first := true
+	var top wire.CDTToken
+	for i := range m.Bins {
+		b := &m.Bins[i]
+		name, keep := e.Transform.Bin(b.Name)
+		if !keep {
+			continue
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = append(dst, `{"name":`...)
+		dst = jsonAppendString(dst, name)
+		if int(b.Type) < len(jsonTypeMembers) && jsonTypeMembers[b.Type] != "" {
+			dst = append(dst, jsonTypeMembers[b.Type]...)
+		} else {
+			dst = append(dst, `,"type":"type-`...)
+			dst = strconv.AppendUint(dst, uint64(b.Type), 10)
+			dst = append(dst, `","value":`...)
+		}
+		var err error
+		if dst, err = w.appendBinValue(dst, b, &top); err != nil {
+			return dst[:start], jsonBinError(b, err)
+		}
+		switch b.Type {
+		case wire.ParticleList:
+			dst = append(dst, `,"ordered":`...)
+			dst = jsonAppendBool(dst, top.Kind == wire.CDTList && top.Flags&1 != 0)
+		case wire.ParticleMap:
+			dst = append(dst, `,"order":`...)
+			dst = append(dst, jsonMapOrder(&top)...)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, ']', '}'), nil
+}
+
+var errJSONKind = errors.New("encode json: message is neither a write nor a delete")
+
+// JSONError is a bin whose value could not be encoded (a malformed list, map,
+// GeoJSON or scalar value): the record cannot be delivered as sent.
+type JSONError struct {
+	Bin  string
+	Type uint8
+	Err  error
+}
+
+func (e *JSONError) Error() string {
+	return "encode json: bin " + strconv.Quote(e.Bin) + " (particle type " + strconv.Itoa(int(e.Type)) + "): " + e.Err.Error()
+}
+
+func (e *JSONError) Unwrap() error { return e.Err }
+
+func jsonBinError(b *wire.Bin, err error) error {
+	return &JSONError{Bin: string(b.Name), Type: b.Type, Err: err}
+}
+
+// jsonMapOrder names the order of a map from its flags: 1 key-ordered, 3
+// key-value-ordered, anything else (flags 0, or a value that is not a map)
+// unordered. Flag bits above 0x03 (such as a persisted index) are ignored.
+func jsonMapOrder(top *wire.CDTToken) string {
+	if top.Kind == wire.CDTMap {
+		switch top.Flags & 3 {
+		case 1:
+			return `"key"`
+		case 3:
+			return `"key-value"`
+		}
+	}
+	return `"unordered"`
+}
+
+// jsonTypeNames are the bin type names of the typed format, by particle
+// type; a type not listed is "type-N".
+var jsonTypeNames = [...]string{
+	wire.ParticleNull:    "null",
+	wire.ParticleInteger: "int",
+	wire.ParticleFloat:   "float",
+	wire.ParticleString:  "str",
+	wire.ParticleBlob:    "blob",
+	wire.ParticleJava:    "java-blob",
+	wire.ParticleCSharp:  "csharp-blob",
+	wire.ParticlePython:  "python-blob",
+	wire.ParticleRuby:    "ruby-blob",
+	wire.ParticlePHP:     "php-blob",
+	wire.ParticleErlang:  "erlang-blob",
+	wire.ParticleVector:  "vector",
+	wire.ParticleBool:    "bool",
+	wire.ParticleHLL:     "hll",
+	wire.ParticleMap:     "map",
+	wire.ParticleList:    "list",
+	wire.ParticleGeoJSON: "geojson",
+}
+
+// jsonTypeMembers holds `,"type":"T","value":` per known particle type: the
+// text between a bin's name and its value, in one append.
+var jsonTypeMembers = func() (t [len(jsonTypeNames)]string) {
+	for pt, name := range jsonTypeNames {
+		if name != "" {
+			t[pt] = `,"type":"` + name + `","value":`
+		}
+	}
+	return
+}()
+
+// jsonAppendKeyArray appends [namespace, set|null, digest, userKey|null].
+func jsonAppendKeyArray(dst []byte, m *wire.Message) []byte {
+	dst = append(dst, '[')
+	dst = jsonAppendString(dst, m.Namespace)
+	dst = append(dst, ',')
+	if m.HasSet {
+		dst = jsonAppendString(dst, m.Set)
+	} else {
+		dst = append(dst, "null"...)
+	}
+	dst = append(dst, ',')
+	dst = jsonAppendBase64(dst, m.Digest)
+	dst = append(dst, ',')
+	dst = jsonAppendUserKey(dst, &m.Key)
+	return append(dst, ']')
+}
+
+// jsonAppendUserKey appends the user key: int and double as numbers, string
+// as a string, bytes (and any other key type) as base64; null when the
+// source did not store the key.
+func jsonAppendUserKey(dst []byte, k *wire.UserKey) []byte {
+	switch k.Type {
+	case 0:
+		return append(dst, "null"...)
+	case wire.ParticleInteger:
+		return strconv.AppendInt(dst, k.Int, 10)
+	case wire.ParticleFloat:
+		return jsonAppendFloat(dst, k.Float, 64)
+	case wire.ParticleString:
+		return jsonAppendString(dst, k.Bytes)
+	}
+	return jsonAppendBase64(dst, k.Bytes)
+}
+
+// jsonWriter renders bin values; both JSON formats use it. Values follow the
+// common rules of output-formats.md:
+//   - int: integer literal (int64 or uint64, exact); float: jsonAppendFloat;
+//     string: jsonAppendString; bool; null (a deleted bin, a nil element).
+//   - blob, the language blobs, HLL, vector, unknown particle types, typed
+//     bytes and MessagePack ext values inside lists and maps: base64 string.
+//   - GeoJSON (bin type 23, or typed bytes 23 in a list or map): the JSON text
+//     itself, compacted, when it is one valid JSON value of any kind (see
+//     jsonKeys.appendCompact); otherwise the text as a string.
+//   - list: array. map: object whose names are strings: string keys as they
+//     are, integer keys in decimal, float/bool/nil keys as their JSON text
+//     ("1.5", "NaN", "true", "null"), bytes, typed bytes and ext keys in
+//     base64, a GeoJSON key as its compacted text, and a list or map key
+//     (which MessagePack allows, Aerospike does not) as its JSON text in a
+//     string: [1,"a"] → "[1,\"a\"]"; inside that text a list or map key is
+//     left unquoted ({[1]:2} as a key → "{[1]:2}"), so that nesting keys
+//     cannot make the output grow exponentially.
+//   - names stay unique in every object: a key whose name equals one
+//     written before in the same map (int 1 and string "1", say) gets '_'
+//     put in front until it is unique ("1", then "_1"); see jsonKeys.uniq.
+type jsonWriter struct {
+	r     wire.CDTReader
+	keys  jsonKeys
+	inKey int // > 0 while the text of a list or map key is written
+}
+
+// reset readies w for a message (an error may have left it mid-value).
+func (w *jsonWriter) reset() {
+	w.keys.reset()
+	w.inKey = 0
+}
+
+// appendBinValue appends the value of a top-level bin. For a list or map
+// bin top receives the container token (kind and order flags).
+func (w *jsonWriter) appendBinValue(dst []byte, b *wire.Bin, top *wire.CDTToken) ([]byte, error) {
+	switch b.Type {
+	case wire.ParticleNull:
+		return append(dst, "null"...), nil
+	case wire.ParticleInteger:
+		v, ok := wire.Int(b.Value)
+		if !ok {
+			return dst, errJSONScalar
+		}
+		return strconv.AppendInt(dst, v, 10), nil
+	case wire.ParticleFloat:
+		v, ok := wire.Float(b.Value)
+		if !ok {
+			return dst, errJSONScalar
+		}
+		return jsonAppendFloat(dst, v, 64), nil
+	case wire.ParticleString:
+		return jsonAppendString(dst, b.Value), nil
+	case wire.ParticleBool:
+		v, ok := wire.Bool(b.Value)
+		if !ok {
+			return dst, errJSONScalar
+		}
+		return jsonAppendBool(dst, v), nil
+	case wire.ParticleGeoJSON:
+		text, err := wire.GeoJSONText(b.Value)
+		if err != nil {
+			return dst, err
+		}
+		return w.appendGeoJSON(dst, text), nil
+	case wire.ParticleList, wire.ParticleMap:
+		return w.appendCDT(dst, b.Value, top)
+	}
+	return jsonAppendBase64(dst, b.Value), nil
+}
+
+var errJSONScalar = errors.New("value has the wrong size for its type")
+
+func (w *jsonWriter) appendGeoJSON(dst, text []byte) []byte {
+	if d, ok := w.keys.appendCompact(dst, text); ok {
+		return d
+	}
+	return jsonAppendString(dst, text)
+}
+
+// appendCDT renders a whole list or map value; top receives its first token.
+func (w *jsonWriter) appendCDT(dst, v []byte, top *wire.CDTToken) ([]byte, error) {
+	w.r.Reset(v)
+	if err := w.r.Next(top); err != nil {
+		return dst, err
+	}
+	return w.appendValue(dst, top)
+}
+
+// appendValue renders the value that starts with token t; for a list or map
+// it reads the elements and the closing token from w.r.
+func (w *jsonWriter) appendValue(dst []byte, t *wire.CDTToken) ([]byte, error) {
+	switch t.Kind {
+	case wire.CDTNil:
+		return append(dst, "null"...), nil
+	case wire.CDTBool:
+		return jsonAppendBool(dst, t.Bool), nil
+	case wire.CDTInt:
+		return strconv.AppendInt(dst, t.Int, 10), nil
+	case wire.CDTUint:
+		return strconv.AppendUint(dst, t.Uint, 10), nil
+	case wire.CDTFloat:
+		if t.Float32 {
+			return jsonAppendFloat(dst, t.Float, 32), nil
+		}
+		return jsonAppendFloat(dst, t.Float, 64), nil
+	case wire.CDTString:
+		return jsonAppendString(dst, t.Bytes), nil
+	case wire.CDTTyped:
+		if t.Sub == wire.ParticleGeoJSON {
+			return w.appendGeoJSON(dst, t.Bytes), nil
+		}
+		return jsonAppendBase64(dst, t.Bytes), nil
+	case wire.CDTBytes, wire.CDTExt:
+		return jsonAppendBase64(dst, t.Bytes), nil
+	case wire.CDTList:
+		return w.appendList(dst, t.N)
+	case wire.CDTMap:
+		return w.appendMap(dst, t.N)
+	}
+	return dst, errJSONToken
+}
+
+var errJSONToken = errors.New("unexpected token in list or map")
+
+func (w *jsonWriter) appendList(dst []byte, n int) ([]byte, error) {
+	dst = append(dst, '[')
+	var t wire.CDTToken
+	var err error
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if err = w.r.Next(&t); err != nil {
+			return dst, err
+		}
+		if dst, err = w.appendValue(dst, &t); err != nil {
+			return dst, err
+		}
+	}
+	if err = w.closeContainer(&t); err != nil {
+		return dst, err
+	}
+	return append(dst, ']'), nil
+}
+
+func (w *jsonWriter) appendMap(dst []byte, n int) ([]byte, error) {
+	dst = append(dst, '{')
+	o := w.keys.open()
+	var t wire.CDTToken
+	var err error
+	first := true
+	for i := 0; i < n; i++ {
+		mark := len(dst)
+		if !first {
+			dst = append(dst, ',')
+		}
+		if err = w.r.Next(&t); err != nil {
+			return dst, err
+		}
+		ks := len(dst)
+		if dst, err = w.appendName(dst, &t); err != nil {
+			return dst, err
+		}
+		keep := true
+		dst, keep = w.keys.uniq(&o, dst, ks)
+		if !keep {
+			dst = dst[:mark]
+		} else {
+			dst = append(dst, ':')
+		}
+		if err = w.r.Next(&t); err != nil {
+			return dst, err
+		}
+		vs := len(dst)
+		if dst, err = w.appendValue(dst, &t); err != nil {
+			return dst, err
+		}
+		if !keep {
+			dst = dst[:vs] // the value of a dropped member
+			continue
+		}
+		first = false
+	}
+	w.keys.close(&o)
+	if err = w.closeContainer(&t); err != nil {
+		return dst, err
+	}
+	return append(dst, '}'), nil
+}
+
+// closeContainer reads the end token of the list or map just rendered.
+func (w *jsonWriter) closeContainer(t *wire.CDTToken) error {
+	if err := w.r.Next(t); err != nil {
+		return err
+	}
+	if t.Kind != wire.CDTEnd {
+		return errJSONToken
+	}
+	return nil
+}
+
+// appendName appends a map key as an object name (a JSON string).
+func (w *jsonWriter) appendName(dst []byte, t *wire.CDTToken) ([]byte, error) {
+	switch t.Kind {
+	case wire.CDTString, wire.CDTBytes, wire.CDTExt:
+		return w.appendValue(dst, t) // already a string
+	case wire.CDTTyped:
+		if t.Sub != wire.ParticleGeoJSON {
+			return w.appendValue(dst, t)
+		}
+	case wire.CDTInt:
+		dst = append(dst, '"')
+		dst = strconv.AppendInt(dst, t.Int, 10)
+		return append(dst, '"'), nil
+	case wire.CDTUint:
+		dst = append(dst, '"')
+		dst = strconv.AppendUint(dst, t.Uint, 10)
+		return append(dst, '"'), nil
+	}
+	// nil, bool, float, GeoJSON, list, map: the JSON text, as a string. A
+	// text that is a string already ("NaN", a GeoJSON that was not valid)
+	// is kept; others are quoted in place: rendered at p, escaped after
+	// themselves, then moved back to p. The source of the escape aliases dst
+	// but lies below the bytes being appended, so it is never overwritten.
+	//
+	// Inside the text of a list or map key, a list, map or GeoJSON key is
+	// left bare (its text, not quoted): quoting at every level would escape
+	// the innermost strings once per level, and the output would grow
+	// exponentially with the nesting. So a string is re-escaped at most
+	// once and the output stays linear in the input.
+	container := t.Kind == wire.CDTList || t.Kind == wire.CDTMap || t.Kind == wire.CDTTyped
+	if container && w.inKey > 0 {
+		return w.appendValue(dst, t)
+	}
+	p := len(dst)
+	if container {
+		w.inKey++
+	}
+	dst, err := w.appendValue(dst, t)
+	if container {
+		w.inKey--
+	}
+	if err != nil || dst[p] == '"' {
+		return dst, err
+	}
+	q := len(dst)
+	dst = jsonAppendString(dst, dst[p:q])
+	n := copy(dst[p:], dst[q:])
+	return dst[:p+n], nil
+}
