@@ -146,9 +146,9 @@ func mpKey(b []byte, ns string, d [20]byte, userKey int) []byte {
 
 func schemaText(t testing.TB) string {
 	t.Helper()
-	b, err := os.ReadFile(builtinSchemaPath())
+	b, err := os.ReadFile("../../encode/schema/change_notification.avsc")
 	if err != nil {
-		t.Skip("built-in schema not there yet:", err)
+		t.Fatal(err)
 	}
 	return string(b)
 }

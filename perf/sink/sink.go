@@ -19,13 +19,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/xdrhook/xdrhook/encode"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -216,12 +215,9 @@ func (s *Sink) loadSchema() error {
 		text = string(b)
 	}
 	if text == "" {
-		if b, err := os.ReadFile(builtinSchemaPath()); err == nil {
-			text = string(b)
-		}
-	}
-	if text == "" {
-		return nil
+		// The schema text the connector embeds: only the text is shared;
+		// decoding stays with hamba/avro, independent of encode/.
+		text = encode.ChangeNotificationSchema()
 	}
 	sch, err := avro.ParseWithCache(text, "", &avro.SchemaCache{})
 	if err != nil {
@@ -230,20 +226,6 @@ func (s *Sink) loadSchema() error {
 	s.ps.schema = sch
 	s.ps.fps = avroFingerprints(sch)
 	return nil
-}
-
-// builtinSchemaPath is encode/schema/change_notification.avsc of the
-// repository this file is in (for tests and runs from a checkout), or of
-// the working directory.
-func builtinSchemaPath() string {
-	const rel = "encode/schema/change_notification.avsc"
-	if _, file, _, ok := runtime.Caller(0); ok {
-		p := filepath.Join(filepath.Dir(file), "..", "..", rel)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return rel
 }
 
 // Start listens and serves.

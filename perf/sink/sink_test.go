@@ -74,17 +74,15 @@ func formatCases(t *testing.T) []bodyCase {
 		{name: "msgpack-array", ctype: "application/x-msgpack", body: mpArr, format: FormatMsgpackArray, records: 3,
 			ids: []ID{wantID(ns, 40, KindWrite), wantID(ns, 41, KindDelete), wantID(ns, 42, KindWrite)}},
 	}
-	if _, err := os.Stat(builtinSchemaPath()); err == nil {
-		schema := schemaText(t)
-		cases = append(cases,
-			bodyCase{name: "avro single", ctype: "avro/binary", body: avroSingle(t, schema, nil, ns, 30), format: FormatAvro, records: 1,
-				ids: []ID{wantID(ns, 30, KindWrite)}},
-			bodyCase{name: "avro-ocf", ctype: "avro/binary", body: avroOCF(t, schema, ocf.Null, ns, 31, 32, 33), format: FormatAvroOCF, records: 3,
-				ids: []ID{wantID(ns, 31, KindWrite), wantID(ns, 32, KindDelete), wantID(ns, 33, KindWrite)}},
-			bodyCase{name: "avro-ocf deflate", ctype: "avro/binary", body: avroOCF(t, schema, ocf.Deflate, ns, 34), format: FormatAvroOCF, records: 1,
-				ids: []ID{wantID(ns, 34, KindWrite)}},
-		)
-	}
+	schema := schemaText(t)
+	cases = append(cases,
+		bodyCase{name: "avro single", ctype: "avro/binary", body: avroSingle(t, schema, nil, ns, 30), format: FormatAvro, records: 1,
+			ids: []ID{wantID(ns, 30, KindWrite)}},
+		bodyCase{name: "avro-ocf", ctype: "avro/binary", body: avroOCF(t, schema, ocf.Null, ns, 31, 32, 33), format: FormatAvroOCF, records: 3,
+			ids: []ID{wantID(ns, 31, KindWrite), wantID(ns, 32, KindDelete), wantID(ns, 33, KindWrite)}},
+		bodyCase{name: "avro-ocf deflate", ctype: "avro/binary", body: avroOCF(t, schema, ocf.Deflate, ns, 34), format: FormatAvroOCF, records: 1,
+			ids: []ID{wantID(ns, 34, KindWrite)}},
+	)
 	return cases
 }
 
@@ -184,32 +182,30 @@ func TestInvalid(t *testing.T) {
 		{"idempotency key", "application/json", []byte(w), []string{"Idempotency-Key", hexID(2) + "-1-1"}},
 		{"bad gzip", "application/json", []byte(w), []string{"Content-Encoding", "gzip"}},
 	}
-	if _, err := os.Stat(builtinSchemaPath()); err == nil {
-		schema := schemaText(t)
-		single := avroSingle(t, schema, nil, ns, 1)
-		cases = append(cases,
-			struct {
-				name, ctype string
-				body        []byte
-				hdr         []string
-			}{"avro unknown fingerprint", "avro/binary", avroSingle(t, schema, le64(12345), ns, 1), nil},
-			struct {
-				name, ctype string
-				body        []byte
-				hdr         []string
-			}{"avro truncated datum", "avro/binary", single[:len(single)-4], nil},
-			struct {
-				name, ctype string
-				body        []byte
-				hdr         []string
-			}{"avro trailing bytes", "avro/binary", append(append([]byte{}, single...), 0, 0), nil},
-			struct {
-				name, ctype string
-				body        []byte
-				hdr         []string
-			}{"avro-ocf truncated", "avro/binary", func() []byte { b := avroOCF(t, schema, ocf.Null, ns, 1, 2); return b[:len(b)-20] }(), nil},
-		)
-	}
+	schema := schemaText(t)
+	single := avroSingle(t, schema, nil, ns, 1)
+	cases = append(cases,
+		struct {
+			name, ctype string
+			body        []byte
+			hdr         []string
+		}{"avro unknown fingerprint", "avro/binary", avroSingle(t, schema, le64(12345), ns, 1), nil},
+		struct {
+			name, ctype string
+			body        []byte
+			hdr         []string
+		}{"avro truncated datum", "avro/binary", single[:len(single)-4], nil},
+		struct {
+			name, ctype string
+			body        []byte
+			hdr         []string
+		}{"avro trailing bytes", "avro/binary", append(append([]byte{}, single...), 0, 0), nil},
+		struct {
+			name, ctype string
+			body        []byte
+			hdr         []string
+		}{"avro-ocf truncated", "avro/binary", func() []byte { b := avroOCF(t, schema, ocf.Null, ns, 1, 2); return b[:len(b)-20] }(), nil},
+	)
 	for _, p := range []proto{h1, h2c} {
 		t.Run(string(p), func(t *testing.T) {
 			s := startSink(t, Config{})
