@@ -14,9 +14,11 @@ all: build
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/xdrhook
 
-# The embedded demo. Until `xdrhook demo` lands: decode the bundled frames.
+# The embedded demo: XDR emulator → xdrhook → sink in one process, live
+# progress, a summary at the end. DEMO_ARGS="--duration 0" runs until Ctrl-C.
+DEMO_ARGS ?= --duration 15s
 run: build
-	cat testdata/xdr-frames/*.hex | $(BIN) decode
+	$(BIN) demo $(DEMO_ARGS)
 
 test: test-unit test-race
 

@@ -19,6 +19,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"check", "validate a config file and print it resolved", runCheck},
+		{"demo", "the embedded demo: XDR emulator → connector → sink, live progress, no config", runDemo},
 		{"run", "the connector daemon: xdrhook run --config FILE", runRun},
 		{"decode", "read XDR frames (hex lines, or --raw bytes) on stdin and print each as JSON", runDecode},
 		{"sim", "XDR emulator and load generator: --target HOST:PORT (see -h)", runSim},
