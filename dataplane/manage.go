@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -44,8 +45,9 @@ func (e *Engine) ManageHandler() http.Handler {
 }
 
 // WritePrometheus writes the engine's metrics and the process metrics.
-func (e *Engine) WritePrometheus(w interface{ Write([]byte) (int, error) }) {
+func (e *Engine) WritePrometheus(w io.Writer) {
 	e.m.set.WritePrometheus(w)
+	e.m.replyLatency.write(w)
 	metrics.WriteProcessMetrics(w)
 }
 

@@ -26,6 +26,7 @@ type engineMetrics struct {
 	parseErrors, skipped, skippedStale, overload, windowFull *metrics.Counter
 	abandonedOnClose, deadline                               *metrics.Counter
 	repliedByRC                                              [256]*metrics.Counter
+	replyLatency                                             replyLatency
 }
 
 func newEngineMetrics() *engineMetrics {

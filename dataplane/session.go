@@ -22,6 +22,7 @@ type session struct {
 	wake func()
 
 	frames int // frames seen: 0 at close means a health check
+	lat    latencyCounts
 }
 
 func (e *Engine) newSession() *session {
@@ -142,10 +143,11 @@ func (s *session) notify() {
 func (s *session) flush() []byte {
 	s.w.wakePending.Store(0)
 	var n int
-	s.out, n = s.w.appendReplies(s.out[:0])
+	s.out, n = s.w.appendReplies(s.out[:0], s.e.clock.nowMs(), &s.lat)
 	if n > 0 {
 		s.e.inflight.Add(-int64(n))
 		s.e.m.replied(s.out)
+		s.e.m.replyLatency.merge(&s.lat)
 	}
 	return s.out
 }

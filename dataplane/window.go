@@ -142,16 +142,19 @@ func (w *window) oldest() int64 {
 }
 
 // appendReplies appends the replies of the settled prefix to dst and
-// advances the head past them. Owner only. It returns how many it answered.
-func (w *window) appendReplies(dst []byte) ([]byte, int) {
+// advances the head past them, tallying each reply's latency as of nowMs.
+// Owner only. It returns how many it answered.
+func (w *window) appendReplies(dst []byte, nowMs int64, lat *latencyCounts) ([]byte, int) {
 	head, tail := w.head.Load(), w.tail.Load()
 	n := 0
 	for ; head < tail; head++ {
-		st := w.slots[head&w.mask].state.Load()
+		s := &w.slots[head&w.mask]
+		st := s.state.Load()
 		if st&settledBit == 0 || st>>32 != w.epoch(head) {
 			break
 		}
 		dst = wire.AppendReply(dst, byte(st))
+		lat.add(nowMs - s.born.Load())
 		n++
 	}
 	w.head.Store(head)

@@ -22,7 +22,7 @@ func TestWindowInOrder(t *testing.T) {
 	a := w.open(1, 0, 10)
 	b := w.open(2, 0, 10)
 	c := w.open(0, wire.RCRetry, 10) // answered at once, but after a and b
-	if out, n := w.appendReplies(nil); n != 0 || len(out) != 0 {
+	if out, n := w.appendReplies(nil, 0, &latencyCounts{}); n != 0 || len(out) != 0 {
 		t.Fatal("replied before the head settled")
 	}
 	if w.settle(b, 0) { // one of two destinations
@@ -31,13 +31,13 @@ func TestWindowInOrder(t *testing.T) {
 	if w.settle(b, wire.RCParameter) != true {
 		t.Fatal("second destination did not complete b")
 	}
-	if out, n := w.appendReplies(nil); n != 0 || len(out) != 0 {
+	if out, n := w.appendReplies(nil, 0, &latencyCounts{}); n != 0 || len(out) != 0 {
 		t.Fatal("replied out of order")
 	}
 	if !w.settle(a, 0) {
 		t.Fatal("a not completed")
 	}
-	out, n := w.appendReplies(nil)
+	out, n := w.appendReplies(nil, 0, &latencyCounts{})
 	if n != 3 || !bytes.Equal(replyCodes(out), []byte{0, wire.RCParameter, wire.RCRetry}) {
 		t.Fatalf("replies %v", replyCodes(out))
 	}
@@ -62,7 +62,7 @@ func TestWindowWorstOutcome(t *testing.T) {
 		for _, rc := range c.rcs {
 			w.settle(seq, rc)
 		}
-		out, _ := w.appendReplies(nil)
+		out, _ := w.appendReplies(nil, 0, &latencyCounts{})
 		if got := replyCodes(out); len(got) != 1 || got[0] != c.want {
 			t.Errorf("%v → %v, want %d", c.rcs, got, c.want)
 		}
@@ -79,7 +79,7 @@ func TestWindowFullAndReuse(t *testing.T) {
 		t.Fatal("not full")
 	}
 	w.settle(seqs[0], 0)
-	if _, n := w.appendReplies(nil); n != 1 || w.full() {
+	if _, n := w.appendReplies(nil, 0, &latencyCounts{}); n != 1 || w.full() {
 		t.Fatal("head did not advance")
 	}
 	reused := w.open(1, 0, 0) // same slot as seqs[0], next epoch
@@ -102,7 +102,7 @@ func TestWindowExpire(t *testing.T) {
 	if w.settle(a, 0) || w.settle(b, 0) {
 		t.Fatal("settle after the deadline answer counted")
 	}
-	out, n := w.appendReplies(nil)
+	out, n := w.appendReplies(nil, 0, &latencyCounts{})
 	if n != 2 || !bytes.Equal(replyCodes(out), []byte{11, 11}) {
 		t.Fatalf("replies %v", replyCodes(out))
 	}
@@ -130,7 +130,7 @@ func TestWindowConcurrentSettle(t *testing.T) {
 	}
 	go w.expire(-1, 11) // nothing is that old: must not touch anything
 	wg.Wait()
-	out, got := w.appendReplies(nil)
+	out, got := w.appendReplies(nil, 0, &latencyCounts{})
 	if got != n {
 		t.Fatalf("answered %d of %d", got, n)
 	}
@@ -148,7 +148,7 @@ func TestWindowAllocs(t *testing.T) {
 		s := w.open(2, 0, 0)
 		w.settle(s, 0)
 		w.settle(s, 0)
-		buf, _ = w.appendReplies(buf[:0])
+		buf, _ = w.appendReplies(buf[:0], 0, &latencyCounts{})
 	}); n != 0 {
 		t.Fatalf("%v allocs", n)
 	}
