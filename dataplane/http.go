@@ -32,6 +32,13 @@ type HTTPOptions struct {
 	Pipeline bool
 	// UserAgent is sent on every request.
 	UserAgent string
+	// IdleConnTimeout closes keep-alive connections idle this long; keep it
+	// below the server's keep-alive so that a request seldom meets a
+	// connection the server is closing. Default 10 s.
+	IdleConnTimeout time.Duration
+	// HTTP/2: a connection silent for ReadIdleTimeout is pinged and closed
+	// if no answer comes within PingTimeout. Defaults 10 s and 5 s.
+	H2ReadIdleTimeout, H2PingTimeout time.Duration
 }
 
 type endpoint struct {
@@ -88,6 +95,15 @@ func (o *HTTPOptions) defaults() {
 	}
 	if o.GzipThreshold <= 0 {
 		o.GzipThreshold = 1024
+	}
+	if o.IdleConnTimeout <= 0 {
+		o.IdleConnTimeout = 10 * time.Second
+	}
+	if o.H2ReadIdleTimeout <= 0 {
+		o.H2ReadIdleTimeout = 10 * time.Second
+	}
+	if o.H2PingTimeout <= 0 {
+		o.H2PingTimeout = 5 * time.Second
 	}
 	if o.UserAgent == "" {
 		o.UserAgent = "xdrhook"

@@ -36,7 +36,7 @@ func NewHTTP1Sender(o HTTPOptions) (Sender, error) {
 			s.pipes = append(s.pipes, &fasthttp.PipelineClient{
 				Addr: ep.host, IsTLS: ep.tls, TLSConfig: o.TLS, Dial: dial,
 				MaxConns: o.MaxConnsPerEndpoint, MaxPendingRequests: 1024,
-				MaxIdleConnDuration: 30 * time.Second,
+				MaxIdleConnDuration: o.IdleConnTimeout,
 			})
 			continue
 		}
@@ -46,9 +46,9 @@ func NewHTTP1Sender(o HTTPOptions) (Sender, error) {
 			// Wait for a free connection rather than fail at once: the
 			// destination's window already bounds concurrency.
 			MaxConnWaitTimeout: o.ConnectTimeout + 5*time.Second,
-			// Below common server keep-alives (nginx 75 s, Go idle 0/none),
-			// so that we seldom reuse a connection the server just closed.
-			MaxIdleConnDuration: 30 * time.Second,
+			// Below common server keep-alives (nginx 75 s), so that we
+			// seldom reuse a connection the server just closed.
+			MaxIdleConnDuration: o.IdleConnTimeout,
 			// A POST that failed on a reused connection is retried once:
 			// duplicates are within the at-least-once contract.
 			RetryIfErr: func(_ *fasthttp.Request, attempts int, _ error) (bool, bool) {

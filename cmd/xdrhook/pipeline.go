@@ -84,6 +84,9 @@ func buildDestination(cd *config.Destination) (*dataplane.Destination, error) {
 		ConnectTimeout:      cd.ConnectTimeout,
 		Pipeline:            cd.HTTP1Pipelining,
 		UserAgent:           "xdrhook/" + version,
+		IdleConnTimeout:     cd.IdleConnectionTimeout,
+		H2ReadIdleTimeout:   cd.HTTP2ReadIdleTimeout,
+		H2PingTimeout:       cd.HTTP2PingTimeout,
 	}
 	if cd.Path != nil {
 		ho.Path = cd.Path.String()
@@ -116,9 +119,14 @@ func buildDestination(cd *config.Destination) (*dataplane.Destination, error) {
 	if err != nil {
 		return nil, err
 	}
+	inFlight := cd.MaxInFlight
+	if cd.Protocol == config.HTTP2 {
+		// The window cannot use more streams than the connections offer.
+		inFlight = min(inFlight, cd.MaxConnectionsPerEndpoint*len(cd.URLs)*cd.HTTP2MaxConcurrentStreams)
+	}
 	do := dataplane.DestinationOptions{
 		Name:        cd.Name,
-		MaxInFlight: cd.MaxInFlight,
+		MaxInFlight: inFlight,
 		CallTimeout: cd.CallTimeout,
 		Retry: dataplane.RetryPolicy{
 			MaxAttempts: cd.Retry.MaxAttempts, InitialBackoff: cd.Retry.InitialBackoff, MaxBackoff: cd.Retry.MaxBackoff,
