@@ -31,11 +31,14 @@ test-race:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./wire/... ./encode/... ./pool/...
 
-# Each fuzz target for FUZZTIME (CI: FUZZTIME=10s).
+# Each fuzz target of FUZZ_PKGS for FUZZTIME (CI: FUZZTIME=10s).
+FUZZ_PKGS ?= ./fuzz ./encode
 fuzz:
-	@for t in $$($(GO) test ./fuzz -list '^Fuzz' | grep ^Fuzz); do \
-		echo "== $$t ($(FUZZTIME))"; \
-		$(GO) test ./fuzz -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) || exit 1; \
+	@for p in $(FUZZ_PKGS); do \
+		for t in $$($(GO) test $$p -list '^Fuzz' | grep ^Fuzz); do \
+			echo "== $$p $$t ($(FUZZTIME))"; \
+			$(GO) test $$p -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) || exit 1; \
+		done; \
 	done
 
 generate:
