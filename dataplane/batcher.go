@@ -18,6 +18,8 @@ type batch struct {
 	bornMs      int64 // accept time of its oldest record: the retry budget ends at bornMs + reply-deadline
 	contentType string
 	idem        []byte // Idempotency-Key of a single-message body
+	path        []byte // per-record path (destination path template), or empty
+	framer      encode.Framer
 }
 
 // ref names one record's reply slot.
@@ -43,20 +45,25 @@ func (e *Engine) releaseBatch(b *batch) {
 	}
 	b.refs = b.refs[:0]
 	b.idem = b.idem[:0]
+	b.path = b.path[:0]
 	b.contentType = ""
+	b.framer = nil
 	batchPool.Put(b)
 }
 
 // batcher fills the bodies of one (profile, destination) pair. Event loops
 // add records under its lock; the engine's ticker seals a body whose
-// batch-interval has elapsed.
+// batch-interval has elapsed. When the destination's path depends on the
+// record (a {namespace} or {set} template), records of different paths
+// cannot share a body: one body is open per namespace and set.
 type batcher struct {
-	mu     sync.Mutex
-	p      *Profile
-	d      *Destination
-	framer encode.Framer  // batching on
-	enc    encode.Encoder // batching off
-	cur    *batch
+	mu      sync.Mutex
+	p       *Profile
+	d       *Destination
+	enc     encode.Encoder  // batching off
+	framers []encode.Framer // batching on: framers of no open body
+	cur     *batch          // the open body (static path)
+	byPath  map[string]map[string]*batch
 	// sizeHint is the capacity the next body starts with: the size of the
 	// last one, so that steady state takes buffers of the right pool class
 	// instead of growing (and reallocating) each body.
@@ -65,18 +72,55 @@ type batcher struct {
 
 func newBatcher(p *Profile, d *Destination) *batcher {
 	bt := &batcher{p: p, d: d, sizeHint: 4096}
-	if p.Batching {
-		bt.framer = p.NewFramer()
-	} else {
+	if !p.Batching {
 		bt.enc = p.NewEncoder()
+	}
+	if d.opts.Path != nil {
+		bt.byPath = make(map[string]map[string]*batch)
 	}
 	return bt
 }
 
-// add encodes m into the current body. It returns 0 when the record is
-// taken (its slot will be settled by the destination), or the result code
-// to settle it with now: 11 when the destination is backed up, 4 when the
-// record cannot be encoded.
+// open returns the body that m goes into, starting one if needed.
+func (bt *batcher) open(e *Engine, m *wire.Message, nowMs int64) *batch {
+	if bt.byPath == nil {
+		if bt.cur == nil {
+			bt.cur = bt.start(e, m, nowMs)
+		}
+		return bt.cur
+	}
+	sets := bt.byPath[string(m.Namespace)]
+	if sets == nil {
+		sets = make(map[string]*batch)
+		bt.byPath[string(m.Namespace)] = sets
+	}
+	b := sets[string(m.Set)]
+	if b == nil {
+		b = bt.start(e, m, nowMs)
+		sets[string(m.Set)] = b
+	}
+	return b
+}
+
+func (bt *batcher) start(e *Engine, m *wire.Message, nowMs int64) *batch {
+	b := e.newBatch(bt.sizeHint, nowMs)
+	if bt.d.opts.Path != nil {
+		b.path = bt.d.opts.Path(b.path, m.Namespace, m.Set)
+	}
+	if n := len(bt.framers); n > 0 {
+		b.framer = bt.framers[n-1]
+		bt.framers = bt.framers[:n-1]
+	} else {
+		b.framer = bt.p.NewFramer()
+	}
+	b.buf.B = b.framer.Begin(b.buf.B)
+	return b
+}
+
+// add encodes m into its body. It returns 0 when the record is taken (its
+// slot will be settled by the destination), or the result code to settle it
+// with now: 11 when the destination is backed up, 4 when the record cannot
+// be encoded.
 func (bt *batcher) add(e *Engine, m *wire.Message, r ref, nowMs, nowUnix int64) byte {
 	if bt.d.backedUp() {
 		bt.d.m.refused.Inc()
@@ -96,55 +140,73 @@ func (bt *batcher) add(e *Engine, m *wire.Message, r ref, nowMs, nowUnix int64) 
 		bt.sizeHint = len(b.buf.B)
 		b.contentType = bt.enc.ContentType()
 		b.idem = appendIdempotencyKey(b.idem, m)
+		if bt.d.opts.Path != nil {
+			b.path = bt.d.opts.Path(b.path, m.Namespace, m.Set)
+		}
 		b.refs = append(b.refs, r)
 		bt.d.enqueue(b)
 		return wire.RCOK
 	}
-	if bt.cur == nil {
-		bt.cur = e.newBatch(bt.sizeHint, nowMs)
-		bt.cur.buf.B = bt.framer.Begin(bt.cur.buf.B)
-	}
-	b := bt.cur
+	b := bt.open(e, m, nowMs)
 	mark := len(b.buf.B)
 	var err error
-	b.buf.B, err = bt.framer.Append(b.buf.B, m, nowUnix)
+	// On error the framers leave the body as it was before this message.
+	b.buf.B, err = b.framer.Append(b.buf.B, m, nowUnix)
 	if err != nil {
 		b.buf.B = b.buf.B[:mark]
-		if len(b.refs) == 0 {
-			// Nothing else in it: start over so that the framer's state
-			// matches the body.
-			e.releaseBatch(b)
-			bt.cur = nil
-		}
 		e.logEncodeError(bt.d, err)
 		return wire.RCParameter
 	}
 	b.refs = append(b.refs, r)
 	if len(b.refs) >= bt.p.MaxRecords || len(b.buf.B) >= bt.p.MaxBytes {
-		bt.sealLocked()
+		bt.seal(b, m.Namespace, m.Set)
 	}
 	return wire.RCOK
 }
 
-// sealLocked finishes the current body and queues it for sending.
-func (bt *batcher) sealLocked() {
-	b := bt.cur
-	bt.cur = nil
-	b.buf.B = bt.framer.End(b.buf.B)
-	b.contentType = bt.framer.ContentType()
+// seal finishes body b and queues it for sending. Under bt.mu.
+func (bt *batcher) seal(b *batch, ns, set []byte) {
+	if bt.byPath == nil {
+		bt.cur = nil
+	} else {
+		delete(bt.byPath[string(ns)], string(set))
+	}
+	bt.finish(b)
+}
+
+func (bt *batcher) finish(b *batch) {
+	b.buf.B = b.framer.End(b.buf.B)
+	b.contentType = b.framer.ContentType()
+	bt.framers = append(bt.framers, b.framer)
+	b.framer = nil
 	bt.sizeHint = len(b.buf.B) + len(b.buf.B)/4
+	if len(b.refs) == 0 {
+		// Every record of it failed to encode: nothing to send.
+		bt.d.e.releaseBatch(b)
+		return
+	}
 	bt.d.enqueue(b)
 }
 
-// sealIfDue seals the current body if it is older than the batch interval
-// (or if force is set: shutdown).
+// sealIfDue seals the open bodies older than the batch interval (or every
+// open body if force is set: shutdown).
 func (bt *batcher) sealIfDue(nowMs int64, force bool) {
 	if !bt.p.Batching {
 		return
 	}
+	due := func(b *batch) bool { return force || nowMs-b.bornMs >= bt.p.Interval.Milliseconds() }
 	bt.mu.Lock()
-	if bt.cur != nil && (force || nowMs-bt.cur.bornMs >= bt.p.Interval.Milliseconds()) {
-		bt.sealLocked()
+	if bt.cur != nil && due(bt.cur) {
+		bt.finish(bt.cur)
+		bt.cur = nil
+	}
+	for _, sets := range bt.byPath {
+		for set, b := range sets {
+			if due(b) {
+				delete(sets, set)
+				bt.finish(b)
+			}
+		}
 	}
 	bt.mu.Unlock()
 }

@@ -16,6 +16,8 @@ type Request struct {
 	Records     int
 	// IdempotencyKey is set on single-message bodies (batching off).
 	IdempotencyKey []byte
+	// Path, when set, replaces the destination's static path.
+	Path []byte
 }
 
 // Sender performs HTTP requests for one destination. Do is called from
@@ -68,6 +70,10 @@ type DestinationOptions struct {
 	Success     StatusSet // default 200-299
 	Permanent   StatusSet // statuses that drop the record (reply 4); default none
 	Sender      Sender
+	// Path, if set, appends the per-record path (config `path` with
+	// {namespace} or {set}) of a record to dst; bodies are then batched per
+	// namespace and set. A static path belongs in HTTPOptions.Path.
+	Path func(dst, ns, set []byte) []byte
 }
 
 // Destination is one configured HTTP destination: a queue of finished
@@ -186,7 +192,7 @@ func (d *Destination) worker() {
 		if b == nil {
 			return
 		}
-		req = Request{Body: b.buf.B, ContentType: b.contentType, Records: len(b.refs), IdempotencyKey: b.idem}
+		req = Request{Body: b.buf.B, ContentType: b.contentType, Records: len(b.refs), IdempotencyKey: b.idem, Path: b.path}
 		rc := d.deliver(&req, b.bornMs)
 		d.m.settled(rc, len(b.refs))
 		for _, r := range b.refs {

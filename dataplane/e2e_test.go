@@ -27,6 +27,7 @@ type capture struct {
 	mu      sync.Mutex
 	bodies  [][]byte
 	headers []http.Header
+	paths   []string
 	status  atomic.Int32
 	delay   atomic.Int64 // ns
 	srv     *httptest.Server
@@ -45,6 +46,7 @@ func newCapture(t *testing.T) *capture {
 			c.mu.Lock()
 			c.bodies = append(c.bodies, b)
 			c.headers = append(c.headers, r.Header.Clone())
+			c.paths = append(c.paths, r.URL.Path)
 			c.mu.Unlock()
 		}
 		if st == 429 || st == 503 {

@@ -43,6 +43,7 @@ type HTTPOptions struct {
 
 type endpoint struct {
 	url    string // full URL with the path
+	base   string // the URL as configured, without a trailing slash
 	host   string // host:port
 	tls    bool
 	scheme string
@@ -72,7 +73,8 @@ func (o *HTTPOptions) endpoints() ([]endpoint, error) {
 		default:
 			return nil, fmt.Errorf("url %q: scheme must be http or https", raw)
 		}
-		ep.url = strings.TrimRight(raw, "/")
+		ep.base = strings.TrimRight(raw, "/")
+		ep.url = ep.base
 		if o.Path != "" {
 			ep.url += "/" + strings.TrimLeft(o.Path, "/")
 		} else if u.Path == "" {
@@ -135,3 +137,11 @@ func parseRetryAfter(v []byte, now time.Time) time.Duration {
 }
 
 const recordsHeader = "Xdrhook-Records"
+
+// target is the URL of a request to endpoint ep.
+func (ep *endpoint) target(r *Request) string {
+	if len(r.Path) > 0 {
+		return ep.base + string(r.Path)
+	}
+	return ep.url
+}

@@ -67,7 +67,7 @@ func (s *http1Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(s.eps[i].url)
+	req.SetRequestURI(s.eps[i].target(r))
 	req.Header.SetMethod(s.o.Method)
 	req.Header.SetContentType(r.ContentType)
 	req.Header.SetUserAgent(s.o.UserAgent)

@@ -85,7 +85,7 @@ func (s *http2Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 		body = zbuf.B
 		defer pool.Put(zbuf)
 	}
-	req, err := http.NewRequestWithContext(ctx, s.o.Method, s.eps[i].url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, s.o.Method, s.eps[i].target(r), bytes.NewReader(body))
 	if err != nil {
 		return 0, 0, err
 	}

@@ -213,3 +213,55 @@ func TestPipelinedHTTP1(t *testing.T) {
 		t.Fatal("no error from a refused connection")
 	}
 }
+
+func TestPerRecordPathBatchesPerSet(t *testing.T) {
+	a := newCapture(t)
+	snd, _ := NewHTTP1Sender(HTTPOptions{URLs: []string{a.srv.URL + "/api"}})
+	d := NewDestination(DestinationOptions{Name: "p", Sender: snd,
+		Path: func(dst, ns, set []byte) []byte {
+			dst = append(append(dst, '/'), ns...)
+			return append(append(dst, '/'), set...)
+		}})
+	p := &Profile{
+		NewFramer: func() encode.Framer { return &encode.NDJSON{Enc: &encode.FlatJSON{}} },
+		Batching:  true, MaxRecords: 1000, MaxBytes: 1 << 20, Interval: 20 * time.Millisecond,
+	}
+	o := Options{Listen: []string{freeAddr(t)}, Profiles: []*Profile{p}, Destinations: []*Destination{d},
+		Router: &StaticRouter{Profile: p, Dests: []*Destination{d}}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	e, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Stop(context.Background())
+	x := dialXDR(t, o.Listen[0])
+	var b []byte
+	for i := 0; i < 40; i++ {
+		r := record(i)
+		r.Set = []string{"a", "b"}[i%2]
+		var dg wire.Digester
+		r.SetDigest(&dg)
+		b = wire.AppendFrame(b, r)
+	}
+	x.c.Write(b)
+	if rcs := x.replies(t, 40, 5*time.Second); !allRC(rcs, 0) {
+		t.Fatalf("replies %v", rcs)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	per := map[string]int{}
+	for i, p := range a.paths {
+		set := strings.TrimPrefix(p, "/api/test/")
+		for _, l := range strings.Split(strings.TrimSpace(string(a.bodies[i])), "\n") {
+			if !strings.Contains(l, `"set":"`+set+`"`) {
+				t.Fatalf("a record of another set in the body for %s: %s", p, l)
+			}
+			per[set]++
+		}
+	}
+	if per["a"] != 20 || per["b"] != 20 {
+		t.Fatalf("records per path %v (paths %v)", per, a.paths)
+	}
+}

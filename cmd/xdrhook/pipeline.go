@@ -73,9 +73,6 @@ func staticDests(r *config.Routing, dests []*dataplane.Destination) []*dataplane
 }
 
 func buildDestination(cd *config.Destination) (*dataplane.Destination, error) {
-	if cd.Path != nil && !cd.Path.IsStatic() {
-		return nil, fmt.Errorf("path %q: per-record path templates are not supported yet", cd.Path.String())
-	}
 	ho := dataplane.HTTPOptions{
 		Method:              cd.Method,
 		Gzip:                cd.Compression == config.CompressionGzip,
@@ -88,8 +85,13 @@ func buildDestination(cd *config.Destination) (*dataplane.Destination, error) {
 		H2ReadIdleTimeout:   cd.HTTP2ReadIdleTimeout,
 		H2PingTimeout:       cd.HTTP2PingTimeout,
 	}
+	var perRecordPath func(dst, ns, set []byte) []byte
 	if cd.Path != nil {
-		ho.Path = cd.Path.String()
+		if cd.Path.IsStatic() {
+			ho.Path = cd.Path.String()
+		} else {
+			perRecordPath = cd.Path.Append
+		}
 	}
 	https := false
 	for _, u := range cd.URLs {
@@ -133,6 +135,7 @@ func buildDestination(cd *config.Destination) (*dataplane.Destination, error) {
 		},
 		Success: &cd.Success,
 		Sender:  snd,
+		Path:    perRecordPath,
 	}
 	if !cd.PermanentFailure.Empty() {
 		do.Permanent = &cd.PermanentFailure
