@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xdrhook/xdrhook/encode"
 	"github.com/xdrhook/xdrhook/pool"
 	"github.com/xdrhook/xdrhook/wire"
 )
@@ -25,13 +26,29 @@ func runDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	raw := fs.Bool("raw", false, "stdin is a raw byte stream of frames (default: one hex frame per line)")
 	maxBody := fs.Int("max-frame-bytes", wire.DefaultMaxBody, "bound on a frame body")
 	now := fs.Int64("now", 0, "receipt time in Unix seconds for exp (default: the current time)")
+	format := fs.String("format", "dump", "dump (every decoded field) | json | flat-json | message-pack | avro: the message the connector would send (binary formats as hex)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var enc encode.Encoder
+	switch *format {
+	case "dump":
+	case "json":
+		enc = &encode.JSON{}
+	case "flat-json":
+		enc = &encode.FlatJSON{}
+	case "message-pack":
+		enc = &encode.MsgPack{}
+	case "avro":
+		enc = encode.NewAvro(nil)
+	default:
+		fmt.Fprintf(stderr, "xdrhook decode: unknown --format %q\n", *format)
 		return 2
 	}
 	if *now == 0 {
 		*now = time.Now().Unix()
 	}
-	d := &decoder{maxBody: *maxBody, now: *now, out: json.NewEncoder(stdout), inflated: pool.Get(0)}
+	d := &decoder{maxBody: *maxBody, now: *now, out: json.NewEncoder(stdout), w: stdout, enc: enc, inflated: pool.Get(0)}
 	defer pool.Put(d.inflated)
 	var err error
 	if *raw {
@@ -57,6 +74,8 @@ type decoder struct {
 	inflated *pool.Buf
 	msg      wire.Message
 	n, bad   int
+	w        io.Writer
+	enc      encode.Encoder // nil: dump every field
 }
 
 func (d *decoder) hexLines(r io.Reader) error {
@@ -101,6 +120,10 @@ func (d *decoder) stream(r io.Reader) error {
 			return fmt.Errorf("frame %d: body truncated (%d bytes stated)", d.n+1, n)
 		}
 		d.n++
+		if d.enc != nil {
+			d.message(frame, typ)
+			continue
+		}
 		d.out.Encode(d.frame(frame, typ))
 	}
 }
@@ -172,6 +195,41 @@ func (d *decoder) frame(frame []byte, typ byte) map[string]any {
 		o["bins"] = bins
 	}
 	return o
+}
+
+// message prints what the connector would send for one frame: a JSON line,
+// or the hex of a binary message; an error is printed as a JSON object.
+func (d *decoder) message(frame []byte, typ byte) {
+	fail := func(err error) {
+		d.bad++
+		d.out.Encode(map[string]any{"frame": d.n, "error": err.Error()})
+	}
+	if typ == wire.TypeInfo {
+		fail(fmt.Errorf("an info frame, not a record"))
+		return
+	}
+	if typ == wire.TypeCompressed {
+		inner, err := d.inf.Inflate(frame, d.maxBody, d.inflated)
+		if err != nil {
+			fail(err)
+			return
+		}
+		frame = inner
+	}
+	if err := d.msg.Decode(frame[wire.HeaderSize:]); err != nil {
+		fail(err)
+		return
+	}
+	out, err := d.enc.Append(nil, &d.msg, d.now)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if ct := d.enc.ContentType(); ct == encode.ContentTypeJSON {
+		fmt.Fprintf(d.w, "%s\n", out)
+	} else {
+		fmt.Fprintf(d.w, "%x\n", out)
+	}
 }
 
 func keyValue(k *wire.UserKey) any {

@@ -73,3 +73,39 @@ func TestUnknownCommand(t *testing.T) {
 		t.Fatalf("rc %d: %s", rc, errb.String())
 	}
 }
+
+func TestDecodeFormats(t *testing.T) {
+	w, _ := os.ReadFile("../../testdata/xdr-frames/write-3bins-key10.hex")
+	d, _ := os.ReadFile("../../testdata/xdr-frames/delete-key10.hex")
+	in := string(w) + "\n" + string(d)
+	golden := func(p string) string {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	for _, c := range []struct {
+		format string
+		want   []string
+	}{
+		{"json", []string{
+			`{"msg":"write","key":["test","myset","X+O3wPRmmnfIRWwb9PH2jFWsEAI=",10],"gen":1,"exp":0,"lut":1734388704784,"bins":[{"name":"name","type":"str","value":"colton"},{"name":"age","type":"int","value":27},{"name":"mapTest","type":"map","value":{"a":1,"b":2},"order":"unordered"}]}`,
+			`{"msg":"delete","key":["test","myset","X+O3wPRmmnfIRWwb9PH2jFWsEAI=",10],"durable":false,"gen":2,"lut":1734388731220}`,
+		}},
+		{"flat-json", []string{
+			`{"metadata":{"namespace":"test","set":"myset","userKey":10,"digest":"X+O3wPRmmnfIRWwb9PH2jFWsEAI=","msg":"write","gen":1,"lut":1734388704784,"exp":0},"name":"colton","age":27,"mapTest":{"a":1,"b":2}}`,
+			`{"metadata":{"namespace":"test","set":"myset","userKey":10,"digest":"X+O3wPRmmnfIRWwb9PH2jFWsEAI=","msg":"delete","gen":2,"lut":1734388731220,"durable":false}}`,
+		}},
+		{"message-pack", []string{golden("../../encode/testdata/msgpack/write-3bins-key10.hex"), golden("../../encode/testdata/msgpack/delete-key10.hex")}},
+	} {
+		var out, errb bytes.Buffer
+		if rc := dispatch([]string{"decode", "--format", c.format, "--now", "1700000000"}, strings.NewReader(in), &out, &errb); rc != 0 {
+			t.Fatalf("%s: rc %d %s", c.format, rc, errb.String())
+		}
+		got := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if len(got) != 2 || got[0] != c.want[0] || got[1] != c.want[1] {
+			t.Errorf("%s:\n got %q\nwant %q", c.format, got, c.want)
+		}
+	}
+}
