@@ -21,12 +21,13 @@ func runSim(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: xdrhook sim --target HOST:PORT [flags]\n\nEmulates Aerospike XDR toward a connector: pipelined writes and deletes, in-order replies,\nretries (8 9 11 14 18 80), abandons (other codes), resends on a dropped or silent connection.\nExit status: 0 when every record settled (and --verify found none missing), 1 otherwise, 2 on bad flags.\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: xdrhook sim --target HOST:PORT[,HOST:PORT...] [flags]\n\nEmulates Aerospike XDR toward a connector: pipelined writes and deletes, in-order replies,\nretries (8 9 11 14 18 80), abandons (other codes), resends on a dropped or silent connection.\nSeveral targets (repeat --target, or a comma list) are the nodes of a connector DC: records go\nround-robin over the nodes that pass their health checks; what was in flight on a node that\nfails is re-sent to the others.\nExit status: 0 when every record settled (and --verify found none missing), 1 otherwise, 2 on bad flags.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	def := xdrsim.DefaultWorkload()
 	var (
 		cfg       xdrsim.Config
+		targets   xdrsim.TargetList
 		w         = &cfg.Workload
 		size      = fs.String("size", "typical", "record size: small (~150 B), typical (~1 KiB), large (~64 KiB) or a byte count")
 		sets      = fs.String("sets", strings.Join(def.Sets, ","), "comma-separated set names (empty: no sets)")
@@ -37,11 +38,11 @@ func runSim(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		asJSON    = fs.Bool("json", false, "print the summary as JSON on stdout")
 		quiet     = fs.Bool("quiet", false, "no live progress on stderr")
 	)
-	fs.StringVar(&cfg.Target, "target", "", "connector address HOST:PORT (required)")
-	fs.IntVar(&cfg.Conns, "conns", 4, "connections")
+	fs.Var(&targets, "target", "connector address HOST:PORT (required); repeat it or give a comma list for several nodes")
+	fs.IntVar(&cfg.Conns, "conns", 4, "connections to each target")
 	fs.IntVar(&cfg.Window, "window", 64, "requests in flight per connection")
 	fs.DurationVar(&cfg.ReplyTimeout, "reply-timeout", 10*time.Second, "no reply for this long: drop the connection and resend what was in flight")
-	fs.DurationVar(&cfg.HealthInterval, "health-interval", 5*time.Second, "open and close an empty connection this often, as XDR health checks (0: never)")
+	fs.DurationVar(&cfg.HealthInterval, "health-interval", 5*time.Second, "open and close an empty connection to each target this often, as XDR health checks; a target that refuses is skipped until it answers (0: never)")
 	fs.DurationVar(&cfg.RetryBackoff, "retry-backoff", 100*time.Millisecond, "first delay before re-shipping a record answered retry (doubles)")
 	fs.DurationVar(&cfg.MaxRetryBackoff, "max-retry-backoff", time.Second, "longest retry delay")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "new records per second (0: as fast as the windows allow)")
@@ -67,10 +68,11 @@ func runSim(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "xdrhook sim: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if cfg.Target == "" {
+	if len(targets) == 0 {
 		fmt.Fprintln(stderr, "xdrhook sim: --target HOST:PORT is required")
 		return 2
 	}
+	cfg.Targets = targets
 	switch *size {
 	case "small":
 		w.Size = xdrsim.SizeSmall

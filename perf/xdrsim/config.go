@@ -2,7 +2,12 @@
 // connections, pipelines write and delete requests with a bounded window per
 // connection, reads the 30-byte replies in order, retries what XDR retries,
 // abandons what XDR abandons, and resends everything in flight on a
-// connection that drops or stops answering. Records come from a seeded,
+// connection that drops or stops answering. Given several targets (the
+// nodes of a connector DC) it spreads records over them as XDR does:
+// round-robin per record over the nodes that pass their health checks,
+// skipping a node that refuses connections until it answers again, and
+// re-sending what was in flight on a failed node to the others (see
+// endpoint.go); the Summary counts per target. Records come from a seeded,
 // deterministic workload generator, from frames built once up front
 // (Prebuilt), or from frames replayed from a file.
 //
@@ -13,8 +18,11 @@ package xdrsim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -72,13 +80,22 @@ func DefaultWorkload() Workload {
 
 // Config is one emulator run. Zero values take the documented defaults.
 type Config struct {
-	Target string // HOST:PORT of the connector
+	Target string // HOST:PORT of the connector (one node)
+	// Targets are the nodes of a connector cluster, as an XDR DC lists them
+	// with node-address-port: each gets Conns connections; new records go
+	// round-robin over the ones that answer their health checks, and what
+	// was in flight on a node that fails is re-sent to the others (see
+	// endpoint). Target, when also set, comes first.
+	Targets []string
 
-	Conns        int           // connections; default 4
+	Conns        int           // connections to each target; default 4
 	Window       int           // requests in flight per connection; default 64
 	ReplyTimeout time.Duration // no reply for this long: drop the connection, resend; default 10 s
-	// HealthInterval: every so often open a connection and close it without
-	// sending a byte, as XDR does. 0 = never.
+	// HealthInterval: every so often open a connection to each target and
+	// close it without sending a byte, as XDR does. A target that refuses is
+	// skipped until a connect succeeds again (a health check, or one of its
+	// connections reconnecting). 0 = no health checks (reconnects still
+	// take a target out and put it back).
 	HealthInterval time.Duration
 
 	RetryBackoff        time.Duration // first delay before re-shipping a record answered "retry"; default 100 ms
@@ -116,9 +133,29 @@ type Config struct {
 }
 
 func (c *Config) normalize() error {
-	if c.Target == "" && c.Dial == nil {
-		return errors.New("xdrsim: no target")
+	targets := make([]string, 0, len(c.Targets)+1)
+	if c.Target != "" {
+		targets = append(targets, c.Target)
 	}
+	for _, t := range c.Targets {
+		if t == "" {
+			return errors.New("xdrsim: an empty target")
+		}
+		if t == c.Target {
+			continue
+		}
+		if slices.Contains(targets, t) {
+			return fmt.Errorf("xdrsim: target %s listed twice", t)
+		}
+		targets = append(targets, t)
+	}
+	if len(targets) == 0 {
+		if c.Dial == nil {
+			return errors.New("xdrsim: no target")
+		}
+		targets = append(targets, "") // the Dial function knows where
+	}
+	c.Targets = targets
 	def := func(p *time.Duration, d time.Duration) {
 		if *p <= 0 {
 			*p = d
@@ -196,6 +233,40 @@ func (c *Config) normalize() error {
 	}
 	if w.DeleteRatio+w.PartialRatio+w.MetaRatio > 1 {
 		return errors.New("xdrsim: delete + partial + meta ratios exceed 1")
+	}
+	return nil
+}
+
+// TargetList is a flag.Value for Config.Targets: the flag may be repeated,
+// and each value is one HOST:PORT or a comma-separated list of them.
+type TargetList []string
+
+func (l *TargetList) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(*l, ",")
+}
+
+// Set adds the targets of one flag value.
+func (l *TargetList) Set(v string) error {
+	n := 0
+	for _, t := range strings.Split(v, ",") {
+		t = strings.TrimSpace(t)
+		if t == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(t); err != nil {
+			return fmt.Errorf("target %q: want HOST:PORT", t)
+		}
+		if slices.Contains(*l, t) {
+			return fmt.Errorf("target %s listed twice", t)
+		}
+		*l = append(*l, t)
+		n++
+	}
+	if n == 0 {
+		return errors.New("empty target")
 	}
 	return nil
 }

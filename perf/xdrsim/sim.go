@@ -32,12 +32,15 @@ type Sim struct {
 	result  chan struct{}
 	summary Summary
 
-	// source of new records
-	srcMu     sync.Mutex
-	issued    uint64
-	tokens    float64
-	tokensAt  int64
-	exhausted atomic.Bool
+	// source of new records, and the round robin over the endpoints
+	srcMu      sync.Mutex
+	issued     uint64
+	tokens     float64
+	tokensAt   int64
+	exhausted  atomic.Bool
+	eps        []*endpoint
+	rr         int // the endpoint whose turn it is
+	backlogCap int // records assigned to an endpoint and not yet written
 
 	q       queues
 	pending atomic.Int64 // made and not yet settled or abandoned
@@ -53,7 +56,7 @@ type Sim struct {
 
 type counters struct {
 	generated, sent, bytes, compressed              atomic.Int64
-	settled, abandoned, retries, resent             atomic.Int64
+	settled, abandoned, retries, resent, reassigned atomic.Int64
 	connects, connectErrors, drops, timeouts, proto atomic.Int64
 	healthChecks, healthErrors                      atomic.Int64
 	active                                          atomic.Int64
@@ -121,15 +124,23 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 		d := &net.Dialer{Timeout: cfg.DialTimeout}
 		s.cfg.Dial = d.DialContext
 	}
-	for i := 0; i < cfg.Conns; i++ {
-		w := newWorker(s, i)
-		s.workers = append(s.workers, w)
+	s.initEndpoints()
+	for _, ep := range s.eps {
+		for i := 0; i < cfg.Conns; i++ {
+			w := newWorker(s, ep, len(s.workers))
+			ep.workers = append(ep.workers, w)
+			s.workers = append(s.workers, w)
+		}
+	}
+	for _, w := range s.workers {
 		s.wg.Add(1)
 		go w.run()
 	}
 	if cfg.HealthInterval > 0 {
-		s.wg.Add(1)
-		go s.healthChecks()
+		for _, ep := range s.eps {
+			s.wg.Add(1)
+			go s.healthChecks(ep)
+		}
 	}
 	if cfg.Progress != nil {
 		s.wg.Add(1)
@@ -210,53 +221,11 @@ func (s *Sim) maybeDone() {
 	}
 }
 
-// claim takes up to k new record numbers, as the count and the rate allow.
-// When the rate allows none it says how long to wait.
-func (s *Sim) claim(k int, now int64) (first uint64, n int, wait time.Duration) {
-	if s.exhausted.Load() {
-		return 0, 0, 0
-	}
-	s.srcMu.Lock()
-	if s.cfg.Duration > 0 && now >= int64(s.cfg.Duration) {
-		s.srcMu.Unlock()
-		s.exhaust()
-		return 0, 0, 0
-	}
-	n = k
-	if c := s.cfg.Count; c > 0 {
-		n = int(min(int64(n), c-int64(s.issued)))
-	}
-	if r := s.cfg.Rate; r > 0 {
-		// Token bucket holding at most 50 ms of records (at least one).
-		s.tokens += r * float64(now-s.tokensAt) / 1e9
-		s.tokensAt = now
-		s.tokens = min(s.tokens, max(1, r/20))
-		if s.tokens < 1 {
-			wait = time.Duration((1 - s.tokens) / r * 1e9)
-			s.srcMu.Unlock()
-			return 0, 0, wait
-		}
-		n = min(n, int(s.tokens))
-		s.tokens -= float64(n)
-	}
-	first = s.issued
-	if n > 0 {
-		s.issued += uint64(n)
-		s.pending.Add(int64(n))
-		s.c.generated.Add(int64(n))
-	}
-	dry := s.cfg.Count > 0 && int64(s.issued) >= s.cfg.Count
-	s.srcMu.Unlock()
-	if dry {
-		s.exhaust()
-	}
-	return first, n, 0
-}
-
 // worker is one connection slot: it connects, runs a session until the
 // connection fails, resends what was in flight, and reconnects.
 type worker struct {
 	s     *Sim
+	ep    *endpoint
 	id    int
 	b     *builder
 	hist  Histogram
@@ -266,18 +235,21 @@ type worker struct {
 	mu     sync.Mutex // guards ring and the read deadline
 	ring   ring
 	space  chan struct{}
+	revive chan struct{} // the endpoint came back: reconnect now
 	wbuf   *pool.Buf
 	batch  []item
 	popped []item
 	rbuf   []byte
 }
 
-func newWorker(s *Sim, id int) *worker {
+func newWorker(s *Sim, ep *endpoint, id int) *worker {
 	w := &worker{
 		s:      s,
+		ep:     ep,
 		id:     id,
 		ring:   newRing(s.cfg.Window),
 		space:  make(chan struct{}, 1),
+		revive: make(chan struct{}, 1),
 		batch:  make([]item, 0, s.cfg.Window),
 		popped: make([]item, 0, s.cfg.Window),
 		rbuf:   make([]byte, 64<<10),
@@ -302,11 +274,10 @@ func (w *worker) run() {
 			return
 		default:
 		}
-		dctx, cancel := context.WithTimeout(s.ctx, s.cfg.DialTimeout)
-		conn, err := s.cfg.Dial(dctx, "tcp", s.cfg.Target)
-		cancel()
+		conn, err := s.dial(w.ep)
 		if err != nil {
 			s.c.connectErrors.Add(1)
+			w.ep.c.connectErrors.Add(1)
 			if !w.sleep(backoff) {
 				return
 			}
@@ -314,6 +285,11 @@ func (w *worker) run() {
 			continue
 		}
 		s.c.connects.Add(1)
+		w.ep.c.connects.Add(1)
+		select { // our own connect put the endpoint back: no need to hurry
+		case <-w.revive:
+		default:
+		}
 		if w.session(conn) {
 			backoff = s.cfg.ReconnectBackoff
 		}
@@ -324,12 +300,15 @@ func (w *worker) run() {
 	}
 }
 
-// sleep waits d; false if the run ended meanwhile.
+// sleep waits d, or less if the endpoint came back up; false if the run
+// ended meanwhile.
 func (w *worker) sleep(d time.Duration) bool {
 	w.timer.Reset(d)
 	defer w.timer.Stop()
 	select {
 	case <-w.timer.C:
+		return true
+	case <-w.revive:
 		return true
 	case <-w.s.stop:
 		return false
@@ -353,8 +332,11 @@ func (w *worker) session(conn net.Conn) (progressed bool) {
 	case <-w.space:
 	default:
 	}
+	ep := w.ep
 	s.c.active.Add(1)
+	ep.c.active.Add(1)
 	defer s.c.active.Add(-1)
+	defer ep.c.active.Add(-1)
 	dead := make(chan struct{})
 	var readErr error
 	var replies atomic.Int64
@@ -384,10 +366,13 @@ func (w *worker) session(conn net.Conn) (progressed bool) {
 		switch {
 		case errors.Is(readErr, errTimeout):
 			s.c.timeouts.Add(1)
+			ep.c.timeouts.Add(1)
 		case errors.Is(readErr, errProtocol):
 			s.c.proto.Add(1)
+			ep.c.proto.Add(1)
 		case readErr != nil || writeErr != nil:
 			s.c.drops.Add(1)
+			ep.c.drops.Add(1)
 		}
 	}
 	w.mu.Lock()
@@ -395,7 +380,13 @@ func (w *worker) session(conn net.Conn) (progressed bool) {
 	w.mu.Unlock()
 	if !stopping && len(w.popped) > 0 {
 		s.c.resent.Add(int64(len(w.popped)))
+		ep.c.resent.Add(int64(len(w.popped)))
 		s.q.pushResend(w.popped)
+		for _, o := range s.eps { // whoever is up takes them
+			if o.up.Load() {
+				o.wake()
+			}
+		}
 	}
 	return replies.Load() > 0
 }
@@ -460,23 +451,25 @@ func (w *worker) writeLoop(conn net.Conn, dead chan struct{}) error {
 			return err
 		}
 		s.c.sent.Add(int64(len(w.batch)))
+		w.ep.c.sent.Add(int64(len(w.batch)))
 		s.c.bytes.Add(int64(len(w.wbuf.B)))
 	}
 }
 
 // fill builds up to free frames into w.wbuf (resends first, then due
-// retries, then new records) and lists them in w.batch.
+// retries, then the endpoint's backlog and new records) and lists them in
+// w.batch. A connection to an endpoint that is down takes nothing.
 func (w *worker) fill(free int, now int64) (wait time.Duration) {
 	s := w.s
+	w.batch = w.batch[:0]
+	if !w.ep.up.Load() {
+		w.wbuf.B = w.wbuf.B[:0]
+		return 0
+	}
 	n := min(free, max(1, s.cfg.MaxBatchBytes/s.estSize))
-	w.batch = s.q.take(w.batch[:0], n, now)
+	w.batch = s.q.take(w.batch, n, now)
 	if k := n - len(w.batch); k > 0 {
-		var first uint64
-		var got int
-		first, got, wait = s.claim(k, now)
-		for i := 0; i < got; i++ {
-			w.batch = append(w.batch, item{seq: first + uint64(i)})
-		}
+		w.batch, wait = s.claim(w.ep, w.batch, k, now)
 	}
 	w.wbuf.B = w.buildBatch(w.wbuf.B[:0], w.batch, now)
 	return wait
@@ -614,11 +607,14 @@ func (w *worker) settle(conn net.Conn, b []byte, replies *atomic.Int64) error {
 	if settled+abandoned > 0 {
 		s.c.settled.Add(settled)
 		s.c.abandoned.Add(abandoned)
+		w.ep.c.settled.Add(settled)
+		w.ep.c.abandoned.Add(abandoned)
 		s.pending.Add(-(settled + abandoned))
 		s.maybeDone()
 	}
 	if retries > 0 {
 		s.c.retries.Add(retries)
+		w.ep.c.retries.Add(retries)
 	}
 	if m < k || extra {
 		return errProtocol
@@ -640,35 +636,6 @@ func (w *worker) keep(it *item) {
 		return
 	}
 	w.ids = append(w.ids, SettledID{NS: 0, Digest: it.digest, LUT: it.lutMs})
-}
-
-// healthChecks connects and closes without a byte, as XDR checks a node.
-func (s *Sim) healthChecks() {
-	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.HealthInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-		case <-s.stop:
-			return
-		}
-		dctx, cancel := context.WithTimeout(s.ctx, s.cfg.DialTimeout)
-		c, err := s.cfg.Dial(dctx, "tcp", s.cfg.Target)
-		cancel()
-		if err != nil {
-			select {
-			case <-s.stop: // the end of the run cancelled it
-				return
-			default:
-			}
-			s.c.healthChecks.Add(1)
-			s.c.healthErrors.Add(1)
-			continue
-		}
-		s.c.healthChecks.Add(1)
-		c.Close()
-	}
 }
 
 // progress prints one line per interval: rates over the interval, latency
@@ -695,12 +662,22 @@ func (s *Sim) progress() {
 		dh.Sub(&prevH)
 		now := time.Now()
 		dt := now.Sub(prevAt).Seconds()
-		fmt.Fprintf(s.cfg.Progress, "xdrsim %6.1fs  sent %s/s  settled %s/s  retried %s/s  abandoned %d  in-flight %d  queued %d  p50 %v  p99 %v  conns %d/%d\n",
+		targets := ""
+		if len(cur.Targets) > 1 {
+			up := 0
+			for _, t := range cur.Targets {
+				if t.Up {
+					up++
+				}
+			}
+			targets = fmt.Sprintf("  targets up %d/%d", up, len(cur.Targets))
+		}
+		fmt.Fprintf(s.cfg.Progress, "xdrsim %6.1fs  sent %s/s  settled %s/s  retried %s/s  abandoned %d  in-flight %d  queued %d  p50 %v  p99 %v  conns %d/%d%s\n",
 			cur.ElapsedSeconds,
 			human(float64(cur.Sent-prev.Sent)/dt), human(float64(cur.Settled-prev.Settled)/dt),
 			human(float64(cur.Retries-prev.Retries)/dt), cur.Abandoned, cur.InFlight, cur.Queued,
 			roundDur(dh.Quantile(0.5)), roundDur(dh.Quantile(0.99)),
-			cur.Connections, s.cfg.Conns)
+			cur.Connections, len(s.workers), targets)
 		prev, prevH, prevAt = cur, h, now
 	}
 }

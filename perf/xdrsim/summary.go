@@ -28,9 +28,12 @@ type Summary struct {
 	Abandoned int64 `json:"abandoned"` // answered a code XDR does not retry
 	Unsettled int64 `json:"unsettled"` // neither, when the run ended (still in flight or queued)
 	InFlight  int64 `json:"inFlight"`  // written, not answered
-	Queued    int64 `json:"queued"`    // waiting for a resend or a retry
+	Queued    int64 `json:"queued"`    // waiting for a resend or a retry, or assigned to a target and not yet written
 	Retries   int64 `json:"retries"`   // replies asking for a retry (8, 9, 11, 14, 18, 80)
 	Resent    int64 `json:"resent"`    // records resent because their connection failed
+	// Reassigned: records dealt to a target that went down before they
+	// were written, handed to the targets that are up.
+	Reassigned int64 `json:"reassigned"`
 
 	Codes map[int]int64 `json:"codes"` // replies by result code
 
@@ -43,6 +46,10 @@ type Summary struct {
 	HealthChecks      int64 `json:"healthChecks"`
 	HealthCheckErrors int64 `json:"healthCheckErrors"`
 
+	// Targets has one entry per connector address (Config.Targets), in
+	// order.
+	Targets []TargetSummary `json:"targets"`
+
 	SentPerSecond    float64 `json:"sentPerSecond"`
 	SettledPerSecond float64 `json:"settledPerSecond"`
 	Latency          Latency `json:"latency"` // request written to reply read
@@ -51,6 +58,43 @@ type Summary struct {
 	SettledIDs   []SettledID   `json:"-"` // with Config.KeepSettled
 	IDsTruncated bool          `json:"idsTruncated,omitempty"`
 	Verify       *VerifyResult `json:"verify,omitempty"`
+}
+
+// TargetSummary is what a run did with one target (connector node).
+// Settled, Abandoned and Retries count the replies read on its connections:
+// the records it carried. Resent counts the records in flight on its
+// connections when they failed, re-sent to whichever target was up.
+type TargetSummary struct {
+	Target     string `json:"target"`
+	Up         bool   `json:"up"`    // in the rotation now (its last connect succeeded)
+	Downs      int64  `json:"downs"` // times it was taken out of the rotation
+	Sent       int64  `json:"sent"`
+	Settled    int64  `json:"settled"`
+	Abandoned  int64  `json:"abandoned"`
+	Retries    int64  `json:"retries"`
+	Resent     int64  `json:"resent"`
+	Reassigned int64  `json:"reassigned"`
+	InFlight   int64  `json:"inFlight"`
+	Backlog    int64  `json:"backlog"` // dealt to it, not yet written
+
+	Connections       int64 `json:"connections"`
+	Connects          int64 `json:"connects"`
+	ConnectErrors     int64 `json:"connectErrors"`
+	Drops             int64 `json:"drops"`
+	Timeouts          int64 `json:"timeouts"`
+	ProtocolErrors    int64 `json:"protocolErrors"`
+	HealthChecks      int64 `json:"healthChecks"`
+	HealthCheckErrors int64 `json:"healthCheckErrors"`
+}
+
+// Target returns the summary of one target by address (nil if unknown).
+func (sm *Summary) Target(addr string) *TargetSummary {
+	for i := range sm.Targets {
+		if sm.Targets[i].Target == addr {
+			return &sm.Targets[i]
+		}
+	}
+	return nil
 }
 
 // Latency quantiles in milliseconds (bucket upper bounds, ~6% resolution).
@@ -82,6 +126,7 @@ func (s *Sim) snapshot(final bool) Summary {
 		Abandoned:         c.abandoned.Load(),
 		Retries:           c.retries.Load(),
 		Resent:            c.resent.Load(),
+		Reassigned:        c.reassigned.Load(),
 		Queued:            s.q.n.Load(),
 		Codes:             map[int]int64{},
 		Connections:       c.active.Load(),
@@ -100,10 +145,25 @@ func (s *Sim) snapshot(final bool) Summary {
 			sm.Codes[i] = v
 		}
 	}
-	for _, w := range s.workers {
-		w.mu.Lock()
-		sm.InFlight += int64(w.ring.n)
-		w.mu.Unlock()
+	for _, ep := range s.eps {
+		e := &ep.c
+		t := TargetSummary{
+			Target: ep.addr, Up: ep.up.Load(), Downs: e.downs.Load(),
+			Sent: e.sent.Load(), Settled: e.settled.Load(), Abandoned: e.abandoned.Load(),
+			Retries: e.retries.Load(), Resent: e.resent.Load(), Reassigned: e.reassigned.Load(),
+			Backlog:     ep.nBacklog.Load(),
+			Connections: e.active.Load(), Connects: e.connects.Load(), ConnectErrors: e.connectErrors.Load(),
+			Drops: e.drops.Load(), Timeouts: e.timeouts.Load(), ProtocolErrors: e.proto.Load(),
+			HealthChecks: e.healthChecks.Load(), HealthCheckErrors: e.healthErrors.Load(),
+		}
+		for _, w := range ep.workers {
+			w.mu.Lock()
+			t.InFlight += int64(w.ring.n)
+			w.mu.Unlock()
+		}
+		sm.InFlight += t.InFlight
+		sm.Queued += t.Backlog
+		sm.Targets = append(sm.Targets, t)
 	}
 	if final {
 		sm.Unsettled = s.pending.Load()
@@ -144,6 +204,19 @@ func (sm *Summary) String() string {
 	fmt.Fprintf(&b, "  codes %v\n", sm.Codes)
 	fmt.Fprintf(&b, "  connections: connects %d  connect errors %d  drops %d  timeouts %d  protocol errors %d  health checks %d (%d failed)\n",
 		sm.Connects, sm.ConnectErrors, sm.Drops, sm.Timeouts, sm.ProtocolErrors, sm.HealthChecks, sm.HealthCheckErrors)
+	if len(sm.Targets) > 1 {
+		if sm.Reassigned > 0 {
+			fmt.Fprintf(&b, "  reassigned %d (dealt to a target that went down, sent to the others)\n", sm.Reassigned)
+		}
+		for _, t := range sm.Targets {
+			state := "up"
+			if !t.Up {
+				state = "down"
+			}
+			fmt.Fprintf(&b, "  target %s (%s, down %d×): settled %d  abandoned %d  retries %d  sent %d  resent %d  connects %d  connect errors %d  drops %d  health checks %d (%d failed)\n",
+				t.Target, state, t.Downs, t.Settled, t.Abandoned, t.Retries, t.Sent, t.Resent, t.Connects, t.ConnectErrors, t.Drops, t.HealthChecks, t.HealthCheckErrors)
+		}
+	}
 	if v := sm.Verify; v != nil {
 		fmt.Fprintf(&b, "  verify: checked %d  missing %d  duplicates %d  received %d", v.Checked, v.Missing, v.Duplicates, v.Received)
 		if v.Truncated {

@@ -35,7 +35,9 @@ func benchSim(b *testing.B, size, prebuilt int, compress float64) (*Sim, *worker
 	if prebuilt > 0 {
 		s.prebuild(prebuilt)
 	}
-	wk := newWorker(s, 0)
+	s.initEndpoints()
+	wk := newWorker(s, s.eps[0], 0)
+	s.eps[0].workers = append(s.eps[0].workers, wk)
 	wk.wbuf = pool.Get(cfg.MaxBatchBytes + 64<<10)
 	b.Cleanup(func() { pool.Put(wk.wbuf) })
 	return s, wk
