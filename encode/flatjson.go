@@ -1,8 +1,6 @@
 package encode
 
 import (
-	"strconv"
-
 	"github.com/xdrhook/xdrhook/wire"
 )
 
@@ -58,6 +56,7 @@ func (e *FlatJSON) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, e
 	if m.Kind != wire.KindWrite && m.Kind != wire.KindDelete {
 		return dst, errJSONKind
 	}
+	dst = jsonGrow(dst, m)
 	start := len(dst)
 	w := &e.w
 	w.reset()
@@ -73,8 +72,10 @@ func (e *FlatJSON) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, e
 	dst = append(dst, '{')
 	ks := len(dst)
 	dst = append(dst, e.name...)
-	h, _ := w.keys.find(&o, dst, ks)
-	w.keys.insert(&o, dst, ks, h)
+	if !w.keys.addNew(&o, dst, ks) { // the first name of o: new
+		h, _ := w.keys.find(&o, dst, ks)
+		w.keys.insert(&o, dst, ks, h)
+	}
 	dst = append(dst, `:{"namespace":`...)
 	dst = jsonAppendString(dst, m.Namespace)
 	if m.HasSet {
@@ -88,20 +89,24 @@ func (e *FlatJSON) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, e
 	dst = append(dst, `,"digest":`...)
 	dst = jsonAppendBase64(dst, m.Digest)
 	if m.Kind == wire.KindDelete {
-		dst = append(dst, `,"msg":"delete","gen":`...)
-		dst = strconv.AppendUint(dst, uint64(m.Generation), 10)
+		dst = append(dst, `,"msg":"delete",`...)
+		dst = append(dst, `"gen":`...)
+		dst = jsonAppendUint(dst, uint64(m.Generation))
 		dst = append(dst, `,"lut":`...)
-		dst = strconv.AppendInt(dst, m.LUTUnixMs(), 10)
+		dst = jsonAppendInt(dst, m.LUTUnixMs())
 		dst = append(dst, `,"durable":`...)
 		dst = jsonAppendBool(dst, m.Durable)
 		return append(dst, '}', '}'), nil
 	}
-	dst = append(dst, `,"msg":"write","gen":`...)
-	dst = strconv.AppendUint(dst, uint64(m.Generation), 10)
+	// Fragments of at most 16 bytes compile to stores of immediates, longer
+	// ones to a call to memmove (see jsonAppendTypeMember).
+	dst = append(dst, `,"msg":"write",`...)
+	dst = append(dst, `"gen":`...)
+	dst = jsonAppendUint(dst, uint64(m.Generation))
 	dst = append(dst, `,"lut":`...)
-	dst = strconv.AppendInt(dst, m.LUTUnixMs(), 10)
+	dst = jsonAppendInt(dst, m.LUTUnixMs())
 	dst = append(dst, `,"exp":`...)
-	dst = strconv.AppendInt(dst, m.Expiry(nowUnix), 10)
+	dst = jsonAppendInt(dst, m.Expiry(nowUnix))
 	if m.Partial {
 		dst = append(dst, `,"partial":true`...)
 	}
@@ -117,9 +122,11 @@ func (e *FlatJSON) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, e
 		dst = append(dst, ',')
 		ks := len(dst)
 		dst = jsonAppendString(dst, name)
-		if dst, keep = w.keys.uniq(&o, dst, ks); !keep {
-			dst = dst[:mark]
-			continue
+		if !w.keys.addNew(&o, dst, ks) { // a new name (the rule), in one call
+			if dst, keep = w.keys.uniq(&o, dst, ks); !keep {
+				dst = dst[:mark]
+				continue
+			}
 		}
 		dst = append(dst, ':')
 		var err error

@@ -47,32 +47,37 @@ func (e *JSON) KeyStats() (renamed, dropped uint64) { return e.w.keys.renamed, e
 // Append appends the message for m. On error dst is returned at its
 // original length, so a batch buffer stays well formed.
 func (e *JSON) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, error) {
+	dst = jsonGrow(dst, m)
 	start := len(dst)
 	w := &e.w
 	w.reset()
 	switch m.Kind {
 	case wire.KindDelete:
-		dst = append(dst, `{"msg":"delete","key":`...)
+		dst = append(dst, `{"msg":"delete",`...)
+		dst = append(dst, `"key":`...)
 		dst = jsonAppendKeyArray(dst, m)
 		dst = append(dst, `,"durable":`...)
 		dst = jsonAppendBool(dst, m.Durable)
 		dst = append(dst, `,"gen":`...)
-		dst = strconv.AppendUint(dst, uint64(m.Generation), 10)
+		dst = jsonAppendUint(dst, uint64(m.Generation))
 		dst = append(dst, `,"lut":`...)
-		dst = strconv.AppendInt(dst, m.LUTUnixMs(), 10)
+		dst = jsonAppendInt(dst, m.LUTUnixMs())
 		return append(dst, '}'), nil
 	case wire.KindWrite:
 	default:
 		return dst, errJSONKind
 	}
-	dst = append(dst, `{"msg":"write","key":`...)
+	// Fragments of at most 16 bytes compile to stores of immediates, longer
+	// ones to a call to memmove (see jsonAppendTypeMember).
+	dst = append(dst, `{"msg":"write",`...)
+	dst = append(dst, `"key":`...)
 	dst = jsonAppendKeyArray(dst, m)
 	dst = append(dst, `,"gen":`...)
-	dst = strconv.AppendUint(dst, uint64(m.Generation), 10)
+	dst = jsonAppendUint(dst, uint64(m.Generation))
 	dst = append(dst, `,"exp":`...)
-	dst = strconv.AppendInt(dst, m.Expiry(nowUnix), 10)
+	dst = jsonAppendInt(dst, m.Expiry(nowUnix))
 	dst = append(dst, `,"lut":`...)
-	dst = strconv.AppendInt(dst, m.LUTUnixMs(), 10)
+	dst = jsonAppendInt(dst, m.LUTUnixMs())
 	if m.Partial {
 		dst = append(dst, `,"partial":true`...)
 	}
@@ -91,13 +96,7 @@ func (e *JSON) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, error
 		first = false
 		dst = append(dst, `{"name":`...)
 		dst = jsonAppendString(dst, name)
-		if int(b.Type) < len(jsonTypeMembers) && jsonTypeMembers[b.Type] != "" {
-			dst = append(dst, jsonTypeMembers[b.Type]...)
-		} else {
-			dst = append(dst, `,"type":"type-`...)
-			dst = strconv.AppendUint(dst, uint64(b.Type), 10)
-			dst = append(dst, `","value":`...)
-		}
+		dst = jsonAppendTypeMember(dst, b.Type)
 		var err error
 		if dst, err = w.appendBinValue(dst, b, &top); err != nil {
 			return dst[:start], jsonBinError(b, err)
@@ -108,7 +107,7 @@ func (e *JSON) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, error
 			dst = jsonAppendBool(dst, top.Kind == wire.CDTList && top.Flags&1 != 0)
 		case wire.ParticleMap:
 			dst = append(dst, `,"order":`...)
-			dst = append(dst, jsonMapOrder(&top)...)
+			dst = jsonAppendMapOrder(dst, &top)
 		}
 		dst = append(dst, '}')
 	}
@@ -135,19 +134,21 @@ func jsonBinError(b *wire.Bin, err error) error {
 	return &JSONError{Bin: string(b.Name), Type: b.Type, Err: err}
 }
 
-// jsonMapOrder names the order of a map from its flags: 1 key-ordered, 3
-// key-value-ordered, anything else (flags 0, or a value that is not a map)
-// unordered. Flag bits above 0x03 (such as a persisted index) are ignored.
-func jsonMapOrder(top *wire.CDTToken) string {
+// jsonAppendMapOrder appends the order of a map from its flags: "key" for
+// 1 (key-ordered), "key-value" for 3, "unordered" for anything else (flags
+// 0, or a value that is not a map). Flag bits above 0x03 (such as a
+// persisted index) are ignored. (Constant appends of up to 16 bytes compile
+// to stores of immediates; a string chosen at run time costs a memmove.)
+func jsonAppendMapOrder(dst []byte, top *wire.CDTToken) []byte {
 	if top.Kind == wire.CDTMap {
 		switch top.Flags & 3 {
 		case 1:
-			return `"key"`
+			return append(dst, `"key"`...)
 		case 3:
-			return `"key-value"`
+			return append(dst, `"key-value"`...)
 		}
 	}
-	return `"unordered"`
+	return append(dst, `"unordered"`...)
 }
 
 // jsonTypeNames are the bin type names of the typed format, by particle
@@ -172,16 +173,41 @@ var jsonTypeNames = [...]string{
 	wire.ParticleGeoJSON: "geojson",
 }
 
-// jsonTypeMembers holds `,"type":"T","value":` per known particle type: the
-// text between a bin's name and its value, in one append.
-var jsonTypeMembers = func() (t [len(jsonTypeNames)]string) {
-	for pt, name := range jsonTypeNames {
-		if name != "" {
-			t[pt] = `,"type":"` + name + `","value":`
+// jsonAppendTypeMember appends `,"type":"T","value":`, the text between a
+// bin's name and its value, T from jsonTypeNames or type-N. The common types
+// are spelled out as constants of at most 16 bytes, which the compiler
+// writes as stores of immediates, where a string picked from a table at run
+// time costs a call to memmove.
+func jsonAppendTypeMember(dst []byte, pt uint8) []byte {
+	switch pt {
+	case wire.ParticleInteger:
+		dst = append(dst, `,"type":"int"`...)
+	case wire.ParticleString:
+		dst = append(dst, `,"type":"str"`...)
+	case wire.ParticleFloat:
+		dst = append(dst, `,"type":"float"`...)
+	case wire.ParticleBool:
+		dst = append(dst, `,"type":"bool"`...)
+	case wire.ParticleBlob:
+		dst = append(dst, `,"type":"blob"`...)
+	case wire.ParticleList:
+		dst = append(dst, `,"type":"list"`...)
+	case wire.ParticleMap:
+		dst = append(dst, `,"type":"map"`...)
+	case wire.ParticleNull:
+		dst = append(dst, `,"type":"null"`...)
+	default:
+		dst = append(dst, `,"type":"`...)
+		if int(pt) < len(jsonTypeNames) && jsonTypeNames[pt] != "" {
+			dst = append(dst, jsonTypeNames[pt]...)
+		} else {
+			dst = append(dst, "type-"...)
+			dst = jsonAppendUint(dst, uint64(pt))
 		}
+		dst = append(dst, '"')
 	}
-	return
-}()
+	return append(dst, `,"value":`...)
+}
 
 // jsonAppendKeyArray appends [namespace, set|null, digest, userKey|null].
 func jsonAppendKeyArray(dst []byte, m *wire.Message) []byte {
@@ -208,7 +234,7 @@ func jsonAppendUserKey(dst []byte, k *wire.UserKey) []byte {
 	case 0:
 		return append(dst, "null"...)
 	case wire.ParticleInteger:
-		return strconv.AppendInt(dst, k.Int, 10)
+		return jsonAppendInt(dst, k.Int)
 	case wire.ParticleFloat:
 		return jsonAppendFloat(dst, k.Float, 64)
 	case wire.ParticleString:
@@ -237,6 +263,9 @@ func jsonAppendUserKey(dst []byte, k *wire.UserKey) []byte {
 //   - names stay unique in every object: a key whose name equals one
 //     written before in the same map (int 1 and string "1", say) gets '_'
 //     put in front until it is unique ("1", then "_1"); see jsonKeys.uniq.
+//
+// appendCDT is the reference walk of lists and maps; the common values go
+// through appendCDTFast (json_cdt.go), which writes the same text faster.
 type jsonWriter struct {
 	r     wire.CDTReader
 	keys  jsonKeys
@@ -260,7 +289,7 @@ func (w *jsonWriter) appendBinValue(dst []byte, b *wire.Bin, top *wire.CDTToken)
 		if !ok {
 			return dst, errJSONScalar
 		}
-		return strconv.AppendInt(dst, v, 10), nil
+		return jsonAppendInt(dst, v), nil
 	case wire.ParticleFloat:
 		v, ok := wire.Float(b.Value)
 		if !ok {
@@ -282,6 +311,9 @@ func (w *jsonWriter) appendBinValue(dst []byte, b *wire.Bin, top *wire.CDTToken)
 		}
 		return w.appendGeoJSON(dst, text), nil
 	case wire.ParticleList, wire.ParticleMap:
+		if d, ok := w.appendCDTFast(dst, b.Value, top); ok {
+			return d, nil
+		}
 		return w.appendCDT(dst, b.Value, top)
 	}
 	return jsonAppendBase64(dst, b.Value), nil
@@ -314,9 +346,9 @@ func (w *jsonWriter) appendValue(dst []byte, t *wire.CDTToken) ([]byte, error) {
 	case wire.CDTBool:
 		return jsonAppendBool(dst, t.Bool), nil
 	case wire.CDTInt:
-		return strconv.AppendInt(dst, t.Int, 10), nil
+		return jsonAppendInt(dst, t.Int), nil
 	case wire.CDTUint:
-		return strconv.AppendUint(dst, t.Uint, 10), nil
+		return jsonAppendUint(dst, t.Uint), nil
 	case wire.CDTFloat:
 		if t.Float32 {
 			return jsonAppendFloat(dst, t.Float, 32), nil
@@ -429,11 +461,11 @@ func (w *jsonWriter) appendName(dst []byte, t *wire.CDTToken) ([]byte, error) {
 		}
 	case wire.CDTInt:
 		dst = append(dst, '"')
-		dst = strconv.AppendInt(dst, t.Int, 10)
+		dst = jsonAppendInt(dst, t.Int)
 		return append(dst, '"'), nil
 	case wire.CDTUint:
 		dst = append(dst, '"')
-		dst = strconv.AppendUint(dst, t.Uint, 10)
+		dst = jsonAppendUint(dst, t.Uint)
 		return append(dst, '"'), nil
 	}
 	// nil, bool, float, GeoJSON, list, map: the JSON text, as a string. A

@@ -1,13 +1,16 @@
 package encode
 
 import (
-	"encoding/base64"
 	"encoding/binary"
 	"hash/maphash"
 	"math"
+	"math/bits"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/xdrhook/xdrhook/wire"
 )
 
 // Low-level JSON writers shared by the json and flat-json formats and their
@@ -72,11 +75,93 @@ func jsonAppendRune(dst []byte, r rune) []byte {
 
 // jsonAppendString appends s as a quoted JSON string. Runs of bytes that
 // need no escape (printable ASCII other than " and \, and valid UTF-8 other
-// than U+2028, U+2029, U+FFFD) are copied in one append; invalid UTF-8
+// than U+2028, U+2029, U+FFFD) are copied as they are; invalid UTF-8
 // becomes \ufffd, one per invalid byte, as encoding/json does.
+//
+// Nearly every string of a record is short printable ASCII, so the fast
+// paths check and copy it a word at a time in one pass (see jsonSafe8),
+// storing straight into dst: no separate scan, no call to memmove (a call
+// makes the caller spill its registers: Go's calling convention keeps none
+// across it). This function is the path of strings of up to 16 bytes (bin
+// names, map keys, most values) when dst has room: it is kept small, with
+// every other case handed to jsonAppendStringLong, so that it has no
+// registers to spill itself.
 func jsonAppendString(dst []byte, s []byte) []byte {
-	dst = append(dst, '"')
-	dst = jsonAppendEscaped(dst, s)
+	n := len(dst)
+	if len(s) > 16 || cap(dst)-n < 18 {
+		return jsonAppendStringLong(dst, s)
+	}
+	d := dst[n : n+18]
+	switch {
+	case len(s) >= 8: // two overlapping words
+		lo := binary.LittleEndian.Uint64(s)
+		hi := binary.LittleEndian.Uint64(s[len(s)-8:])
+		if !jsonSafe8(lo) || !jsonSafe8(hi) {
+			return jsonAppendStringLong(dst, s)
+		}
+		binary.LittleEndian.PutUint64(d[1:], lo)
+		binary.LittleEndian.PutUint64(d[len(s)-7:], hi)
+	case len(s) >= 4: // two overlapping halves, checked as one word
+		lo := binary.LittleEndian.Uint32(s)
+		hi := binary.LittleEndian.Uint32(s[len(s)-4:])
+		if !jsonSafe8(uint64(lo) | uint64(hi)<<32) {
+			return jsonAppendStringLong(dst, s)
+		}
+		binary.LittleEndian.PutUint32(d[1:], lo)
+		binary.LittleEndian.PutUint32(d[len(s)-3:], hi)
+	case len(s) > 0:
+		// s[0], s[len/2] and s[len-1] cover 1 to 3 bytes; the upper bytes
+		// of the word are filled with spaces (safe).
+		a, b, c := s[0], s[len(s)>>1], s[len(s)-1]
+		if !jsonSafe8(uint64(a) | uint64(b)<<8 | uint64(c)<<16 | 0x2020202020<<24) {
+			return jsonAppendStringLong(dst, s)
+		}
+		d[1], d[1+len(s)>>1], d[len(s)] = a, b, c
+	}
+	d[0] = '"'
+	d[len(s)+1] = '"'
+	return dst[:n+len(s)+2]
+}
+
+// jsonAppendStringLong is jsonAppendString for every string: 8-byte words
+// checked and stored while they are safe, the tail as one overlapping word,
+// and from the first word that holds a byte needing a look, jsonEscapeFrom
+// at its offset (the bytes before it are in place already).
+func jsonAppendStringLong(dst []byte, s []byte) []byte {
+	if cap(dst)-len(dst) < len(s)+2 {
+		dst = slices.Grow(dst, len(s)+2)
+	}
+	n := len(dst)
+	// d is the whole quoted string: its length is known and so is that of
+	// every store below, which removes most bounds checks.
+	d := dst[n : n+len(s)+2]
+	d[0] = '"'
+	if len(s) < 8 {
+		return jsonEscapeFrom(dst[:n+1], s, 0)
+	}
+	i := 0
+	for ; len(s)-i >= 8; i += 8 {
+		x := binary.LittleEndian.Uint64(s[i:])
+		if !jsonSafe8(x) {
+			return jsonEscapeFrom(dst[:n+1+i], s, i)
+		}
+		binary.LittleEndian.PutUint64(d[1+i:], x)
+	}
+	if i < len(s) {
+		x := binary.LittleEndian.Uint64(s[len(s)-8:])
+		if !jsonSafe8(x) {
+			return jsonEscapeFrom(dst[:n+1+i], s, i)
+		}
+		binary.LittleEndian.PutUint64(d[len(s)-7:], x)
+	}
+	d[len(s)+1] = '"'
+	return dst[:n+len(s)+2]
+}
+
+// jsonEscapeFrom ends the string whose opening quote and first i bytes are
+// written already: it appends the escape of s[i:] and the closing quote.
+func jsonEscapeFrom(dst, s []byte, i int) []byte {
+	dst = jsonEscapeTail(dst, s, i)
 	return append(dst, '"')
 }
 
@@ -133,7 +218,13 @@ func jsonAppendEscaped(dst []byte, s []byte) []byte {
 	if i == len(s) {
 		return append(dst, s...)
 	}
-	start := 0
+	return jsonEscapeTail(append(dst, s[:i]...), s, i)
+}
+
+// jsonEscapeTail appends the escape of s[i:], byte by byte from i (the
+// bytes before i are written already).
+func jsonEscapeTail(dst []byte, s []byte, i int) []byte {
+	start := i
 	for i < len(s) {
 		c := s[i]
 		if jsonSafe[c] {
@@ -158,6 +249,28 @@ func jsonAppendEscaped(dst []byte, s []byte) []byte {
 	return append(dst, s[start:]...)
 }
 
+// jsonReserve is the room Append makes sure dst has before a message:
+// enough for a typical record. Less room left than that, it grows dst once
+// by an estimate of the whole message (jsonGrow).
+const jsonReserve = 1024
+
+// jsonGrow readies dst for the message of m: one growth by an estimate of
+// its size (twice its names and values, plus the members around them)
+// rather than one per append as the buffer fills, and room for the fast
+// paths, which write straight into dst when it has room. When dst has
+// jsonReserve bytes of room, the usual case for a batch buffer, it costs one
+// compare.
+func jsonGrow(dst []byte, m *wire.Message) []byte {
+	if cap(dst)-len(dst) >= jsonReserve {
+		return dst
+	}
+	est := 256 + 2*(len(m.Namespace)+len(m.Set)+len(m.Key.Bytes))
+	for i := range m.Bins {
+		est += 64 + 2*(len(m.Bins[i].Name)+len(m.Bins[i].Value))
+	}
+	return slices.Grow(dst, est)
+}
+
 // jsonAppendStringStr is jsonAppendString for a Go string (configuration
 // values); the conversion does not allocate.
 func jsonAppendStringStr(dst []byte, s string) []byte {
@@ -168,11 +281,85 @@ func jsonAppendStringStr(dst []byte, s string) []byte {
 // modified.
 func jsonStrBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-// jsonAppendBase64 appends b as a quoted standard base64 string (padded).
+// jsonB64Pairs maps 12 bits to their two characters of standard base64, as
+// a little-endian 16-bit word: three bytes (24 bits) are two lookups and
+// one 32-bit store, instead of four lookups and four byte stores.
+var jsonB64Pairs = func() (t [1 << 12]uint16) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := range t {
+		t[i] = uint16(alphabet[i>>6]) | uint16(alphabet[i&63])<<8
+	}
+	return
+}()
+
+// jsonB64x6 encodes the 6 bytes in the top 48 bits of x (big-endian) as 8
+// characters, in memory order as a little-endian word.
+func jsonB64x6(x uint64) uint64 {
+	lo := uint64(jsonB64Pairs[x>>52]) | uint64(jsonB64Pairs[x>>40&0xfff])<<16
+	hi := uint64(jsonB64Pairs[x>>28&0xfff]) | uint64(jsonB64Pairs[x>>16&0xfff])<<16
+	return lo | hi<<32
+}
+
+// jsonAppendBase64 appends b as a quoted standard base64 string (padded),
+// the text of base64.StdEncoding. The digest and the blobs of a record are
+// short: encoding in place, 6 bytes per 64-bit load while 8 can be read,
+// costs about a third of AppendEncode with its separate grow, call and
+// byte-at-a-time loop.
 func jsonAppendBase64(dst, b []byte) []byte {
-	dst = append(dst, '"')
-	dst = base64.StdEncoding.AppendEncode(dst, b)
-	return append(dst, '"')
+	n := (len(b)+2)/3*4 + 2
+	if cap(dst)-len(dst) < n {
+		return jsonAppendBase64(slices.Grow(dst, n), b) // growslice off the common path
+	}
+	if len(b) == wire.DigestSize {
+		return jsonAppendBase64Digest(dst, b)
+	}
+	start := len(dst)
+	dst = dst[:start+n]
+	dst[start] = '"'
+	dst[start+n-1] = '"'
+	d := dst[start+1 : start+n-1]
+	for len(b) >= 8 && len(d) >= 8 {
+		binary.LittleEndian.PutUint64(d, jsonB64x6(binary.BigEndian.Uint64(b)))
+		b, d = b[6:], d[8:]
+	}
+	for len(b) >= 3 && len(d) >= 4 {
+		x := uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2])
+		binary.LittleEndian.PutUint32(d, uint32(jsonB64Pairs[x>>12])|uint32(jsonB64Pairs[x&0xfff])<<16)
+		b, d = b[3:], d[4:]
+	}
+	jsonB64Tail(d, b)
+	return dst
+}
+
+// jsonB64Tail writes the last 1 or 2 bytes b (none: nothing) as 4 padded
+// characters to d.
+func jsonB64Tail(d, b []byte) {
+	switch len(b) {
+	case 1:
+		p := jsonB64Pairs[uint32(b[0])<<4]
+		binary.LittleEndian.PutUint32(d, uint32(p)|'='<<16|'='<<24)
+	case 2:
+		x := uint32(b[0])<<16 | uint32(b[1])<<8
+		binary.LittleEndian.PutUint32(d, uint32(jsonB64Pairs[x>>12])|uint32(jsonB64Pairs[x&0xfff]&0xff)<<16|'='<<24)
+	}
+}
+
+// jsonAppendBase64Digest is jsonAppendBase64 for the 20 bytes of a digest,
+// in every message: straight-line code, three 6-byte words and a tail of 2,
+// with constant offsets that need no bounds checks. dst has room for the
+// 30 bytes.
+func jsonAppendBase64Digest(dst, b []byte) []byte {
+	start := len(dst)
+	dst = dst[:start+30]
+	d := dst[start : start+30]
+	b = b[:20]
+	d[0] = '"'
+	binary.LittleEndian.PutUint64(d[1:], jsonB64x6(binary.BigEndian.Uint64(b[0:])))
+	binary.LittleEndian.PutUint64(d[9:], jsonB64x6(binary.BigEndian.Uint64(b[6:])))
+	binary.LittleEndian.PutUint64(d[17:], jsonB64x6(binary.BigEndian.Uint64(b[12:])))
+	jsonB64Tail(d[25:29], b[18:20])
+	d[29] = '"'
+	return dst
 }
 
 // jsonAppendFloat appends f as a JSON number the way encoding/json and
@@ -198,7 +385,12 @@ func jsonAppendFloat(dst []byte, f float64, bits int) []byte {
 		limit = 1 << 24
 	}
 	if i := int64(f); float64(i) == f && i > -limit && i < limit && (i != 0 || !math.Signbit(f)) {
-		return strconv.AppendInt(dst, i, 10)
+		return jsonAppendInt(dst, i)
+	}
+	if bits == 64 {
+		if d, ok := jsonAppendShortDecimal(dst, f); ok {
+			return d
+		}
 	}
 	fmt := byte('f')
 	if abs := math.Abs(f); abs != 0 {
@@ -217,6 +409,81 @@ func jsonAppendFloat(dst []byte, f float64, bits int) []byte {
 		}
 	}
 	return dst
+}
+
+// jsonFloatPow10 holds 10^0 to 10^jsonShortMaxFrac as float64 (all exact).
+var jsonFloatPow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8}
+
+// jsonShortMaxFrac is the most fraction digits jsonAppendShortDecimal
+// tries: values of a record (prices, measures, coordinates) rarely have
+// more, and each try costs a division, wasted for the values it does not
+// find.
+const jsonShortMaxFrac = len(jsonFloatPow10) - 1
+
+// jsonAppendShortDecimal is the fast path of jsonAppendFloat (float64) for
+// values with few fraction digits, such as 1234.56: strconv's
+// shortest-digits search costs several times more. It looks for the
+// smallest k (1 to jsonShortMaxFrac) such that some integer m makes m/10^k
+// parse back to |f|, and writes m/10^k in plain decimal. That is strconv's
+// text, provided m/10^k is the only decimal with k fraction digits that
+// parses back to |f|; and it is, and m is round(|f|*10^k), whenever
+// |f|*10^k < 2^51:
+//   - the values that parse to |f| lie within ulp/2 <= |f|*2^-53 of it, so
+//     a k-digit one is within |f|*10^k*2^-53 < 1/4 of |f|*10^k in units of
+//     10^-k, and the product as computed is off by less than another 1/4:
+//     rounding it gives that decimal, and there is at most one;
+//   - m < 2^51 and 10^k are exact float64s and IEEE division rounds
+//     correctly, so float64(m)/10^k == |f| is exactly "m/10^k parses back
+//     to |f|".
+//
+// Integral values, values outside [1e-6, 2^51/10) and values needing more
+// digits are left to the caller (ok false).
+func jsonAppendShortDecimal(dst []byte, f float64) ([]byte, bool) {
+	a := math.Abs(f)
+	if !(a >= 1e-6 && a < 1<<51/10) {
+		return dst, false
+	}
+	for k := 1; k <= jsonShortMaxFrac; k++ {
+		p := jsonFloatPow10[k]
+		x := a * p
+		if x >= 1<<51 {
+			break
+		}
+		// Round half up by truncation: x+0.5 is exact below 2^51, and the
+		// conversion is one instruction where math.Round is a function.
+		u := uint64(int64(x + 0.5))
+		if float64(u)/p != a {
+			continue
+		}
+		if f < 0 {
+			dst = append(dst, '-')
+		}
+		ip := u / jsonPow10[k]
+		dst = jsonAppendUint(dst, ip)
+		if cap(dst)-len(dst) < k+1 {
+			dst = slices.Grow(dst, k+1)
+		}
+		n := len(dst)
+		dst = dst[:n+1+k]
+		dst[n] = '.'
+		jsonPutDigits(dst[n+1:], u-ip*jsonPow10[k])
+		return dst, true
+	}
+	return dst, false
+}
+
+// jsonPutDigits writes x < 10^len(d) to d as exactly len(d) digits, with
+// leading zeros.
+func jsonPutDigits(d []byte, x uint64) {
+	for len(d) >= 2 {
+		q := x / 100
+		binary.LittleEndian.PutUint16(d[len(d)-2:], jsonDigitPairs[x-q*100])
+		d = d[:len(d)-2]
+		x = q
+	}
+	if len(d) == 1 {
+		d[0] = byte('0' + x)
+	}
 }
 
 // jsonAppendBool appends true or false.
@@ -393,12 +660,35 @@ func (k *jsonKeys) place(o *jsonObj, i int) {
 	}
 }
 
+// addNew is the common case of uniq and of find then insert, in one call
+// instead of three: in linear mode, with room in keys, a name whose
+// fingerprint bit no name of o has is new, and is recorded. It reports
+// false, having done nothing, in every other case.
+func (k *jsonKeys) addNew(o *jsonObj, dst []byte, start int) bool {
+	n := len(k.keys)
+	if o.size != 0 || n-o.base >= jsonLinearKeys || n == cap(k.keys) {
+		return false
+	}
+	h := jsonFingerprint(dst[start:])
+	bit := jsonSeenBit(h)
+	if o.seen&bit != 0 {
+		return false
+	}
+	o.seen |= bit
+	k.keys = k.keys[:n+1]
+	k.keys[n] = jsonKey{h: h, start: start, end: len(dst)}
+	return true
+}
+
 // uniq makes the name just written at dst[start:] unique in o and records
 // it. A name already present gets a '_' put in front of it (after its
 // opening quote), again until it is unique, at most jsonMaxRenames times;
 // after that the member is dropped: uniq returns dst[:start] and false, and
 // the caller skips the value.
 func (k *jsonKeys) uniq(o *jsonObj, dst []byte, start int) ([]byte, bool) {
+	if k.addNew(o, dst, start) {
+		return dst, true
+	}
 	for try := 0; ; try++ {
 		h, dup := k.find(o, dst, start)
 		if !dup {
@@ -688,4 +978,112 @@ func jsonHex4(s []byte) rune {
 		r = r<<4 | rune(c)
 	}
 	return r
+}
+
+// ---------------------------------------------------------------------------
+// Numbers.
+
+// jsonDigitPairs holds "00" to "99" as little-endian 16-bit words, so two
+// digits are one load and one store.
+var jsonDigitPairs = func() (t [100]uint16) {
+	for i := range t {
+		t[i] = uint16('0'+i/10) | uint16('0'+i%10)<<8
+	}
+	return
+}()
+
+// jsonPow10 holds 10^0 to 10^19.
+var jsonPow10 = [...]uint64{
+	1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+	1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+}
+
+// jsonDigits10 is the number of decimal digits of u.
+func jsonDigits10(u uint64) int {
+	// bits.Len64*1233>>12 is log10 of the highest power of two in u, which
+	// is the digit count minus 1 or minus 0: one compare settles it.
+	n := (bits.Len64(u) * 1233) >> 12
+	if u >= jsonPow10[n] {
+		n++
+	}
+	if n == 0 {
+		return 1
+	}
+	return n
+}
+
+// jsonAppendInt appends v in decimal, like strconv.AppendInt(dst, v, 10)
+// but writing the digits in place: strconv formats into a buffer of its own
+// and copies it (a call to memmove), through two more calls. It inlines, so
+// an int costs one call.
+func jsonAppendInt(dst []byte, v int64) []byte {
+	u := uint64(v)
+	if v < 0 {
+		u = -u
+	}
+	return jsonAppendDecimal(dst, u, v < 0)
+}
+
+// jsonAppendUint appends u in decimal.
+func jsonAppendUint(dst []byte, u uint64) []byte { return jsonAppendDecimal(dst, u, false) }
+
+// jsonAppendDecimal appends u in decimal, after a minus sign if neg.
+func jsonAppendDecimal(dst []byte, u uint64, neg bool) []byte {
+	if u < 100 && !neg { // gen, exp 0, small values: no digit count
+		if u < 10 {
+			return append(dst, byte('0'+u))
+		}
+		p := jsonDigitPairs[u]
+		return append(dst, byte(p), byte(p>>8))
+	}
+	if cap(dst)-len(dst) < 21 {
+		// Growing here, before calling back, keeps the call to growslice
+		// (and the spills of registers it makes the function do) off the
+		// common path.
+		return jsonAppendDecimal(slices.Grow(dst, 21), u, neg)
+	}
+	// The digit count comes first, so that the digits go straight to their
+	// place.
+	n := jsonDigits10(u)
+	sign := 0
+	if neg {
+		sign = 1
+	}
+	i := len(dst) + sign + n
+	dst = dst[:i]
+	if neg {
+		dst[i-n-1] = '-'
+	}
+	d := dst[i-n : i] // bounds the stores below
+	// Blocks of 8 digits (timestamps, ids) go as a tree of divisions (four
+	// pairs from two levels of independent 32-bit divisions), not as a
+	// chain of divisions by 100, each waiting for the one before.
+	for u >= 1e8 {
+		q := u / 1e8
+		jsonPut8(d[len(d)-8:], uint32(u-q*1e8))
+		d = d[:len(d)-8]
+		u = q
+	}
+	x := uint32(u)
+	for len(d) > 2 {
+		q := x / 100
+		binary.LittleEndian.PutUint16(d[len(d)-2:], jsonDigitPairs[x-q*100])
+		d = d[:len(d)-2]
+		x = q
+	}
+	if len(d) == 2 {
+		binary.LittleEndian.PutUint16(d, jsonDigitPairs[x])
+	} else {
+		d[0] = byte('0' + x)
+	}
+	return dst
+}
+
+// jsonPut8 writes x < 10^8 as 8 digits (with leading zeros) to d[:8].
+func jsonPut8(d []byte, x uint32) {
+	hi, lo := x/10000, x%10000
+	binary.LittleEndian.PutUint16(d[0:], jsonDigitPairs[hi/100])
+	binary.LittleEndian.PutUint16(d[2:], jsonDigitPairs[hi%100])
+	binary.LittleEndian.PutUint16(d[4:], jsonDigitPairs[lo/100])
+	binary.LittleEndian.PutUint16(d[6:], jsonDigitPairs[lo%100])
 }

@@ -81,8 +81,15 @@ type cdtLevel struct {
 // count against the bytes that remain. The zero value is not usable: call
 // Reset. A CDTReader holds no heap memory of its own; keep one per encoder.
 type CDTReader struct {
-	b     []byte
-	off   int
+	b   []byte
+	off int
+	// cur is the innermost open container; stack[:depth-1] hold the ones
+	// around it. Keeping the innermost count in a field of its own (not
+	// stack[depth-1]) saves an index computation, a bounds check and a
+	// dependent load on every token. cur.left is 0 when depth is 0, so a
+	// non-zero cur.left alone says "an element of an open container comes
+	// next", the case of nearly every token.
+	cur   cdtLevel
 	depth int
 	done  bool
 	stack [MaxCDTDepth]cdtLevel
@@ -91,6 +98,7 @@ type CDTReader struct {
 // Reset starts walking the value v (one complete MessagePack value).
 func (r *CDTReader) Reset(v []byte) {
 	r.b, r.off, r.depth, r.done = v, 0, 0, false
+	r.cur = cdtLevel{}
 }
 
 // Depth returns the number of containers currently open.
@@ -101,47 +109,115 @@ func (r *CDTReader) fail(what string) error { return &CDTError{Offset: r.off, Wh
 // Next reads the next token into t. After the whole value it returns
 // ErrCDTEnd; trailing bytes after the value are an error.
 func (r *CDTReader) Next(t *CDTToken) error {
+	if r.cur.left == 0 {
+		return r.edge(t)
+	}
+	key := r.cur.isMap && r.cur.left%2 == 0
+	r.cur.left--
+	// Fast path: the one-byte scalars and the short strings that make up
+	// most elements are decoded here, before the general switch of read.
+	// Each sets exactly the fields read would.
+	if off := r.off; off < len(r.b) {
+		switch c := r.b[off]; {
+		case c <= 0x7f:
+			t.Kind, t.Key, t.Int = CDTInt, key, int64(c)
+			r.off = off + 1
+			return nil
+		case c >= 0xe0:
+			t.Kind, t.Key, t.Int = CDTInt, key, int64(int8(c))
+			r.off = off + 1
+			return nil
+		case c >= 0xa1 && c <= 0xbf: // fixstr of 1 to 31 bytes: prefix and text
+			end := off + 1 + int(c&0x1f)
+			if end > len(r.b) {
+				break // read reports it
+			}
+			switch p := r.b[off+1]; p {
+			case ParticleString:
+				t.Kind = CDTString
+			case ParticleBlob:
+				t.Kind = CDTBytes
+			default:
+				t.Kind, t.Sub = CDTTyped, p
+			}
+			t.Key, t.Bytes = key, r.b[off+2:end]
+			r.off = end
+			return nil
+		case c == 0xc0:
+			t.Kind, t.Key = CDTNil, key
+			r.off = off + 1
+			return nil
+		case c == 0xc2 || c == 0xc3:
+			t.Kind, t.Key, t.Bool = CDTBool, key, c == 0xc3
+			r.off = off + 1
+			return nil
+		case (c == 0xcd || c == 0xd1) && len(r.b)-off >= 3:
+			// uint16, int16: the forms of most other ints of records
+			// (Aerospike writes uint16, msgp int16).
+			v := binary.BigEndian.Uint16(r.b[off+1:])
+			t.Kind, t.Key, t.Int = CDTInt, key, int64(v)
+			if c == 0xd1 {
+				t.Int = int64(int16(v))
+			}
+			r.off = off + 3
+			return nil
+		}
+	}
+	if err := r.read(t); err != nil {
+		return err
+	}
+	t.Key = key
+	if t.Kind == CDTList || t.Kind == CDTMap {
+		return r.open(t)
+	}
+	return nil
+}
+
+// edge handles the tokens that are not an element of an open container:
+// the value itself (depth 0), the end of a container, and the end of the
+// walk.
+func (r *CDTReader) edge(t *CDTToken) error {
 	if r.done {
 		return ErrCDTEnd
 	}
-	if r.depth > 0 && r.stack[r.depth-1].left == 0 {
+	if r.depth > 0 {
 		r.depth--
+		if r.depth > 0 {
+			r.cur = r.stack[r.depth-1]
+		} else {
+			r.cur = cdtLevel{}
+		}
 		*t = CDTToken{Kind: CDTEnd}
 		if r.depth == 0 {
 			return r.finish()
 		}
 		return nil
 	}
-	key := false
-	if r.depth > 0 {
-		l := &r.stack[r.depth-1]
-		key = l.isMap && l.left%2 == 0
-		l.left--
-	}
 	if err := r.read(t); err != nil {
 		return err
 	}
-	t.Key = key
-	switch t.Kind {
-	case CDTList, CDTMap:
-		if r.depth == MaxCDTDepth {
-			return r.fail("nesting deeper than " + strconv.Itoa(MaxCDTDepth))
-		}
-		n := uint32(t.N)
-		if t.Kind == CDTMap {
-			n *= 2
-		}
-		r.stack[r.depth] = cdtLevel{left: n, isMap: t.Kind == CDTMap}
-		r.depth++
-		if err := r.orderFlags(t); err != nil {
-			return err
-		}
-	default:
-		if r.depth == 0 {
-			return r.finish()
-		}
+	t.Key = false
+	if t.Kind == CDTList || t.Kind == CDTMap {
+		return r.open(t)
 	}
-	return nil
+	return r.finish()
+}
+
+// open pushes the container t just read and drops its order flags.
+func (r *CDTReader) open(t *CDTToken) error {
+	if r.depth == MaxCDTDepth {
+		return r.fail("nesting deeper than " + strconv.Itoa(MaxCDTDepth))
+	}
+	n := uint32(t.N)
+	if t.Kind == CDTMap {
+		n *= 2
+	}
+	if r.depth > 0 {
+		r.stack[r.depth-1] = r.cur
+	}
+	r.cur = cdtLevel{left: n, isMap: t.Kind == CDTMap}
+	r.depth++
+	return r.orderFlags(t)
 }
 
 func (r *CDTReader) finish() error {
@@ -164,7 +240,7 @@ func (r *CDTReader) orderFlags(t *CDTToken) error {
 	}
 	t.Flags = ext.Sub
 	t.N--
-	l := &r.stack[r.depth-1]
+	l := &r.cur
 	l.left--
 	if t.Kind == CDTMap {
 		var v CDTToken
@@ -184,28 +260,27 @@ func isExt(c byte) bool { return c >= 0xd4 && c <= 0xd8 || c >= 0xc7 && c <= 0xc
 // need checks that n more bytes are there.
 func (r *CDTReader) need(n uint64) error {
 	if n > uint64(len(r.b)-r.off) {
-		return r.fail("value of " + strconv.FormatUint(n, 10) + " bytes runs past the end")
+		return r.short(n)
 	}
 	return nil
 }
 
-func (r *CDTReader) uint(n int) (uint64, error) {
-	if err := r.need(uint64(n)); err != nil {
-		return 0, err
+// short is the fault of a value of n bytes that runs past the end.
+func (r *CDTReader) short(n uint64) error {
+	return r.fail("value of " + strconv.FormatUint(n, 10) + " bytes runs past the end")
+}
+
+// fixed returns the next w bytes (a length, count or scalar of a header)
+// and moves past them; ok is false if fewer are left. It inlines, and with
+// a constant w the big-endian loads of its callers need no bounds check:
+// faster than a call with a switch on the width.
+func (r *CDTReader) fixed(w int) (p []byte, ok bool) {
+	off := r.off
+	if w > len(r.b)-off {
+		return nil, false
 	}
-	var v uint64
-	switch n {
-	case 1:
-		v = uint64(r.b[r.off])
-	case 2:
-		v = uint64(binary.BigEndian.Uint16(r.b[r.off:]))
-	case 4:
-		v = uint64(binary.BigEndian.Uint32(r.b[r.off:]))
-	case 8:
-		v = binary.BigEndian.Uint64(r.b[r.off:])
-	}
-	r.off += n
-	return v, nil
+	r.off = off + w
+	return r.b[off : off+w], true
 }
 
 // read reads one MessagePack header (and a scalar's payload) at r.off.
@@ -234,75 +309,132 @@ func (r *CDTReader) read(t *CDTToken) error {
 		t.Kind = CDTNil
 	case 0xc2, 0xc3:
 		t.Kind, t.Bool = CDTBool, c == 0xc3
-	case 0xc4, 0xc5, 0xc6, 0xd9, 0xda, 0xdb:
-		w := 1 << (c - 0xc4) // bin8/16/32
-		if c >= 0xd9 {
-			w = 1 << (c - 0xd9) // str8/16/32
+	case 0xc4, 0xd9: // bin8, str8
+		p, ok := r.fixed(1)
+		if !ok {
+			return r.short(1)
 		}
-		n, err := r.uint(w)
-		if err != nil {
-			return err
+		return r.payload(t, uint64(p[0]))
+	case 0xc5, 0xda: // bin16, str16
+		p, ok := r.fixed(2)
+		if !ok {
+			return r.short(2)
 		}
-		return r.payload(t, n)
-	case 0xc7, 0xc8, 0xc9:
-		n, err := r.uint(1 << (c - 0xc7))
-		if err != nil {
-			return err
+		return r.payload(t, uint64(binary.BigEndian.Uint16(p)))
+	case 0xc6, 0xdb: // bin32, str32
+		p, ok := r.fixed(4)
+		if !ok {
+			return r.short(4)
 		}
-		return r.ext(t, n)
-	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8:
+		return r.payload(t, uint64(binary.BigEndian.Uint32(p)))
+	case 0xc7: // ext8
+		p, ok := r.fixed(1)
+		if !ok {
+			return r.short(1)
+		}
+		return r.ext(t, uint64(p[0]))
+	case 0xc8: // ext16
+		p, ok := r.fixed(2)
+		if !ok {
+			return r.short(2)
+		}
+		return r.ext(t, uint64(binary.BigEndian.Uint16(p)))
+	case 0xc9: // ext32
+		p, ok := r.fixed(4)
+		if !ok {
+			return r.short(4)
+		}
+		return r.ext(t, uint64(binary.BigEndian.Uint32(p)))
+	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8: // fixext 1 to 16
 		return r.ext(t, 1<<(c-0xd4))
 	case 0xca:
-		v, err := r.uint(4)
-		if err != nil {
-			return err
+		p, ok := r.fixed(4)
+		if !ok {
+			return r.short(4)
 		}
-		t.Kind, t.Float, t.Float32 = CDTFloat, float64(math.Float32frombits(uint32(v))), true
+		t.Kind, t.Float, t.Float32 = CDTFloat, float64(math.Float32frombits(binary.BigEndian.Uint32(p))), true
 	case 0xcb:
-		v, err := r.uint(8)
-		if err != nil {
-			return err
+		p, ok := r.fixed(8)
+		if !ok {
+			return r.short(8)
 		}
-		t.Kind, t.Float, t.Float32 = CDTFloat, math.Float64frombits(v), false
-	case 0xcc, 0xcd, 0xce, 0xcf:
-		v, err := r.uint(1 << (c - 0xcc))
-		if err != nil {
-			return err
+		t.Kind, t.Float, t.Float32 = CDTFloat, math.Float64frombits(binary.BigEndian.Uint64(p)), false
+	case 0xcc:
+		p, ok := r.fixed(1)
+		if !ok {
+			return r.short(1)
 		}
-		if v > math.MaxInt64 {
+		t.Kind, t.Int = CDTInt, int64(p[0])
+	case 0xcd:
+		p, ok := r.fixed(2)
+		if !ok {
+			return r.short(2)
+		}
+		t.Kind, t.Int = CDTInt, int64(binary.BigEndian.Uint16(p))
+	case 0xce:
+		p, ok := r.fixed(4)
+		if !ok {
+			return r.short(4)
+		}
+		t.Kind, t.Int = CDTInt, int64(binary.BigEndian.Uint32(p))
+	case 0xcf:
+		p, ok := r.fixed(8)
+		if !ok {
+			return r.short(8)
+		}
+		if v := binary.BigEndian.Uint64(p); v > math.MaxInt64 {
 			t.Kind, t.Uint = CDTUint, v
 		} else {
 			t.Kind, t.Int = CDTInt, int64(v)
 		}
-	case 0xd0, 0xd1, 0xd2, 0xd3:
-		w := 1 << (c - 0xd0)
-		v, err := r.uint(w)
-		if err != nil {
-			return err
+	case 0xd0:
+		p, ok := r.fixed(1)
+		if !ok {
+			return r.short(1)
 		}
-		t.Kind = CDTInt
-		switch w {
-		case 1:
-			t.Int = int64(int8(v))
-		case 2:
-			t.Int = int64(int16(v))
-		case 4:
-			t.Int = int64(int32(v))
-		default:
-			t.Int = int64(v)
+		t.Kind, t.Int = CDTInt, int64(int8(p[0]))
+	case 0xd1:
+		p, ok := r.fixed(2)
+		if !ok {
+			return r.short(2)
 		}
-	case 0xdc, 0xdd:
-		n, err := r.uint(2 << (c - 0xdc))
-		if err != nil {
-			return err
+		t.Kind, t.Int = CDTInt, int64(int16(binary.BigEndian.Uint16(p)))
+	case 0xd2:
+		p, ok := r.fixed(4)
+		if !ok {
+			return r.short(4)
 		}
-		return r.container(t, CDTList, n)
-	case 0xde, 0xdf:
-		n, err := r.uint(2 << (c - 0xde))
-		if err != nil {
-			return err
+		t.Kind, t.Int = CDTInt, int64(int32(binary.BigEndian.Uint32(p)))
+	case 0xd3:
+		p, ok := r.fixed(8)
+		if !ok {
+			return r.short(8)
 		}
-		return r.container(t, CDTMap, n)
+		t.Kind, t.Int = CDTInt, int64(binary.BigEndian.Uint64(p))
+	case 0xdc:
+		p, ok := r.fixed(2)
+		if !ok {
+			return r.short(2)
+		}
+		return r.container(t, CDTList, uint64(binary.BigEndian.Uint16(p)))
+	case 0xdd:
+		p, ok := r.fixed(4)
+		if !ok {
+			return r.short(4)
+		}
+		return r.container(t, CDTList, uint64(binary.BigEndian.Uint32(p)))
+	case 0xde:
+		p, ok := r.fixed(2)
+		if !ok {
+			return r.short(2)
+		}
+		return r.container(t, CDTMap, uint64(binary.BigEndian.Uint16(p)))
+	case 0xdf:
+		p, ok := r.fixed(4)
+		if !ok {
+			return r.short(4)
+		}
+		return r.container(t, CDTMap, uint64(binary.BigEndian.Uint32(p)))
 	default: // 0xc1
 		r.off--
 		return r.fail("byte 0xc1 is never used in MessagePack")
