@@ -52,3 +52,36 @@ lint:
 
 clean:
 	rm -rf bin
+
+# The perf suite (perf/REPORT.md): microbenchmarks into perf/out/micro.txt
+# (benchstat input), then `xdrhook bench suite`: end-to-end scenarios in
+# separate processes against the naive baseline, latency and scaling sweeps,
+# report + JSON + SVG charts. ~10 minutes; writes perf/REPORT.md,
+# perf/report.json and perf/*.svg.
+# QUICK=1: a few short scenarios (~1 minute, CI), report in perf/out/.
+# PROFILE=1: also CPU and allocation profiles of xdrhook (perf/out/profile/:
+# the headline — heaviest — scenario, one per request, h2c), in the report.
+QUICK    ?=
+PROFILE  ?=
+PERF_OUT ?= perf/out
+PERF_REPORT = $(if $(filter 1 yes true,$(QUICK)),$(PERF_OUT),perf)
+
+.PHONY: perf
+perf: build
+	@mkdir -p $(PERF_OUT)
+	@echo "== microbenchmarks → $(PERF_OUT)/micro.txt"
+	@{ $(GO) test -run '^$$' -bench . -benchmem $(if $(filter 1 yes true,$(QUICK)),-benchtime 100ms) ./wire ./encode ./pool ./dataplane; \
+		echo $$? > $(PERF_OUT)/micro.rc; } | tee $(PERF_OUT)/micro.txt; exit $$(cat $(PERF_OUT)/micro.rc)
+	$(BIN) bench suite --out $(PERF_OUT) --report $(PERF_REPORT) --micro $(PERF_OUT)/micro.txt \
+		$(if $(filter 1 yes true,$(QUICK)),--quick) $(if $(filter 1 yes true,$(PROFILE)),--profile) \
+		--command "make perf$(if $(QUICK), QUICK=$(QUICK))$(if $(PROFILE), PROFILE=$(PROFILE))"
+
+# Process-level reliability scenarios (perf/reliability; docs/guarantees.md):
+# destination faults, SIGKILL and SIGTERM under load, XDR-side abuse,
+# hostile frames, security, VictoriaLogs as a real downstream (built with
+# `go install` into the user cache the first time), and a soak: 20 s by
+# default, 10 minutes with SOAK=1. Each scenario prints its figures.
+SOAK ?=
+.PHONY: reliability
+reliability:
+	XDRHOOK_SOAK=$(SOAK) $(GO) test -v -count=1 -timeout 60m ./perf/reliability

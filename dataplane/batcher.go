@@ -134,6 +134,7 @@ func (bt *batcher) add(e *Engine, m *wire.Message, r ref, nowMs, nowUnix int64) 
 		b.buf.B, err = bt.enc.Append(b.buf.B, m, nowUnix)
 		if err != nil {
 			e.releaseBatch(b)
+			bt.d.m.encodeErrors.Inc()
 			e.logEncodeError(bt.d, err)
 			return wire.RCParameter
 		}
@@ -154,6 +155,7 @@ func (bt *batcher) add(e *Engine, m *wire.Message, r ref, nowMs, nowUnix int64) 
 	b.buf.B, err = b.framer.Append(b.buf.B, m, nowUnix)
 	if err != nil {
 		b.buf.B = b.buf.B[:mark]
+		bt.d.m.encodeErrors.Inc()
 		e.logEncodeError(bt.d, err)
 		return wire.RCParameter
 	}

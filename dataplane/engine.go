@@ -305,18 +305,26 @@ func (e *Engine) sealAll(force bool) {
 	}
 }
 
+// register counts a new connection. Its session is tracked (for the
+// deadline ticker) from its first frame on: see session.consume.
 func (e *Engine) register(s *session) {
-	e.sessMu.Lock()
-	e.sessions[s] = struct{}{}
-	e.sessMu.Unlock()
 	e.m.connAccepted.Inc()
 	e.m.connActive.Inc()
 }
 
-func (e *Engine) unregister(s *session) {
+// track makes the deadline ticker see s (its window exists by then).
+func (e *Engine) track(s *session) {
 	e.sessMu.Lock()
-	delete(e.sessions, s)
+	e.sessions[s] = struct{}{}
 	e.sessMu.Unlock()
+}
+
+func (e *Engine) unregister(s *session) {
+	if s.w != nil {
+		e.sessMu.Lock()
+		delete(e.sessions, s)
+		e.sessMu.Unlock()
+	}
 	e.m.connClosed.Inc()
 	e.m.connActive.Dec()
 	if s.frames == 0 {

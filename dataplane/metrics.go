@@ -104,6 +104,7 @@ type destMetrics struct {
 	delivered        *metrics.Counter
 	retryReplied     *metrics.Counter
 	droppedPermanent *metrics.Counter
+	encodeErrors     *metrics.Counter // records answered 4 because they could not be encoded (e.g. a CDT nested too deep)
 	latency          *metrics.PrometheusHistogram
 	inFlight         *metrics.Gauge
 }
@@ -123,6 +124,7 @@ func newDestMetrics(s *metrics.Set, d *Destination) *destMetrics {
 	m.delivered = s.NewCounter(`xdrhook_records_settled_total{` + l + `,outcome="delivered"}`)
 	m.retryReplied = s.NewCounter(`xdrhook_records_settled_total{` + l + `,outcome="retry"}`)
 	m.droppedPermanent = s.NewCounter(`xdrhook_records_settled_total{` + l + `,outcome="dropped-permanent"}`)
+	m.encodeErrors = s.NewCounter(`xdrhook_records_settled_total{` + l + `,outcome="encode-error"}`)
 	m.latency = s.NewPrometheusHistogram(`xdrhook_request_duration_seconds{` + l + `}`)
 	m.inFlight = s.NewGauge(`xdrhook_requests_queued{`+l+`}`, func() float64 { return float64(d.queued.Load()) })
 	return m

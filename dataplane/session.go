@@ -12,7 +12,11 @@ import (
 // (gnet event loop, or a goroutine for TLS). consume and flush run only on
 // the connection's owner; settle runs on any goroutine.
 type session struct {
-	e      *Engine
+	e *Engine
+	// w is made by the owner on the first frame, so that a connection that
+	// never sends one (XDR's health checks: connect, close) costs no
+	// window (16 bytes × WindowSize). The session is tracked by the
+	// deadline ticker only from then on.
 	w      *window
 	msg    wire.Message
 	out    []byte // reply scratch: replies of one flush, one write
@@ -26,7 +30,7 @@ type session struct {
 }
 
 func (e *Engine) newSession() *session {
-	return &session{e: e, w: newWindow(e.opts.WindowSize), out: make([]byte, 0, 64*wire.ReplySize)}
+	return &session{e: e, out: make([]byte, 0, 64*wire.ReplySize)}
 }
 
 // inflaters are shared by all connections: the zlib state is ~40 KiB.
@@ -46,6 +50,10 @@ const (
 // consume returns.
 func (s *session) consume(frame []byte, typ byte) frameResult {
 	e := s.e
+	if s.w == nil {
+		s.w = newWindow(e.opts.WindowSize)
+		e.track(s)
+	}
 	if s.w.full() {
 		e.m.windowFull.Inc()
 		return frameStall
@@ -141,6 +149,9 @@ func (s *session) notify() {
 // flush returns the replies of the settled prefix (to write in one go); the
 // slice is valid until the next flush.
 func (s *session) flush() []byte {
+	if s.w == nil {
+		return s.out[:0]
+	}
 	s.w.wakePending.Store(0)
 	var n int
 	s.out, n = s.w.appendReplies(s.out[:0], s.e.clock.nowMs(), &s.lat)
@@ -155,6 +166,10 @@ func (s *session) flush() []byte {
 // close forgets the unanswered records: XDR resends them.
 func (s *session) close() {
 	if s.closed.Swap(true) {
+		return
+	}
+	if s.w == nil {
+		s.e.unregister(s)
 		return
 	}
 	if n := s.w.unanswered(); n > 0 {

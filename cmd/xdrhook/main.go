@@ -24,6 +24,7 @@ func commands() []command {
 		{"decode", "read XDR frames (hex lines, or --raw bytes) on stdin and print each as JSON", runDecode},
 		{"sim", "XDR emulator and load generator: --target HOST:PORT (see -h)", runSim},
 		{"sink", "HTTP sink that validates, counts and keeps what it receives: --listen ADDR (see -h)", runSink},
+		{"bench", "perf suite: one end-to-end scenario vs the naive baseline, or `bench suite` (make perf)", runBench},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -1,0 +1,164 @@
+package suite
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"path"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Micro is one microbenchmark line of `go test -bench -benchmem` output
+// (the file itself is benchstat input; this is its summary).
+type Micro struct {
+	Pkg         string  `json:"pkg"`
+	Name        string  `json:"name"` // without the Benchmark prefix and the -GOMAXPROCS suffix
+	Iterations  int64   `json:"iterations"`
+	NsPerOp     float64 `json:"nsPerOp"`
+	MBPerSec    float64 `json:"mbPerSec,omitempty"`
+	BytesPerOp  float64 `json:"bytesPerOp"`
+	AllocsPerOp float64 `json:"allocsPerOp"`
+}
+
+// ParseMicro reads `go test -bench` output. With -count > 1 the lines of a
+// benchmark are averaged.
+func ParseMicro(r io.Reader) ([]Micro, error) {
+	var out []Micro
+	idx := map[string]int{}
+	counts := map[string]int{}
+	pkg := ""
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, "pkg: "); ok {
+			pkg = strings.TrimSpace(v)
+			continue
+		}
+		if !strings.HasPrefix(line, "Benchmark") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 4 || f[3] != "ns/op" {
+			continue
+		}
+		m := Micro{Pkg: path.Base(pkg), Name: strings.TrimPrefix(f[0], "Benchmark")}
+		if i := strings.LastIndexByte(m.Name, '-'); i > 0 {
+			if _, err := strconv.Atoi(m.Name[i+1:]); err == nil {
+				m.Name = m.Name[:i]
+			}
+		}
+		m.Iterations, _ = strconv.ParseInt(f[1], 10, 64)
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			switch f[i+1] {
+			case "ns/op":
+				m.NsPerOp = v
+			case "MB/s":
+				m.MBPerSec = v
+			case "B/op":
+				m.BytesPerOp = v
+			case "allocs/op":
+				m.AllocsPerOp = v
+			}
+		}
+		k := m.Pkg + "." + m.Name
+		if j, ok := idx[k]; ok { // running mean over -count repeats
+			n := float64(counts[k])
+			o := &out[j]
+			o.NsPerOp = (o.NsPerOp*n + m.NsPerOp) / (n + 1)
+			o.MBPerSec = (o.MBPerSec*n + m.MBPerSec) / (n + 1)
+			o.BytesPerOp = (o.BytesPerOp*n + m.BytesPerOp) / (n + 1)
+			o.AllocsPerOp = (o.AllocsPerOp*n + m.AllocsPerOp) / (n + 1)
+			o.Iterations += m.Iterations
+			counts[k]++
+			continue
+		}
+		idx[k] = len(out)
+		counts[k] = 1
+		out = append(out, m)
+	}
+	return out, sc.Err()
+}
+
+// findMicro returns the benchmark pkg.name, or nil.
+func findMicro(ms []Micro, pkg, name string) *Micro {
+	for i := range ms {
+		if ms[i].Pkg == pkg && ms[i].Name == name {
+			return &ms[i]
+		}
+	}
+	return nil
+}
+
+// Machine is the report's machine line.
+type Machine struct {
+	CPU        string    `json:"cpu"`
+	Cores      int       `json:"cores"`
+	MemGiB     float64   `json:"memGiB"`
+	Kernel     string    `json:"kernel"`
+	GoVersion  string    `json:"goVersion"`
+	GOARCH     string    `json:"goarch"`
+	Date       time.Time `json:"date"`
+	LoadBefore string    `json:"loadBefore"` // /proc/loadavg when the suite started
+	LoadAfter  string    `json:"loadAfter"`
+}
+
+// ReadMachine describes this machine.
+func ReadMachine() Machine {
+	m := Machine{Cores: runtime.NumCPU(), GoVersion: runtime.Version(), GOARCH: runtime.GOARCH, Date: time.Now().UTC()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if m.CPU == "" {
+		m.CPU = "unknown CPU"
+	}
+	if kb := procStatusFileKB("/proc/meminfo", "MemTotal:"); kb > 0 {
+		m.MemGiB = float64(kb) / (1 << 20)
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	m.LoadBefore = loadAvg()
+	return m
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func procStatusFileKB(file, key string) int64 {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, key); ok {
+			f := strings.Fields(v)
+			if len(f) > 0 {
+				n, _ := strconv.ParseInt(f[0], 10, 64)
+				return n
+			}
+		}
+	}
+	return 0
+}

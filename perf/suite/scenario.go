@@ -1,0 +1,568 @@
+// Package suite is the end-to-end perf suite behind `make perf` and
+// `xdrhook bench`: it runs the XDR emulator (`xdrhook sim`), a connector
+// (`xdrhook run`, or the naive baseline `xdrhook bench baseline`) and the
+// HTTP sink (`xdrhook sink --check count`) as three separate processes on
+// loopback, measures each scenario in a steady-state window, and writes a
+// Markdown report, a JSON file of every figure and SVG charts.
+//
+// How a scenario is measured:
+//
+//  1. start the sink, then the connector (wait for its manage /healthz and
+//     its XDR port), then the emulator with Prebuilt records for
+//     Warmup+Measure (+ a short tail);
+//  2. once the sink has seen a first record, wait Warmup, then sample the
+//     sink's counters, the connector's CPU time (/proc/PID/stat) and its
+//     go_memstats_mallocs_total (/metrics), and the CPU time of the sink and
+//     the emulator; wait Measure and sample again;
+//  3. the deltas give records/s delivered, MB/s, connector CPU seconds per
+//     million records, allocations per record, and the cores each process
+//     used; the emulator's summary (stdout JSON) gives the reply latency
+//     quantiles; VmHWM gives the connector's peak RSS;
+//  4. a scenario fails — and the suite exits non-zero — only when a process
+//     does not start or dies, or records are lost: the emulator left some
+//     unsettled or abandoned, or the sink counted fewer records than the
+//     emulator saw answered 0. Speed is reported, never asserted.
+package suite
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Connectors.
+const (
+	Ours     = "xdrhook"
+	Baseline = "baseline"
+)
+
+// Protocols.
+const (
+	HTTP1 = "http1"
+	H2C   = "h2c"
+)
+
+// Sizes of the emulator's records (xdrsim.SizeSmall, SizeTypical, SizeLarge).
+var sizeBytes = map[string]int{"small": 150, "typical": 1024, "large": 64 << 10}
+
+// Scenario is one end-to-end run.
+type Scenario struct {
+	Connector string  `json:"connector"` // Ours or Baseline
+	Format    string  `json:"format"`    // json, flat-json, message-pack, avro
+	Batch     int     `json:"batch"`     // records per request: 500 (batching on) or 1 (off)
+	Proto     string  `json:"proto"`     // HTTP1 or H2C
+	Size      string  `json:"size"`      // small, typical, large
+	Conns     int     `json:"conns"`     // XDR connections
+	Window    int     `json:"window"`    // requests in flight per connection
+	Rate      float64 `json:"rate"`      // offered records/s; 0 = as fast as the windows allow
+
+	Warmup  time.Duration `json:"-"`
+	Measure time.Duration `json:"-"`
+	// Profile, when set, runs xdrhook under the CPU and allocation profilers
+	// and writes cpu.pprof and allocs.pprof into this directory.
+	Profile string `json:"-"`
+}
+
+// DefaultConns is the number of XDR connections of the matrix.
+const DefaultConns = 8
+
+// InFlight is how many records the emulator keeps in flight in all
+// (connections × window) unless a scenario says otherwise: enough to fill
+// 500-record batches many times over when batching, XDR's usual 64 per
+// connection when not (beyond the connector's queue bound of 1024 bodies it
+// answers 11 and XDR backs off: that measures the back-off, not the
+// connector). Both are capped at 8 MiB of records, so large records do not
+// hit the connector's 64 MiB queue bound either.
+func InFlight(batch int, size string) int {
+	n := 8192
+	if batch <= 1 {
+		n = 512
+	}
+	if b := sizeBytes[size]; b > 0 {
+		n = min(n, max(16, (8<<20)/b))
+	}
+	return n
+}
+
+// Normalize fills the defaults.
+func (s *Scenario) Normalize() error {
+	if s.Connector == "" {
+		s.Connector = Ours
+	}
+	if s.Connector != Ours && s.Connector != Baseline {
+		return fmt.Errorf("connector %q: want %s or %s", s.Connector, Ours, Baseline)
+	}
+	switch s.Format {
+	case "":
+		s.Format = "json"
+	case "json", "flat-json", "message-pack", "avro":
+	default:
+		return fmt.Errorf("format %q: want json, flat-json, message-pack or avro", s.Format)
+	}
+	if s.Batch <= 0 {
+		s.Batch = 500
+	}
+	switch s.Proto {
+	case "":
+		s.Proto = HTTP1
+	case HTTP1, H2C:
+	default:
+		return fmt.Errorf("protocol %q: want %s or %s", s.Proto, HTTP1, H2C)
+	}
+	if s.Size == "" {
+		s.Size = "typical"
+	}
+	if _, ok := sizeBytes[s.Size]; !ok {
+		return fmt.Errorf("size %q: want small, typical or large", s.Size)
+	}
+	if s.Conns <= 0 {
+		s.Conns = DefaultConns
+	}
+	if s.Window <= 0 {
+		s.Window = max(1, InFlight(s.Batch, s.Size)/s.Conns)
+	}
+	if s.Warmup <= 0 {
+		s.Warmup = time.Second
+	}
+	if s.Measure <= 0 {
+		s.Measure = 2 * time.Second
+	}
+	return nil
+}
+
+// Name is the scenario's row label.
+func (s *Scenario) Name() string {
+	b := "batch 500"
+	if s.Batch > 1 && s.Batch != 500 {
+		b = "batch " + strconv.Itoa(s.Batch)
+	} else if s.Batch <= 1 {
+		b = "1 per request"
+	}
+	p := "HTTP/1.1"
+	if s.Proto == H2C {
+		p = "h2c"
+	}
+	return fmt.Sprintf("%s · %s · %s · %s", s.Format, b, p, s.Size)
+}
+
+// Key names the scenario's files.
+func (s *Scenario) Key() string {
+	k := fmt.Sprintf("%s-%s-b%d-%s-%s-c%d-w%d", s.Connector, s.Format, s.Batch, s.Proto, s.Size, s.Conns, s.Window)
+	if s.Rate > 0 {
+		k += fmt.Sprintf("-r%.0f", s.Rate)
+	}
+	return k
+}
+
+// Latency is the emulator's reply latency, in milliseconds.
+type Latency struct {
+	P50  float64 `json:"p50Ms"`
+	P90  float64 `json:"p90Ms"`
+	P99  float64 `json:"p99Ms"`
+	P999 float64 `json:"p999Ms"`
+	Max  float64 `json:"maxMs"`
+	Mean float64 `json:"meanMs"`
+}
+
+// Result is what one scenario measured.
+type Result struct {
+	Scenario
+	Name string `json:"name"`
+
+	RecordsPerSec    float64 `json:"recordsPerSec"`    // delivered to the sink, steady-state window
+	MBPerSecIn       float64 `json:"mbPerSecIn"`       // XDR frame bytes of those records (10^6 B/s)
+	MBPerSecOut      float64 `json:"mbPerSecOut"`      // HTTP body bytes the sink accepted
+	Latency          Latency `json:"latency"`          // request written to reply read, whole run
+	CPUSecPerMillion float64 `json:"cpuSecPerMillion"` // connector CPU seconds per 10^6 records
+	AllocsPerRecord  float64 `json:"allocsPerRecord"`  // connector heap allocations per record (-1: unknown)
+	PeakRSSMiB       float64 `json:"peakRssMiB"`       // connector VmHWM
+	Cores            Cores   `json:"cores"`            // CPU used in the window, in cores
+	// Waiting is the time each process was runnable but waiting for a CPU
+	// (run queue, /proc/PID/task/*/schedstat) in the window, in cores: CPU
+	// the machine did not give.
+	Waiting Cores `json:"waiting"`
+
+	WindowSeconds  float64          `json:"windowSeconds"`
+	WindowRecords  int64            `json:"windowRecords"`
+	SimSettled     int64            `json:"simSettled"`
+	SimRetries     int64            `json:"simRetries"`
+	SimResent      int64            `json:"simResent"`
+	SimCodes       map[string]int64 `json:"simCodes"`
+	SimSettledRate float64          `json:"simSettledPerSec"` // whole run, ramp and drain included
+	SinkRecords    int64            `json:"sinkRecords"`
+	SinkRequests   int64            `json:"sinkRequests"`
+	SinkByProto    map[string]int64 `json:"sinkByProto"`
+
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+	Note  string `json:"note,omitempty"` // an anomaly that is not a failure
+}
+
+// Cores is the CPU each process used during the window, in cores.
+type Cores struct {
+	Connector float64 `json:"connector"`
+	Sim       float64 `json:"sim"`
+	Sink      float64 `json:"sink"`
+}
+
+// Env is where scenarios run.
+type Env struct {
+	Bin string // the xdrhook binary
+	Dir string // logs and configs go here
+}
+
+const configTemplate = `# written by perf/suite for one scenario
+service:
+  port: {{XDR_PORT}}
+  address: 127.0.0.1
+  manage: {address: 127.0.0.1, port: {{MANAGE_PORT}}}
+destinations:
+  sink:
+    urls: ["{{SINK_URL}}"]
+    protocol: {{PROTOCOL}}
+routing: {mode: static, destination: sink}
+format: {mode: {{FORMAT}}}
+{{BATCHING}}logging: {level: warn}
+`
+
+// ConnectorConfig is the YAML xdrhook runs with in a scenario: defaults
+// everywhere but the format, the batching and the protocol.
+func ConnectorConfig(s *Scenario, xdrPort, managePort int, sinkURL string) string {
+	proto := "HTTP_1_1"
+	if s.Proto == H2C {
+		proto = "HTTP_2"
+	}
+	batching := ""
+	if s.Batch > 1 {
+		batching = fmt.Sprintf("batching: {max-records: %d}\n", s.Batch)
+	}
+	return strings.NewReplacer(
+		"{{XDR_PORT}}", strconv.Itoa(xdrPort), "{{MANAGE_PORT}}", strconv.Itoa(managePort),
+		"{{SINK_URL}}", sinkURL, "{{PROTOCOL}}", proto, "{{FORMAT}}", s.Format, "{{BATCHING}}", batching,
+	).Replace(configTemplate)
+}
+
+// prebuilt is how many distinct records the emulator builds: ~16 MiB of
+// them, at least 256.
+func prebuilt(size string) int {
+	return min(20000, max(256, (16<<20)/sizeBytes[size]))
+}
+
+type sample struct {
+	at              time.Time
+	records, bytes  int64
+	connCPU         time.Duration
+	simCPU, sinkCPU time.Duration
+	connWait        time.Duration
+	simWait         time.Duration
+	sinkWait        time.Duration
+	mallocs         float64
+	mallocsOK       bool
+}
+
+// startError is a process that did not come up.
+type startError struct{ error }
+
+// Run runs one scenario. The error is only for a scenario that could not be
+// measured or lost records; the Result then holds what was seen.
+func (e *Env) Run(ctx context.Context, s Scenario) (res Result) {
+	res = Result{Scenario: s, Name: s.Name(), AllocsPerRecord: -1}
+	if err := res.Scenario.Normalize(); err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	s = res.Scenario
+	res.Name = s.Name()
+	err := e.run(ctx, &s, &res)
+	var se startError
+	if errors.As(err, &se) && ctx.Err() == nil {
+		// A process that did not come up (a port taken between picking it
+		// and binding it, a machine too busy to start in time): once more,
+		// on fresh ports.
+		res.Note = "restarted once: " + se.Error()
+		err = e.run(ctx, &s, &res)
+	}
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	res.OK = true
+	return res
+}
+
+func (e *Env) run(ctx context.Context, s *Scenario, res *Result) error {
+	ports, err := freePorts(4)
+	if err != nil {
+		return err
+	}
+	sinkPort, xdrPort, managePort := ports[0], ports[1], ports[2]
+	key := s.Key()
+	logDir := filepath.Join(e.Dir, "logs")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return err
+	}
+	logf := func(name string) string { return filepath.Join(logDir, key+"."+name+".log") }
+	sinkBase := "http://127.0.0.1:" + strconv.Itoa(sinkPort)
+	for _, n := range []string{"sink", "connector", "sim"} {
+		os.Remove(logf(n))
+	}
+
+	// 1. sink
+	sk, err := startProc("sink", e.Bin, []string{"sink", "--listen", "127.0.0.1:" + strconv.Itoa(sinkPort),
+		"--check", "count", "--max-ids", "1", "--quiet", "--json"}, logf("sink"), nil)
+	if err != nil {
+		return err
+	}
+	defer sk.kill()
+	if err := waitUp(ctx, sk, sinkBase+"/healthz", "", 15*time.Second); err != nil {
+		return startError{err}
+	}
+
+	// 2. connector
+	xdrAddr := "127.0.0.1:" + strconv.Itoa(xdrPort)
+	manageBase := "http://127.0.0.1:" + strconv.Itoa(managePort)
+	var args []string
+	if s.Connector == Baseline {
+		args = []string{"bench", "baseline", "--listen", xdrAddr, "--manage", "127.0.0.1:" + strconv.Itoa(managePort),
+			"--url", sinkBase + "/in", "--format", s.Format}
+		if s.Proto == H2C {
+			args = append(args, "--h2c")
+		}
+	} else {
+		cfgPath := filepath.Join(logDir, key+".yml")
+		if err := os.WriteFile(cfgPath, []byte(ConnectorConfig(s, xdrPort, managePort, sinkBase+"/in")), 0o644); err != nil {
+			return err
+		}
+		args = []string{"run", "--config", cfgPath}
+		if s.Profile != "" {
+			if err := os.MkdirAll(s.Profile, 0o755); err != nil {
+				return err
+			}
+			args = []string{"bench", "profiled-run", "--config", cfgPath,
+				"--cpuprofile", filepath.Join(s.Profile, "cpu.pprof"),
+				"--memprofile", filepath.Join(s.Profile, "allocs.pprof"), "--window-signals"}
+		}
+	}
+	cn, err := startProc("connector", e.Bin, args, logf("connector"), nil)
+	if err != nil {
+		return err
+	}
+	defer cn.kill()
+	if err := waitUp(ctx, cn, manageBase+"/healthz", xdrAddr, 15*time.Second); err != nil {
+		return startError{err}
+	}
+	if _, ok := e.mallocs(manageBase); !ok {
+		return fmt.Errorf("connector /metrics has no go_memstats_mallocs_total")
+	}
+
+	// 3. emulator
+	tail := 500 * time.Millisecond
+	simArgs := []string{"sim", "--target", xdrAddr, "--json", "--quiet",
+		"--prebuilt", strconv.Itoa(prebuilt(s.Size)), "--size", s.Size,
+		"--conns", strconv.Itoa(s.Conns), "--window", strconv.Itoa(s.Window),
+		"--duration", (s.Warmup + s.Measure + tail).String(), "--drain-timeout", "30s"}
+	if s.Rate > 0 {
+		simArgs = append(simArgs, "--rate", strconv.FormatFloat(s.Rate, 'f', 0, 64))
+	}
+	sim, err := startProc("sim", e.Bin, simArgs, logf("sim"), nil)
+	if err != nil {
+		return err
+	}
+	defer sim.kill()
+
+	// 4. the window: from Warmup after the first record reached the sink.
+	firstBy := time.Now().Add(30 * time.Second)
+	for {
+		st, err := getSinkStats(sinkBase)
+		if err == nil && st.Records > 0 {
+			break
+		}
+		if sim.exited() || cn.exited() || sk.exited() || time.Now().After(firstBy) {
+			return fmt.Errorf("no record reached the sink (sim exit %v, connector exited %v): see %s",
+				exitOf(sim), cn.exited(), logf("*"))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if !sleepCtx(ctx, s.Warmup) {
+		return ctx.Err()
+	}
+	s0, err := e.sample(sinkBase, manageBase, cn, sim, sk)
+	if err != nil {
+		return err
+	}
+	if s.Profile != "" {
+		cn.cmd.Process.Signal(syscall.SIGUSR1) // profile the window only
+	}
+	if !sleepCtx(ctx, s.Measure) {
+		return ctx.Err()
+	}
+	s1, err := e.sample(sinkBase, manageBase, cn, sim, sk)
+	if err != nil {
+		return err
+	}
+	if s.Profile != "" {
+		cn.cmd.Process.Signal(syscall.SIGUSR2)
+	}
+
+	// 5. the end of the run
+	if !sim.wait(s.Warmup + s.Measure + tail + 45*time.Second) {
+		sim.kill()
+		return fmt.Errorf("the emulator did not finish: see %s", logf("sim"))
+	}
+	var sm simSummary
+	if err := json.Unmarshal(sim.stdout.Bytes(), &sm); err != nil {
+		return fmt.Errorf("emulator summary (exit %d): %v: see %s", sim.exitCode(), err, logf("sim"))
+	}
+	final, err := getSinkStats(sinkBase)
+	if err != nil {
+		return fmt.Errorf("sink stats: %w", err)
+	}
+	res.PeakRSSMiB = float64(cn.peakRSS()) / (1 << 20)
+	if cn.exited() {
+		return fmt.Errorf("the connector died during the run (status %d): see %s", cn.exitCode(), logf("connector"))
+	}
+	cnExit := cn.stop(20 * time.Second)
+	sk.stop(10 * time.Second)
+
+	// 6. figures
+	dt := s1.at.Sub(s0.at).Seconds()
+	recs := s1.records - s0.records
+	res.WindowSeconds = dt
+	res.WindowRecords = recs
+	if dt > 0 {
+		res.RecordsPerSec = float64(recs) / dt
+		res.MBPerSecOut = float64(s1.bytes-s0.bytes) / dt / 1e6
+		if sm.Sent > 0 {
+			res.MBPerSecIn = res.RecordsPerSec * float64(sm.Bytes) / float64(sm.Sent) / 1e6
+		}
+		res.Cores = Cores{
+			Connector: (s1.connCPU - s0.connCPU).Seconds() / dt,
+			Sim:       (s1.simCPU - s0.simCPU).Seconds() / dt,
+			Sink:      (s1.sinkCPU - s0.sinkCPU).Seconds() / dt,
+		}
+		res.Waiting = Cores{
+			Connector: (s1.connWait - s0.connWait).Seconds() / dt,
+			Sim:       (s1.simWait - s0.simWait).Seconds() / dt,
+			Sink:      (s1.sinkWait - s0.sinkWait).Seconds() / dt,
+		}
+	}
+	if recs > 0 {
+		res.CPUSecPerMillion = (s1.connCPU - s0.connCPU).Seconds() / float64(recs) * 1e6
+		if s0.mallocsOK && s1.mallocsOK {
+			res.AllocsPerRecord = math.Max(0, s1.mallocs-s0.mallocs) / float64(recs)
+		}
+	}
+	res.Latency = Latency{P50: sm.Latency.P50Ms, P90: sm.Latency.P90Ms, P99: sm.Latency.P99Ms,
+		P999: sm.Latency.P999Ms, Max: sm.Latency.MaxMs, Mean: sm.Latency.MeanMs}
+	res.SimSettled, res.SimRetries, res.SimResent = sm.Settled, sm.Retries, sm.Resent
+	res.SimCodes = sm.Codes
+	res.SimSettledRate = sm.SettledPerSecond
+	res.SinkRecords, res.SinkRequests, res.SinkByProto = final.Records, final.Requests, final.ByProto
+
+	// 7. failures: lost records, a process that failed.
+	var problems []string
+	if sm.Unsettled > 0 {
+		problems = append(problems, fmt.Sprintf("%d records unsettled at the end of the run", sm.Unsettled))
+	}
+	if sm.Abandoned > 0 {
+		problems = append(problems, fmt.Sprintf("%d records abandoned (answered a code XDR does not retry: %v)", sm.Abandoned, sm.Codes))
+	}
+	if ok0 := sm.Codes["0"]; final.Records < ok0 {
+		problems = append(problems, fmt.Sprintf("records lost: the emulator saw %d answered 0, the sink received %d", ok0, final.Records))
+	}
+	if final.Invalid > 0 {
+		problems = append(problems, fmt.Sprintf("the sink rejected %d bodies: %s", final.Invalid, final.Last))
+	}
+	if c := sim.exitCode(); c != 0 && len(problems) == 0 {
+		problems = append(problems, fmt.Sprintf("the emulator exited %d", c))
+	}
+	if recs <= 0 {
+		// Not a failure (nothing was lost): a stall, reported as such.
+		res.Note = fmt.Sprintf("no record reached the sink in the %.1fs window: a stall (the emulator's p99.9 says how long)", dt)
+	}
+	if cnExit != 0 {
+		problems = append(problems, fmt.Sprintf("the connector exited %d on SIGTERM", cnExit))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s (logs: %s)", strings.Join(problems, "; "), logf("*"))
+	}
+	return nil
+}
+
+func exitOf(p *proc) string {
+	if !p.exited() {
+		return "running"
+	}
+	return strconv.Itoa(p.exitCode())
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+func (e *Env) mallocs(manageBase string) (float64, bool) {
+	code, body, err := httpGet(manageBase + "/metrics")
+	if err != nil || code != 200 {
+		return 0, false
+	}
+	return metricValue(body, "go_memstats_mallocs_total")
+}
+
+func (e *Env) sample(sinkBase, manageBase string, cn, sim, sk *proc) (sample, error) {
+	// The connector's counters first, the sink's last: records delivered
+	// between the two reads are counted, which errs on the side of more
+	// records per CPU second by at most a few milliseconds' worth.
+	var sm sample
+	sm.mallocs, sm.mallocsOK = e.mallocs(manageBase)
+	sm.connCPU = cn.cpu()
+	sm.simCPU = sim.cpu()
+	sm.sinkCPU = sk.cpu()
+	sm.connWait, sm.simWait, sm.sinkWait = cn.runWait(), sim.runWait(), sk.runWait()
+	st, err := getSinkStats(sinkBase)
+	if err != nil {
+		return sm, fmt.Errorf("sink stats: %w", err)
+	}
+	sm.at = time.Now()
+	sm.records, sm.bytes = st.Records, st.Bytes
+	return sm, nil
+}
+
+// simSummary is the part of the emulator's JSON summary the suite reads.
+type simSummary struct {
+	ElapsedSeconds   float64          `json:"elapsedSeconds"`
+	Generated        int64            `json:"generated"`
+	Sent             int64            `json:"sent"`
+	Bytes            int64            `json:"bytes"`
+	Settled          int64            `json:"settled"`
+	Abandoned        int64            `json:"abandoned"`
+	Unsettled        int64            `json:"unsettled"`
+	Retries          int64            `json:"retries"`
+	Resent           int64            `json:"resent"`
+	Codes            map[string]int64 `json:"codes"`
+	SettledPerSecond float64          `json:"settledPerSecond"`
+	Latency          struct {
+		MeanMs float64 `json:"meanMs"`
+		P50Ms  float64 `json:"p50Ms"`
+		P90Ms  float64 `json:"p90Ms"`
+		P99Ms  float64 `json:"p99Ms"`
+		P999Ms float64 `json:"p999Ms"`
+		MaxMs  float64 `json:"maxMs"`
+	} `json:"latency"`
+}

@@ -1,0 +1,260 @@
+package suite
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xdrhook/xdrhook/perf/harness"
+)
+
+const microText = `goos: linux
+goarch: amd64
+pkg: github.com/xdrhook/xdrhook/wire
+cpu: AMD EPYC
+BenchmarkDecodeTypical-2   	 9319394	       126.0 ns/op	3251.30 MB/s	       0 B/op	       0 allocs/op
+BenchmarkDecodeTypical-2   	 9319394	       130.0 ns/op	3151.30 MB/s	       0 B/op	       0 allocs/op
+PASS
+ok  	github.com/xdrhook/xdrhook/wire	2.1s
+pkg: github.com/xdrhook/xdrhook/encode
+BenchmarkJSONFramings/ndjson-2         	  100000	       600 ns/op	      16 B/op	       1 allocs/op
+BenchmarkJSON-2         	 2000000	       517.5 ns/op	       0 B/op	       0 allocs/op
+`
+
+func TestParseMicro(t *testing.T) {
+	ms, err := ParseMicro(strings.NewReader(microText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 3 {
+		t.Fatalf("got %d benchmarks: %+v", len(ms), ms)
+	}
+	d := findMicro(ms, "wire", "DecodeTypical")
+	if d == nil || d.NsPerOp != 128 || d.MBPerSec < 3200 || d.AllocsPerOp != 0 {
+		t.Errorf("DecodeTypical (mean of two): %+v", d)
+	}
+	f := findMicro(ms, "encode", "JSONFramings/ndjson")
+	if f == nil || f.BytesPerOp != 16 || f.AllocsPerOp != 1 {
+		t.Errorf("sub-benchmark: %+v", f)
+	}
+	bs := budgets(ms)
+	if bs[0].Status != "met" || bs[1].Status != "missed" || bs[2].Status != "n/a" {
+		t.Errorf("budgets: %+v", bs)
+	}
+}
+
+const pprofText = `File: xdrhook
+Type: cpu
+Duration: 4.16s, Total samples = 1.32s (31.70%)
+Showing nodes accounting for 1.17s, 88.64% of 1.32s total
+      flat  flat%   sum%        cum   cum%
+     0.73s 55.30% 55.30%      0.73s 55.30%  internal/runtime/syscall/linux.Syscall6
+     0.04s  3.03% 58.33%      0.04s  3.03%  runtime.memmove
+     0.03s  2.27% 60.61%      0.03s  2.27%  github.com/valyala/fasthttp.caseInsensitiveCompare (inline)
+     0.02s  1.52% 62.12%      0.04s  3.03%  github.com/xdrhook/xdrhook/encode.jsonAppendString
+     0.02s  1.52% 63.64%      0.02s  1.52%  github.com/xdrhook/xdrhook/wire.(*CDTReader).read
+         0     0%     0%      0.74s 56.06%  github.com/xdrhook/xdrhook/dataplane.(*Destination).worker
+`
+
+func TestParsePprofTop(t *testing.T) {
+	total, lines := parsePprofTop(pprofText)
+	if !strings.HasPrefix(total, "Duration: 4.16s") {
+		t.Errorf("total %q", total)
+	}
+	if len(lines) != 6 || lines[0].FlatPct != 55.30 || lines[2].Function != "github.com/valyala/fasthttp.caseInsensitiveCompare (inline)" {
+		t.Fatalf("lines %+v", lines)
+	}
+	sh := shares(lines)
+	if sh[0].Area != "system calls (network I/O, polling, wake-ups)" || sh[0].Pct != 55.30 {
+		t.Errorf("shares %+v", sh)
+	}
+	pr := &ProfileInfo{Shares: sh, CPUTop: lines}
+	if got := pr.share("encode") + pr.share("wire"); got < 3 || got > 3.1 {
+		t.Errorf("encode+wire share %v", got)
+	}
+	if h := pr.hot(2, "github.com/xdrhook/xdrhook/encode", "github.com/xdrhook/xdrhook/wire"); h != "encode.jsonAppendString (1.5%), wire.(*CDTReader).read (1.5%)" {
+		t.Errorf("hot %q", h)
+	}
+}
+
+func TestMetricValue(t *testing.T) {
+	text := []byte("go_memstats_mallocs_total 5917\nxdrhook_records_settled_total{destination=\"sink\",outcome=\"delivered\"} 20480\nxdrhook_records_settled_total{outcome=\"skipped\"} 3\n")
+	if v, ok := metricValue(text, "go_memstats_mallocs_total"); !ok || v != 5917 {
+		t.Errorf("mallocs %v %v", v, ok)
+	}
+	if _, ok := metricValue(text, "go_memstats_frees_total"); ok {
+		t.Error("absent series found")
+	}
+	if v := sumMetric(text, "xdrhook_records_settled_total", `outcome="delivered"`); v != 20480 {
+		t.Errorf("sum %v", v)
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	s := Scenario{}
+	if err := s.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Connector != Ours || s.Format != "json" || s.Batch != 500 || s.Proto != HTTP1 || s.Size != "typical" || s.Conns*s.Window != 8192 {
+		t.Errorf("defaults %+v", s)
+	}
+	l := Scenario{Batch: 1, Size: "large"}
+	l.Normalize()
+	if l.Conns*l.Window != 128 {
+		t.Errorf("large, one per request: %d × %d", l.Conns, l.Window)
+	}
+	for _, bad := range []Scenario{{Format: "xml"}, {Proto: "h3"}, {Size: "huge"}, {Connector: "other"}} {
+		if bad.Normalize() == nil {
+			t.Errorf("no error for %+v", bad)
+		}
+	}
+	cfg := ConnectorConfig(&Scenario{Format: "avro", Batch: 1, Proto: H2C}, 1, 2, "http://x/in")
+	if !strings.Contains(cfg, "protocol: HTTP_2") || strings.Contains(cfg, "batching") || !strings.Contains(cfg, "mode: avro") {
+		t.Errorf("config:\n%s", cfg)
+	}
+}
+
+// fakeReport has a figure in every section.
+func fakeReport() *Report {
+	ok := func(s Scenario, rate float64) Result {
+		s.Normalize()
+		return Result{Scenario: s, Name: s.Name(), OK: true, RecordsPerSec: rate, MBPerSecIn: rate / 1000, CPUSecPerMillion: 2e6 / rate,
+			AllocsPerRecord: 0.01, PeakRSSMiB: 30, Cores: Cores{0.8, 0.1, 0.5}, Latency: Latency{P50: 20, P99: 60, P999: 80}}
+	}
+	rep := &Report{Machine: ReadMachine(), Command: "make perf", Started: time.Now(), WarmupSeconds: 1, MeasureSeconds: 2}
+	rep.Micro, _ = ParseMicro(strings.NewReader(microText))
+	single, h2 := Headline, Headline
+	single.Batch, h2.Proto = 1, H2C
+	bl := Headline
+	bl.Connector, bl.Batch = Baseline, 1
+	blh2 := bl
+	blh2.Proto = H2C
+	rep.Matrix = []Result{ok(Headline, 170000), ok(single, 11000), ok(bl, 8000), ok(h2, 150000), ok(blh2, 4000)}
+	failed := Result{Scenario: Scenario{Connector: Ours, Format: "avro", Batch: 500, Proto: HTTP1, Size: "large", Conns: 8, Window: 16},
+		Name: "avro · batch 500 · HTTP/1.1 · large", Error: "records lost | something"}
+	rep.Matrix = append(rep.Matrix, failed)
+	rep.Failures = []string{"xdrhook " + failed.Name + ": " + failed.Error}
+	rep.Comparisons = compare(rep.Matrix)
+	for _, pct := range []int{10, 50, 100} {
+		s := Headline
+		s.Rate = 1700 * float64(pct)
+		rep.LatencySweep = append(rep.LatencySweep, SweepPoint{Connector: Ours, PercentOfPeak: pct, Offered: s.Rate, Result: ok(s, s.Rate)})
+	}
+	for _, c := range []int{1, 16, 256} {
+		s := Headline
+		s.Conns, s.Window = c, 8192/c
+		rep.Scaling = append(rep.Scaling, ok(s, float64(100000+c*100)))
+		b := bl
+		b.Conns, b.Window = c, max(1, 512/c)
+		rep.Scaling = append(rep.Scaling, ok(b, float64(3000+c*20)))
+	}
+	_, lines := parsePprofTop(pprofText)
+	rep.Profiles = []*ProfileInfo{{Scenario: single.Name(), Result: ok(single, 11000), CPUTop: lines, Shares: shares(lines), CPUTotal: "Duration: 2s"},
+		{Scenario: Headline.Name(), Error: "the profiled run failed"}}
+	rep.Targets = targets(rep)
+	rep.Budgets = budgets(rep.Micro)
+	return rep
+}
+
+func TestReport(t *testing.T) {
+	rep := fakeReport()
+	md := rep.Markdown()
+	for _, want := range []string{
+		"# xdrhook performance report", "**Machine:**", "`make perf`", "## FAILURES", "## Targets",
+		"| batched json, HTTP/1.1 (typical ~1 KB records) | ≥ 1.00M records/s | 170k records/s | missed: 83% short",
+		"| batched json vs the baseline, HTTP/1.1 (typical) | ≥ 10× | 21.2× (170k vs 8.0k records/s) | met |",
+		"## Where the time goes", "### Profile: json · 1 per request", "System calls dominate", "Not available: the profiled run failed",
+		"## xdrhook vs the baseline", "![throughput](throughput.svg)", "| json · batch 500 · HTTP/1.1 · typical | 170,000 | 8,000 | 21.2× |",
+		"FAILED: records lost / something", "## Latency under load", "## Scaling with XDR connections", "## Microbenchmarks", "## Method",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("REPORT.md lacks %q", want)
+		}
+	}
+	for name, doc := range map[string]string{"throughput": rep.ThroughputSVG(), "latency": rep.LatencySVG(), "scaling": rep.ScalingSVG()} {
+		checkSVG(t, name, doc)
+		if !strings.Contains(doc, "<polyline") && name != "throughput" {
+			t.Errorf("%s: no line", name)
+		}
+	}
+	if !strings.Contains(rep.ThroughputSVG(), "21.2×") {
+		t.Error("throughput chart lacks the ratio")
+	}
+	// Empty reports render too.
+	empty := &Report{Machine: ReadMachine()}
+	empty.Targets = targets(empty)
+	for _, doc := range []string{empty.ThroughputSVG(), empty.LatencySVG(), empty.ScalingSVG()} {
+		checkSVG(t, "empty", doc)
+	}
+	if md := empty.Markdown(); !strings.Contains(md, "Not run.") {
+		t.Error("empty report")
+	}
+	if err := rep.Write(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func checkSVG(t *testing.T, name, doc string) {
+	t.Helper()
+	d := xml.NewDecoder(strings.NewReader(doc))
+	for {
+		_, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: not well-formed XML: %v", name, err)
+		}
+	}
+	if !strings.HasPrefix(doc, "<svg ") || !strings.HasSuffix(doc, "</svg>\n") {
+		t.Errorf("%s: not an SVG document", name)
+	}
+}
+
+// TestScenarios runs a short scenario of each connector in processes:
+// emulator → connector → sink. It asserts that the figures are there and
+// nothing was lost, never a speed.
+func TestScenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	env := &Env{Bin: harness.Binary(t), Dir: t.TempDir()}
+	for _, s := range []Scenario{
+		{Connector: Ours, Format: "message-pack", Batch: 500, Proto: H2C, Size: "small"},
+		{Connector: Baseline, Format: "avro", Batch: 1, Proto: HTTP1, Size: "small"},
+	} {
+		s.Conns, s.Window = 2, 32
+		s.Warmup, s.Measure = 300*time.Millisecond, 500*time.Millisecond
+		r := env.Run(context.Background(), s)
+		if !r.OK {
+			t.Fatalf("%s %s: %s", s.Connector, r.Name, r.Error)
+		}
+		if r.WindowRecords <= 0 || r.RecordsPerSec <= 0 || r.CPUSecPerMillion <= 0 || r.AllocsPerRecord < 0 || r.PeakRSSMiB <= 0 || r.Latency.P50 <= 0 {
+			t.Errorf("%s %s: figures missing: %+v", s.Connector, r.Name, r)
+		}
+		want := "HTTP/1.1"
+		if s.Proto == H2C {
+			want = "HTTP/2.0"
+		}
+		if r.SinkByProto[want] == 0 {
+			t.Errorf("%s: no %s request at the sink: %v", r.Name, want, r.SinkByProto)
+		}
+	}
+
+	// Profiled: xdrhook under `bench profiled-run`, the window's profiles.
+	dir := t.TempDir()
+	s := Scenario{Connector: Ours, Format: "json", Batch: 500, Proto: HTTP1, Size: "small", Conns: 2, Window: 512,
+		Warmup: 300 * time.Millisecond, Measure: 700 * time.Millisecond, Profile: dir}
+	r := env.Run(context.Background(), s)
+	if !r.OK {
+		t.Fatalf("profiled: %s", r.Error)
+	}
+	pr := readProfile(dir, r)
+	if pr.Error != "" || !pr.AllocsWindow || !strings.HasPrefix(pr.CPUTotal, "Duration:") {
+		t.Errorf("profile: %+v", pr)
+	}
+}
