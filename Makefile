@@ -4,8 +4,10 @@ BIN       ?= bin/xdrhook
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 FUZZTIME  ?= 60s
-# Packages with concurrency run under the race detector in `make test`.
-RACE_PKGS ?= ./pool/... ./dataplane/... ./perf/...
+# Packages with concurrency run under the race detector in `make test`
+# (the process-level tests in perf/ run a binary built without it: they run
+# once, in test-unit).
+RACE_PKGS ?= ./pool/... ./dataplane/... ./perf/xdrsim/... ./perf/sink/... ./cmd/...
 
 .PHONY: all build run test test-unit test-race bench fuzz lint generate clean
 
@@ -29,7 +31,7 @@ test-race:
 	$(GO) test -race -shuffle=on -count=1 $$($(GO) list $(RACE_PKGS) 2>/dev/null)
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./wire/... ./encode/... ./pool/...
+	$(GO) test -run '^$$' -bench . -benchmem ./wire/... ./encode/... ./pool/... ./dataplane/... ./perf/xdrsim/...
 
 # Each fuzz target of FUZZ_PKGS for FUZZTIME (CI: FUZZTIME=10s).
 FUZZ_PKGS ?= ./fuzz ./encode
