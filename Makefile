@@ -86,4 +86,4 @@ perf: build
 SOAK ?=
 .PHONY: reliability
 reliability:
-	XDRHOOK_SOAK=$(SOAK) $(GO) test -v -count=1 -timeout 60m ./perf/reliability
+	XDRHOOK_SOAK=$(SOAK) XDRHOOK_DEEP=1 $(GO) test -v -count=1 -timeout 60m ./perf/reliability

@@ -15,7 +15,7 @@ type session struct {
 	e *Engine
 	// w is made by the owner on the first frame, so that a connection that
 	// never sends one (XDR's health checks: connect, close) costs no
-	// window (16 bytes × WindowSize). The session is tracked by the
+	// window (16 KiB for its first 1024 slots). The session is tracked by the
 	// deadline ticker only from then on.
 	w      *window
 	msg    wire.Message

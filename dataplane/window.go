@@ -20,10 +20,18 @@ import (
 //	bit  16      settled
 //	bits 15..8   destinations still pending
 //	bits  7..0   the worst result code so far
+//
+// The slots live in chunks of chunkSlots, allocated by the owner as the
+// window deepens, up to the window's size: a connection that pipelines a
+// few requests holds one chunk, and a deep one does not force its frames to
+// wait unread in the inbound buffer (where they would age past XDR's
+// timeout) — it gets answers, 11 at once when the connector is over its
+// bounds. Settlers only touch slots of requests already opened, whose chunk
+// was published before the request was handed to any other goroutine.
 type window struct {
-	slots []slot
-	mask  uint64
-	shift uint
+	chunks []atomic.Pointer[[chunkSlots]slot]
+	mask   uint64 // size - 1
+	shift  uint   // log2(size)
 
 	head atomic.Uint64 // next seq to answer; written only by the owner
 	tail atomic.Uint64 // next seq to assign; written only by the owner
@@ -43,20 +51,34 @@ const (
 	maxFanOut = 255
 )
 
+const chunkShift = 10
+const chunkSlots = 1 << chunkShift // 16 KiB of slots
+
 func newWindow(size int) *window {
-	n := 1
-	shift := uint(0)
+	n := chunkSlots
+	shift := uint(chunkShift)
 	for n < size {
 		n <<= 1
 		shift++
 	}
-	return &window{slots: make([]slot, n), mask: uint64(n - 1), shift: shift}
+	w := &window{chunks: make([]atomic.Pointer[[chunkSlots]slot], n/chunkSlots), mask: uint64(n - 1), shift: shift}
+	w.chunks[0].Store(new([chunkSlots]slot))
+	return w
 }
+
+// slot returns the slot of seq; its chunk must exist.
+func (w *window) slot(seq uint64) *slot {
+	i := seq & w.mask
+	return &w.chunks[i>>chunkShift].Load()[i&(chunkSlots-1)]
+}
+
+// size is the number of requests the window can hold unanswered.
+func (w *window) size() uint64 { return w.mask + 1 }
 
 func (w *window) epoch(seq uint64) uint64 { return (seq >> w.shift) & 0xFFFFFFFF }
 
 // full reports whether every slot holds an unanswered request.
-func (w *window) full() bool { return w.tail.Load()-w.head.Load() == uint64(len(w.slots)) }
+func (w *window) full() bool { return w.tail.Load()-w.head.Load() == w.size() }
 
 // unanswered is the number of requests accepted and not yet answered.
 func (w *window) unanswered() int { return int(w.tail.Load() - w.head.Load()) }
@@ -66,7 +88,12 @@ func (w *window) unanswered() int { return int(w.tail.Load() - w.head.Load()) }
 // first. It returns the request's sequence number.
 func (w *window) open(pending int, rc byte, nowMs int64) uint64 {
 	seq := w.tail.Load()
-	s := &w.slots[seq&w.mask]
+	i := seq & w.mask
+	c := &w.chunks[i>>chunkShift]
+	if c.Load() == nil {
+		c.Store(new([chunkSlots]slot))
+	}
+	s := &c.Load()[i&(chunkSlots-1)]
 	s.born.Store(nowMs)
 	st := w.epoch(seq)<<32 | uint64(pending)<<pendingShift | uint64(rc)
 	if pending == 0 {
@@ -81,7 +108,7 @@ func (w *window) open(pending int, rc byte, nowMs int64) uint64 {
 // true when that completed the request. Safe from any goroutine; a settle of
 // a request already answered (deadline) is ignored.
 func (w *window) settle(seq uint64, rc byte) bool {
-	s := &w.slots[seq&w.mask]
+	s := w.slot(seq)
 	ep := w.epoch(seq)
 	for {
 		old := s.state.Load()
@@ -113,7 +140,7 @@ func (w *window) expire(cutoffMs int64, rc byte) int {
 	n := 0
 	tail := w.tail.Load()
 	for seq := w.head.Load(); seq < tail; seq++ {
-		s := &w.slots[seq&w.mask]
+		s := w.slot(seq)
 		if s.born.Load() > cutoffMs {
 			break
 		}
@@ -138,7 +165,7 @@ func (w *window) oldest() int64 {
 	if head == w.tail.Load() {
 		return -1
 	}
-	return w.slots[head&w.mask].born.Load()
+	return w.slot(head).born.Load()
 }
 
 // appendReplies appends the replies of the settled prefix to dst and
@@ -148,7 +175,7 @@ func (w *window) appendReplies(dst []byte, nowMs int64, lat *latencyCounts) ([]b
 	head, tail := w.head.Load(), w.tail.Load()
 	n := 0
 	for ; head < tail; head++ {
-		s := &w.slots[head&w.mask]
+		s := w.slot(head)
 		st := s.state.Load()
 		if st&settledBit == 0 || st>>32 != w.epoch(head) {
 			break

@@ -70,9 +70,12 @@ func TestWindowWorstOutcome(t *testing.T) {
 }
 
 func TestWindowFullAndReuse(t *testing.T) {
-	w := newWindow(3) // rounds up to 4
+	w := newWindow(3 * chunkSlots) // rounds up to 4 chunks, allocated as needed
+	if w.chunks[1].Load() != nil {
+		t.Fatal("a chunk allocated before use")
+	}
 	var seqs []uint64
-	for i := 0; i < 4; i++ {
+	for i := 0; i < 4*chunkSlots; i++ {
 		seqs = append(seqs, w.open(1, 0, 0))
 	}
 	if !w.full() {
@@ -81,6 +84,11 @@ func TestWindowFullAndReuse(t *testing.T) {
 	w.settle(seqs[0], 0)
 	if _, n := w.appendReplies(nil, 0, &latencyCounts{}); n != 1 || w.full() {
 		t.Fatal("head did not advance")
+	}
+	for i := 1; i < 4; i++ {
+		if w.chunks[i].Load() == nil {
+			t.Fatalf("chunk %d not allocated", i)
+		}
 	}
 	reused := w.open(1, 0, 0) // same slot as seqs[0], next epoch
 	if reused&w.mask != seqs[0]&w.mask {
