@@ -251,8 +251,12 @@ func TestEndToEndOutcomes(t *testing.T) {
 	c.delay.Store(int64(3 * time.Second))
 	start := time.Now()
 	x.c.Write(frames(5))
-	if rcs := x.replies(t, 5, 5*time.Second); !allRC(rcs, wire.RCRetry) && !allRC(rcs, wire.RCTimeout) {
-		t.Fatalf("slow destination: replies %v", rcs)
+	// Each record is answered 9 (its request timed out) or 11 (the deadline
+	// came first); which one depends on timing.
+	for _, rc := range x.replies(t, 5, 5*time.Second) {
+		if rc != wire.RCRetry && rc != wire.RCTimeout {
+			t.Fatalf("slow destination: reply %d, want 9 or 11", rc)
+		}
 	}
 	if took := time.Since(start); took > 2800*time.Millisecond {
 		t.Fatalf("answered after %v, deadline 2s", took)
