@@ -3,6 +3,7 @@ package encode
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -107,6 +108,7 @@ func (a *Avro) AppendDatum(dst []byte, m *wire.Message, nowUnix int64) ([]byte, 
 }
 
 func (a *Avro) appendBuiltin(dst []byte, m *wire.Message, nowUnix int64) ([]byte, error) {
+	dst = avroGrow(dst, m)
 	switch m.Kind {
 	case wire.KindWrite:
 		dst = append(dst, 0) // msg: enum index 0 = write
@@ -136,10 +138,14 @@ func (a *Avro) appendBuiltin(dst []byte, m *wire.Message, nowUnix int64) ([]byte
 	if len(m.Digest) != wire.DigestSize {
 		return dst, &RecordError{Field: "digest", Reason: "not 20 bytes"}
 	}
-	dst = append(dst, m.Digest...)
+	// A fixed-size copy: stores, not a call to memmove.
+	dst = slices.Grow(dst, wire.DigestSize)
+	n := len(dst)
+	*(*[wire.DigestSize]byte)(dst[n : n+wire.DigestSize]) = [wire.DigestSize]byte(m.Digest)
+	dst = dst[:n+wire.DigestSize]
 	dst = appendAvroLong(dst, int64(m.Generation))
-	dst = appendAvroLong(dst, m.LUTUnixMs())
-	dst = appendAvroLong(dst, m.Expiry(nowUnix))
+	dst = appendAvroLongWide(dst, m.LUTUnixMs())
+	dst = appendAvroLongWide(dst, m.Expiry(nowUnix))
 	dst = appendAvroBool(dst, m.Durable)
 	dst = appendAvroBool(dst, m.Partial)
 	if m.Kind == wire.KindWrite {
@@ -170,6 +176,25 @@ func (a *Avro) appendBuiltin(dst []byte, m *wire.Message, nowUnix int64) ([]byte
 	return append(dst, 0), nil // end of the bins array
 }
 
+// avroGrow grows dst once, by an estimate of the datum's size, so that the
+// in-place fast paths of appendBin and appendAvroCDT find room rather than
+// growing it piecemeal. It costs one compare when dst has the room already
+// (a batch buffer).
+func avroGrow(dst []byte, m *wire.Message) []byte {
+	if cap(dst)-len(dst) >= avroReserve {
+		return dst
+	}
+	est := 64 + avBinRoom + len(m.Namespace) + len(m.Set) + len(m.Key.Bytes)
+	for i := range m.Bins {
+		est += 16 + len(m.Bins[i].Name) + 2*len(m.Bins[i].Value)
+	}
+	return slices.Grow(dst, est)
+}
+
+// avroReserve is the room avroGrow takes as enough without counting: it
+// holds a typical record.
+const avroReserve = 1024
+
 // keep fills a.kept with the bins the transform keeps.
 func (a *Avro) keep(m *wire.Message) {
 	a.kept = a.kept[:0]
@@ -183,6 +208,97 @@ func (a *Avro) keep(m *wire.Message) {
 
 // appendBin appends a Bin record: name, type, value.
 func (a *Avro) appendBin(dst, name []byte, b *wire.Bin) ([]byte, error) {
+	v := b.Value
+	n := len(dst)
+	if len(name) > 16 || cap(dst)-n < avBinRoom {
+		return a.appendBinSlow(dst, name, b)
+	}
+	// The usual bin: a short name, and room for it and a scalar or a
+	// short string or blob (avroGrow grew dst for the whole message).
+	// It is written in place with index stores into d, of known length:
+	// no appends, each with its capacity check, and no call to memmove.
+	d := dst[n : n+avBinRoom]
+	d[0] = byte(len(name)) << 1 // a long below 64: one byte, zigzag
+	// copyShort(d[1:], name), by hand: a call costs more than the copy.
+	switch m := len(name); {
+	case m >= 8:
+		lo := binary.LittleEndian.Uint64(name)
+		hi := binary.LittleEndian.Uint64(name[m-8:])
+		binary.LittleEndian.PutUint64(d[1:], lo)
+		binary.LittleEndian.PutUint64(d[m-7:], hi)
+	case m >= 4:
+		lo := binary.LittleEndian.Uint32(name)
+		hi := binary.LittleEndian.Uint32(name[m-4:])
+		binary.LittleEndian.PutUint32(d[1:], lo)
+		binary.LittleEndian.PutUint32(d[m-3:], hi)
+	case m > 0:
+		d[1], d[1+m>>1], d[m] = name[0], name[m>>1], name[m-1]
+	}
+	k := 1 + len(name)
+	if b.Type < 64 { // the particle type as a long
+		d[k] = b.Type << 1
+		k++
+	} else {
+		d[k], d[k+1] = b.Type<<1|0x80, b.Type>>6
+		k += 2
+	}
+	switch b.Type {
+	case wire.ParticleNull:
+		d[k] = 2 * avValNull
+		return dst[:n+k+1], nil
+	case wire.ParticleInteger:
+		d[k] = 2 * avValLong
+		if len(v) == 8 {
+			return appendAvroLongWide(dst[:n+k+1], int64(binary.BigEndian.Uint64(v))), nil
+		}
+		i, _ := wire.Int(v)
+		return appendAvroLongWide(dst[:n+k+1], i), nil
+	case wire.ParticleFloat:
+		d[k] = 2 * avValDouble
+		var bits uint64
+		if len(v) == 8 {
+			bits = binary.BigEndian.Uint64(v)
+		}
+		binary.LittleEndian.PutUint64(d[k+1:], bits)
+		return dst[:n+k+9], nil
+	case wire.ParticleString:
+		if len(v) <= avShortValue {
+			d[k], d[k+1] = 2*avValString, byte(len(v))<<1
+			copyWords(d[k+2:], v)
+			return dst[:n+k+2+len(v)], nil
+		}
+		return appendAvroBytes(dst[:n+k], v), nil
+	case wire.ParticleBool:
+		d[k], d[k+1] = 2*avValBoolean, 0
+		if len(v) == 1 && v[0] != 0 {
+			d[k+1] = 1
+		}
+		return dst[:n+k+2], nil
+	case wire.ParticleGeoJSON:
+		if text, err := wire.GeoJSONText(v); err == nil {
+			return appendAvroBytes(append(dst[:n+k], 2*avValGeoJSON), text), nil
+		}
+	case wire.ParticleList, wire.ParticleMap:
+		return appendAvroCDT(dst[:n+k], &a.walk, v)
+	}
+	if len(v) <= avShortValue {
+		d[k], d[k+1] = 2*avValBytes, byte(len(v))<<1
+		copyWords(d[k+2:], v)
+		return dst[:n+k+2+len(v)], nil
+	}
+	return appendAvroBytes(append(dst[:n+k], 2*avValBytes), v), nil
+}
+
+// avBinRoom is the room the fast path of appendBin writes in: a name of
+// 16 bytes and a particle type (19), and a union branch and a string or
+// bytes of up to avShortValue bytes (a one-byte length).
+const (
+	avShortValue = 40
+	avBinRoom    = 64
+)
+
+// appendBinSlow is appendBin for a long name or a full dst.
+func (a *Avro) appendBinSlow(dst, name []byte, b *wire.Bin) ([]byte, error) {
 	dst = appendAvroBytes(dst, name)
 	dst = appendAvroLong(dst, int64(b.Type))
 	v := b.Value
@@ -218,22 +334,52 @@ func appendAvroCDT(dst []byte, w *cdtWalk, v []byte) ([]byte, error) {
 	off, left := 0, 0
 	for {
 		if w.depth > 0 {
-			left--
-			// Fast paths: a small integer, a short string.
-			if off < len(v) {
+			// Fast path: runs of the commonest elements, small integers
+			// and strings of up to 16 bytes, in the innermost container,
+			// written in place (avroGrow grew dst) with word stores, no
+			// append and no call to memmove.
+			for left > 0 && off < len(v) && cap(dst)-len(dst) >= 19 {
 				c := v[off]
+				l := len(dst)
+				d := dst[l : l+19]
 				if c < 0x40 {
-					dst = append(dst, 2*avValLong, c<<1)
+					d[0], d[1] = 2*avValLong, c<<1
+					dst = dst[:l+2]
 					off++
-					goto next
+					left--
+					continue
 				}
-				if n := int(c & 0x1f); c >= 0xa1 && c <= 0xbf && n < len(v)-off && v[off+1] == wire.ParticleString {
-					dst = append(dst, 2*avValString, byte(n-1)<<1)
-					dst = append(dst, v[off+2:off+1+n]...)
-					off += 1 + n
-					goto next
+				n := int(c & 0x1f) // the type byte and the string
+				if c < 0xa1 || c > 0xb1 || n >= len(v)-off || v[off+1] != wire.ParticleString {
+					break
 				}
+				// copyShort(d[2:], p), by hand: a call here would make the
+				// loop spill its registers.
+				p := v[off+2 : off+1+n]
+				m := len(p)
+				d[0], d[1] = 2*avValString, byte(m)<<1
+				switch {
+				case m >= 8:
+					lo := binary.LittleEndian.Uint64(p)
+					hi := binary.LittleEndian.Uint64(p[m-8:])
+					binary.LittleEndian.PutUint64(d[2:], lo)
+					binary.LittleEndian.PutUint64(d[m-6:], hi)
+				case m >= 4:
+					lo := binary.LittleEndian.Uint32(p)
+					hi := binary.LittleEndian.Uint32(p[m-4:])
+					binary.LittleEndian.PutUint32(d[2:], lo)
+					binary.LittleEndian.PutUint32(d[m-2:], hi)
+				case m > 0:
+					d[2], d[2+m>>1], d[1+m] = p[0], p[m>>1], p[m-1]
+				}
+				dst = dst[:l+2+m]
+				off += 1 + n
+				left--
 			}
+			if left == 0 {
+				goto next
+			}
+			left--
 		}
 		if fault := mpParse(v, off, &e); fault != cdtOK {
 			return dst, cdtFault(off, fault)

@@ -3,6 +3,7 @@ package encode
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 )
 
 // Avro binary encoding primitives (Avro specification, "Binary Encoding"):
@@ -61,4 +62,24 @@ func appendAvroBool(dst []byte, b bool) []byte {
 		return append(dst, 1)
 	}
 	return append(dst, 0)
+}
+
+// appendAvroLongWide is appendAvroLong for longs that usually take several
+// bytes (timestamps, ids): written in place after one capacity check,
+// rather than with an append (and its check) per byte. appendAvroLong
+// stays small, to be inlined where most longs take one byte.
+func appendAvroLongWide(dst []byte, v int64) []byte {
+	u := uint64(v<<1 ^ v>>63)
+	n := len(dst)
+	if cap(dst)-n < 10 {
+		dst = slices.Grow(dst, 10)
+	}
+	d := dst[n : n+10]
+	i := 0
+	for ; u >= 0x80 && i < 9; i++ {
+		d[i] = byte(u) | 0x80
+		u >>= 7
+	}
+	d[i] = byte(u)
+	return dst[:n+i+1]
 }

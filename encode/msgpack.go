@@ -100,10 +100,12 @@ func (e *MsgPack) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, er
 
 // keep fills e.kept with the bins the transform keeps (none when there is
 // no transform: every bin is kept) and returns an estimate of their encoded
-// size.
+// size, plus room for the fast path of the last bin (msgp.Require grows
+// dst by the Msgsize of the whole message, once, before the fast paths of
+// appendBin and appendMPCDT write in it).
 func (e *MsgPack) keep(m *wire.Message) int {
 	e.kept = e.kept[:0]
-	size := 5
+	size := 5 + mpBinRoom
 	if e.Transform == nil {
 		for i := range m.Bins {
 			size += 16 + len(m.Bins[i].Name) + len(m.Bins[i].Value)
@@ -132,7 +134,7 @@ func (k *mpKey) set(m *wire.Message) {
 // mpStr is a string held as bytes: a MessagePack str.
 type mpStr []byte
 
-func (s mpStr) MarshalMsg(b []byte) ([]byte, error) { return msgp.AppendStringFromBytes(b, s), nil }
+func (s mpStr) MarshalMsg(b []byte) ([]byte, error) { return appendMPStr(b, s), nil }
 func (s mpStr) Msgsize() int                        { return msgp.StringPrefixSize + len(s) }
 
 // mpOptStr is a str, or nil when absent.
@@ -145,9 +147,25 @@ func (s *mpOptStr) MarshalMsg(b []byte) ([]byte, error) {
 	if !s.ok {
 		return msgp.AppendNil(b), nil
 	}
-	return msgp.AppendStringFromBytes(b, s.s), nil
+	return appendMPStr(b, s.s), nil
 }
 func (s *mpOptStr) Msgsize() int { return msgp.StringPrefixSize + len(s.s) }
+
+// mpDigest is the digest, a bin (of 20 bytes, from Decode).
+type mpDigest []byte
+
+func (d mpDigest) MarshalMsg(b []byte) ([]byte, error) {
+	n := len(b)
+	if len(d) != wire.DigestSize || cap(b)-n < 2+wire.DigestSize {
+		return msgp.AppendBytes(b, d), nil
+	}
+	// In place, a fixed-size copy: stores, not a call to memmove.
+	o := b[n : n+2+wire.DigestSize]
+	o[0], o[1] = 0xc4, wire.DigestSize
+	*(*[wire.DigestSize]byte)(o[2:]) = [wire.DigestSize]byte(d)
+	return b[:n+2+wire.DigestSize], nil
+}
+func (d mpDigest) Msgsize() int { return msgp.BytesPrefixSize + len(d) }
 
 // mpUserKey is the user key: int, float64, str, bin (blob or another key
 // type), or nil when the key was not stored.
@@ -158,11 +176,11 @@ func (k *mpUserKey) MarshalMsg(b []byte) ([]byte, error) {
 	case 0:
 		return msgp.AppendNil(b), nil
 	case wire.ParticleInteger:
-		return msgp.AppendInt64(b, k.Int), nil
+		return appendMPInt(b, k.Int), nil
 	case wire.ParticleFloat:
 		return msgp.AppendFloat64(b, k.Float), nil
 	case wire.ParticleString:
-		return msgp.AppendStringFromBytes(b, k.Bytes), nil
+		return appendMPStr(b, k.Bytes), nil
 	}
 	return msgp.AppendBytes(b, k.Bytes), nil
 }
@@ -209,6 +227,97 @@ func (e *MsgPack) appendBins(dst []byte) ([]byte, error) {
 
 // appendBin appends [name, particle type, flags, value].
 func (e *MsgPack) appendBin(dst, name []byte, b *wire.Bin) ([]byte, error) {
+	v := b.Value
+	n := len(dst)
+	if len(name) > 16 || cap(dst)-n < mpBinRoom {
+		return e.appendBinSlow(dst, name, b)
+	}
+	// The usual bin: a short name, and room for the header and a scalar
+	// (Append grew dst for the whole message). It is written in place
+	// with index stores into d, of known length: no appends, each with
+	// its capacity check, and no call to memmove.
+	d := dst[n : n+mpBinRoom]
+	d[0] = 0x94
+	d[1] = 0xa0 | byte(len(name))
+	// copyShort(d[2:], name), by hand: the call cost a tenth of the time.
+	switch m := len(name); {
+	case m >= 8:
+		lo := binary.LittleEndian.Uint64(name)
+		hi := binary.LittleEndian.Uint64(name[m-8:])
+		binary.LittleEndian.PutUint64(d[2:], lo)
+		binary.LittleEndian.PutUint64(d[m-6:], hi)
+	case m >= 4:
+		lo := binary.LittleEndian.Uint32(name)
+		hi := binary.LittleEndian.Uint32(name[m-4:])
+		binary.LittleEndian.PutUint32(d[2:], lo)
+		binary.LittleEndian.PutUint32(d[m-2:], hi)
+	case m > 0:
+		d[2], d[2+m>>1], d[1+m] = name[0], name[m>>1], name[m-1]
+	}
+	k := 2 + len(name)
+	if b.Type < 0x80 {
+		d[k] = b.Type // positive fixint
+		k++
+	} else {
+		d[k], d[k+1] = 0xcc, b.Type
+		k += 2
+	}
+	d[k] = 0 // flags, but for a list or map (appendMPCDT writes them)
+	k++
+	switch b.Type {
+	case wire.ParticleNull:
+		d[k] = 0xc0
+		return dst[:n+k+1], nil
+	case wire.ParticleInteger:
+		if len(v) == 8 {
+			return appendMPInt(dst[:n+k], int64(binary.BigEndian.Uint64(v))), nil
+		}
+		i, _ := wire.Int(v) // sizes checked by Decode
+		return appendMPInt(dst[:n+k], i), nil
+	case wire.ParticleFloat:
+		d[k] = 0xcb
+		if len(v) == 8 { // float64: the wire bytes are its big-endian bits
+			binary.LittleEndian.PutUint64(d[k+1:], binary.LittleEndian.Uint64(v))
+		} else {
+			binary.LittleEndian.PutUint64(d[k+1:], 0)
+		}
+		return dst[:n+k+9], nil
+	case wire.ParticleString:
+		if len(v) <= mpShortValue {
+			d[k] = 0xa0 | byte(len(v))
+			copyWords(d[k+1:], v)
+			return dst[:n+k+1+len(v)], nil
+		}
+		return appendMPStr(dst[:n+k], v), nil
+	case wire.ParticleBlob:
+		if len(v) <= mpShortBlob {
+			d[k], d[k+1] = 0xc4, byte(len(v))
+			copyWords(d[k+2:], v)
+			return dst[:n+k+2+len(v)], nil
+		}
+	case wire.ParticleBool:
+		d[k] = 0xc2
+		if len(v) == 1 && v[0] != 0 {
+			d[k] = 0xc3
+		}
+		return dst[:n+k+1], nil
+	case wire.ParticleList, wire.ParticleMap:
+		return appendMPCDT(dst[:n+k-1], &e.walk, b.Type, v)
+	}
+	return e.appendValue(dst[:n+k], b), nil
+}
+
+// mpBinRoom is the room the fast path of appendBin writes in: the header
+// with a name of 16 bytes (21) and a str of up to mpShortValue bytes or a
+// bin of up to mpShortBlob.
+const (
+	mpShortValue = 31 // a fixstr
+	mpShortBlob  = 40
+	mpBinRoom    = 64
+)
+
+// appendBinSlow is appendBin for a long name or a full dst.
+func (e *MsgPack) appendBinSlow(dst, name []byte, b *wire.Bin) ([]byte, error) {
 	dst = append(dst, 0x94)
 	dst = appendMPStr(dst, name)
 	if b.Type < 0x80 {
@@ -222,7 +331,7 @@ func (e *MsgPack) appendBin(dst, name []byte, b *wire.Bin) ([]byte, error) {
 		return append(dst, 0, 0xc0), nil
 	case wire.ParticleInteger:
 		i, _ := wire.Int(v) // sizes checked by Decode
-		return msgp.AppendInt64(append(dst, 0), i), nil
+		return appendMPInt(append(dst, 0), i), nil
 	case wire.ParticleFloat:
 		if len(v) == 8 {
 			dst = append(dst, 0, 0xcb) // float64: the wire bytes are its big-endian bits
@@ -236,15 +345,21 @@ func (e *MsgPack) appendBin(dst, name []byte, b *wire.Bin) ([]byte, error) {
 			return append(dst, 0, 0xc3), nil
 		}
 		return append(dst, 0, 0xc2), nil
-	case wire.ParticleGeoJSON:
-		if text, err := wire.GeoJSONText(v); err == nil {
-			return appendMPStr(append(dst, 0), text), nil
-		}
-		return appendMPBin(append(dst, 0), v), nil
 	case wire.ParticleList, wire.ParticleMap:
 		return appendMPCDT(dst, &e.walk, b.Type, v)
 	}
-	return appendMPBin(append(dst, 0), v), nil
+	return e.appendValue(append(dst, 0), b), nil
+}
+
+// appendValue appends the value of a bin of bytes: GeoJSON as str holding
+// its text (bin of the raw particle if malformed), every other type as bin.
+func (e *MsgPack) appendValue(dst []byte, b *wire.Bin) []byte {
+	if b.Type == wire.ParticleGeoJSON {
+		if text, err := wire.GeoJSONText(b.Value); err == nil {
+			return appendMPStr(dst, text)
+		}
+	}
+	return appendMPBin(dst, b.Value)
 }
 
 // appendExt appends a MessagePack ext of type typ (its byte as is), in the

@@ -3,6 +3,7 @@ package encode
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/tinylib/msgp/msgp"
@@ -305,23 +306,51 @@ func appendMPCDT(dst []byte, w *cdtWalk, pt uint8, v []byte) ([]byte, error) {
 	off, left := 0, 0
 	for {
 		if w.depth > 0 {
-			left--
-			// Fast paths: the commonest elements, a short string and a
-			// small integer.
-			if off < len(v) {
+			// Fast path: runs of the commonest elements, small integers
+			// and strings of up to 16 bytes, in the innermost container,
+			// written in place (Append grew dst) with word stores, no
+			// append and no call to memmove.
+			for left > 0 && off < len(v) && cap(dst)-len(dst) >= 18 {
 				c := v[off]
+				l := len(dst)
+				d := dst[l : l+18]
 				if c < 0x80 {
-					dst = append(dst, c)
+					d[0] = c
+					dst = dst[:l+1]
 					off++
-					goto next
+					left--
+					continue
 				}
-				if n := int(c & 0x1f); c >= 0xa1 && c <= 0xbf && n < len(v)-off && v[off+1] == wire.ParticleString {
-					dst = append(dst, c-1)
-					dst = append(dst, v[off+2:off+1+n]...)
-					off += 1 + n
-					goto next
+				n := int(c & 0x1f) // the type byte and the string
+				if c < 0xa1 || c > 0xb1 || n >= len(v)-off || v[off+1] != wire.ParticleString {
+					break
 				}
+				d[0] = c - 1
+				// copyShort(d[1:], p), by hand: a call here would make the
+				// loop spill its registers.
+				p := v[off+2 : off+1+n]
+				switch m := len(p); {
+				case m >= 8:
+					lo := binary.LittleEndian.Uint64(p)
+					hi := binary.LittleEndian.Uint64(p[m-8:])
+					binary.LittleEndian.PutUint64(d[1:], lo)
+					binary.LittleEndian.PutUint64(d[m-7:], hi)
+				case m >= 4:
+					lo := binary.LittleEndian.Uint32(p)
+					hi := binary.LittleEndian.Uint32(p[m-4:])
+					binary.LittleEndian.PutUint32(d[1:], lo)
+					binary.LittleEndian.PutUint32(d[m-3:], hi)
+				case m > 0:
+					d[1], d[1+m>>1], d[m] = p[0], p[m>>1], p[m-1]
+				}
+				dst = dst[:l+n]
+				off += 1 + n
+				left--
 			}
+			if left == 0 {
+				goto next
+			}
+			left--
 		}
 		if fault := mpParse(v, off, &e); fault != cdtOK {
 			return dst, cdtFault(off, fault)
@@ -389,8 +418,57 @@ func appendMPCDT(dst []byte, w *cdtWalk, pt uint8, v []byte) ([]byte, error) {
 
 // Fast paths of msgp's appenders for the short strings and small headers
 // of records (msgp's own take a function call and a capacity check each).
+// Append grows dst once up front (msgp.Require, by the Msgsize of the
+// whole message, which keep estimates), so these find the room they
+// check for and write in place with index stores.
+
+// copyShort copies s (at most 16 bytes) to d[:len(s)]; d has 16 bytes of
+// room. Two overlapping words (or halves, or three bytes) instead of a call
+// to memmove: names and strings of a record are nearly all this short, and
+// a call makes the caller spill its registers.
+func copyShort(d, s []byte) {
+	d = d[:16]
+	switch {
+	case len(s) >= 8:
+		lo := binary.LittleEndian.Uint64(s)
+		hi := binary.LittleEndian.Uint64(s[len(s)-8:])
+		binary.LittleEndian.PutUint64(d, lo)
+		binary.LittleEndian.PutUint64(d[len(s)-8:], hi)
+	case len(s) >= 4:
+		lo := binary.LittleEndian.Uint32(s)
+		hi := binary.LittleEndian.Uint32(s[len(s)-4:])
+		binary.LittleEndian.PutUint32(d, lo)
+		binary.LittleEndian.PutUint32(d[len(s)-4:], hi)
+	case len(s) > 0:
+		d[0], d[len(s)>>1], d[len(s)-1] = s[0], s[len(s)>>1], s[len(s)-1]
+	}
+}
+
+// copyWords copies s to d[:len(s)] (d has room for max(len(s), 16)):
+// copyShort, or words and a last overlapping word. For values that are
+// short but may pass 16 bytes (emails, small blobs) a loop of word stores
+// is cheaper than memmove, whose size dispatch dominates at these sizes.
+func copyWords(d, s []byte) {
+	m := len(s)
+	if m <= 16 {
+		copyShort(d, s)
+		return
+	}
+	d = d[:m]
+	for i := 0; i < m-8; i += 8 {
+		binary.LittleEndian.PutUint64(d[i:], binary.LittleEndian.Uint64(s[i:]))
+	}
+	binary.LittleEndian.PutUint64(d[m-8:], binary.LittleEndian.Uint64(s[m-8:]))
+}
 
 func appendMPStr(dst, s []byte) []byte {
+	n := len(dst)
+	if len(s) <= 16 && cap(dst)-n >= 17 {
+		d := dst[n : n+17]
+		d[0] = 0xa0 | byte(len(s))
+		copyShort(d[1:], s)
+		return dst[:n+1+len(s)]
+	}
 	if len(s) < 32 {
 		dst = append(dst, 0xa0|byte(len(s)))
 		return append(dst, s...)
@@ -404,6 +482,35 @@ func appendMPBin(dst, b []byte) []byte {
 		return append(dst, b...)
 	}
 	return msgp.AppendBytes(dst, b)
+}
+
+// appendMPInt is msgp.AppendInt64 (the same smallest signed form) written
+// in place.
+func appendMPInt(dst []byte, i int64) []byte {
+	if i >= -32 && i <= math.MaxInt8 {
+		return append(dst, byte(i)) // fixint
+	}
+	n := len(dst)
+	if cap(dst)-n < 9 {
+		dst = slices.Grow(dst, 9)
+	}
+	d := dst[n : n+9]
+	switch {
+	case i >= math.MinInt8 && i < 0:
+		d[0], d[1] = 0xd0, byte(i)
+		return dst[:n+2]
+	case i >= math.MinInt16 && i <= math.MaxInt16:
+		d[0] = 0xd1
+		binary.BigEndian.PutUint16(d[1:], uint16(i))
+		return dst[:n+3]
+	case i >= math.MinInt32 && i <= math.MaxInt32:
+		d[0] = 0xd2
+		binary.BigEndian.PutUint32(d[1:], uint32(i))
+		return dst[:n+5]
+	}
+	d[0] = 0xd3
+	binary.BigEndian.PutUint64(d[1:], uint64(i))
+	return dst[:n+9]
 }
 
 func appendMPArrayHeader(dst []byte, n int) []byte {

@@ -47,6 +47,6 @@ type mpDeleteBody struct {
 type mpKey struct {
 	Namespace mpStr
 	Set       mpOptStr
-	Digest    []byte
+	Digest    mpDigest
 	UserKey   mpUserKey
 }

@@ -64,7 +64,11 @@ func (z *mpKey) MarshalMsg(b []byte) (o []byte, err error) {
 		err = msgp.WrapError(err, "Set")
 		return
 	}
-	o = msgp.AppendBytes(o, z.Digest)
+	o, err = z.Digest.MarshalMsg(o)
+	if err != nil {
+		err = msgp.WrapError(err, "Digest")
+		return
+	}
 	o, err = z.UserKey.MarshalMsg(o)
 	if err != nil {
 		err = msgp.WrapError(err, "UserKey")
@@ -75,7 +79,7 @@ func (z *mpKey) MarshalMsg(b []byte) (o []byte, err error) {
 
 // Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
 func (z *mpKey) Msgsize() (s int) {
-	s = 1 + z.Namespace.Msgsize() + z.Set.Msgsize() + msgp.BytesPrefixSize + len(z.Digest) + z.UserKey.Msgsize()
+	s = 1 + z.Namespace.Msgsize() + z.Set.Msgsize() + z.Digest.Msgsize() + z.UserKey.Msgsize()
 	return
 }
 

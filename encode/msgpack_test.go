@@ -401,3 +401,38 @@ func TestMsgPackGenerated(t *testing.T) {
 		t.Error("msgpack_envelope_gen.go is stale: run go generate ./encode")
 	}
 }
+
+// TestBinaryFastPathsRoom checks that the in-place fast paths of the
+// message-pack and avro bin writers (taken when dst has room) and their
+// slow paths (a full dst) write the same bytes: every bin of every test
+// record, appended after a prefix into buffers of every capacity around
+// its size.
+func TestBinaryFastPathsRoom(t *testing.T) {
+	var mp MsgPack
+	av := NewAvro(nil)
+	prefix := []byte("prefix")
+	for _, r := range testRecords() {
+		m := r.message(t)
+		for i := range m.Bins {
+			b := &m.Bins[i]
+			for _, enc := range []struct {
+				name   string
+				append func(dst []byte) ([]byte, error)
+			}{
+				{"msgpack", func(dst []byte) ([]byte, error) { return mp.appendBin(dst, b.Name, b) }},
+				{"avro", func(dst []byte) ([]byte, error) { return av.appendBin(dst, b.Name, b) }},
+			} {
+				want, err := enc.append(append(make([]byte, 0, 4096), prefix...))
+				if err != nil {
+					t.Fatalf("%s %s/%s: %v", enc.name, r.name, b.Name, err)
+				}
+				for c := len(prefix); c <= len(want)+80; c++ {
+					got, err := enc.append(append(make([]byte, 0, c), prefix...))
+					if err != nil || !bytes.Equal(got, want) {
+						t.Fatalf("%s %s/%s, cap %d: got %x, %v; want %x", enc.name, r.name, b.Name, c, got, err, want)
+					}
+				}
+			}
+		}
+	}
+}
