@@ -121,10 +121,15 @@ func buildDestination(cd *config.Destination) (*dataplane.Destination, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The window cannot use more requests at once than the connections
+	// carry: more workers would only queue for a connection (and fasthttp
+	// allocates for every such wait).
 	inFlight := cd.MaxInFlight
-	if cd.Protocol == config.HTTP2 {
-		// The window cannot use more streams than the connections offer.
+	switch {
+	case cd.Protocol == config.HTTP2:
 		inFlight = min(inFlight, cd.MaxConnectionsPerEndpoint*len(cd.URLs)*cd.HTTP2MaxConcurrentStreams)
+	case !cd.HTTP1Pipelining:
+		inFlight = min(inFlight, cd.MaxConnectionsPerEndpoint*len(cd.URLs))
 	}
 	do := dataplane.DestinationOptions{
 		Name:        cd.Name,
