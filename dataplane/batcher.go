@@ -20,6 +20,7 @@ type batch struct {
 	idem        []byte // Idempotency-Key of a single-message body
 	path        []byte // per-record path (destination path template), or empty
 	framer      encode.Framer
+	check       encode.ResponseChecker // the framer's, if it has one
 }
 
 // ref names one record's reply slot.
@@ -48,6 +49,7 @@ func (e *Engine) releaseBatch(b *batch) {
 	b.path = b.path[:0]
 	b.contentType = ""
 	b.framer = nil
+	b.check = nil
 	batchPool.Put(b)
 }
 
@@ -179,6 +181,7 @@ func (bt *batcher) seal(b *batch, ns, set []byte) {
 func (bt *batcher) finish(b *batch) {
 	b.buf.B = b.framer.End(b.buf.B)
 	b.contentType = b.framer.ContentType()
+	b.check, _ = b.framer.(encode.ResponseChecker)
 	bt.framers = append(bt.framers, b.framer)
 	b.framer = nil
 	bt.sizeHint = len(b.buf.B) + len(b.buf.B)/4

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/xdrhook/xdrhook/encode"
 	"github.com/xdrhook/xdrhook/wire"
 )
 
@@ -18,6 +19,13 @@ type Request struct {
 	IdempotencyKey []byte
 	// Path, when set, replaces the destination's static path.
 	Path []byte
+	// Check, when set, reads the body of a 2xx response (an Elasticsearch
+	// _bulk response, which reports failed actions inside a 200): a
+	// Sender gives its status in place of the response's and puts the
+	// reason in Refusal.
+	Check encode.ResponseChecker
+	// Refusal is set by Do when Check found records refused.
+	Refusal string
 }
 
 // Sender performs HTTP requests for one destination. Do is called from
@@ -95,7 +103,8 @@ type Destination struct {
 	// (readiness).
 	reachable atomic.Bool
 
-	m *destMetrics
+	m       *destMetrics
+	failLog logLimit // failed attempts, one line per logEvery
 }
 
 // NewDestination builds a destination; the engine starts its workers.
@@ -192,7 +201,7 @@ func (d *Destination) worker() {
 		if b == nil {
 			return
 		}
-		req = Request{Body: b.buf.B, ContentType: b.contentType, Records: len(b.refs), IdempotencyKey: b.idem, Path: b.path}
+		req = Request{Body: b.buf.B, ContentType: b.contentType, Records: len(b.refs), IdempotencyKey: b.idem, Path: b.path, Check: b.check}
 		rc := d.deliver(&req, b.bornMs)
 		d.m.settled(rc, len(b.refs))
 		for _, r := range b.refs {
@@ -218,9 +227,16 @@ func (d *Destination) deliver(r *Request, bornMs int64) byte {
 		if ct := d.opts.CallTimeout; now.Add(ct).Before(deadline) {
 			callDeadline = now.Add(ct)
 		}
+		r.Refusal = ""
 		status, retryAfter, err := d.opts.Sender.Do(r, callDeadline)
 		d.m.request(status, err, time.Since(now), len(r.Body))
 		d.reachable.Store(err == nil)
+		if r.Refusal != "" {
+			d.m.refusals.Inc()
+		}
+		if err != nil || !d.opts.Success.Contains(status) {
+			d.logFailure(r, attempt, status, err)
+		}
 		switch {
 		case err != nil:
 			rc = wire.RCRetry
@@ -253,4 +269,25 @@ func (d *Destination) deliver(r *Request, bornMs int64) byte {
 			backoff = d.opts.Retry.MaxBackoff
 		}
 	}
+}
+
+// logFailure logs a failed attempt, at most one line per logEvery for the
+// destination (the rest are counted in the line after): an operator
+// watching the log learns that a destination fails and why, without a
+// line per batch. The metrics count every attempt.
+func (d *Destination) logFailure(r *Request, attempt, status int, err error) {
+	ok, n := d.failLog.allow()
+	if !ok {
+		return
+	}
+	args := []any{"destination", d.opts.Name, "records", r.Records, "attempt", attempt, "suppressed", n}
+	switch {
+	case err != nil:
+		args = append(args, "err", err)
+	case r.Refusal != "":
+		args = append(args, "status", status, "refused", r.Refusal)
+	default:
+		args = append(args, "status", status)
+	}
+	d.e.log.Warn("request to destination failed; retried while the reply deadline allows, else the records are answered for XDR to resend (or dropped if the status is a configured permanent failure)", args...)
 }

@@ -103,7 +103,13 @@ func (s *http1Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 		}
 		return 0, 0, err
 	}
-	return resp.StatusCode(), parseRetryAfter(resp.Header.Peek("Retry-After"), time.Now()), nil
+	status := resp.StatusCode()
+	if r.Check != nil && status >= 200 && status < 300 {
+		if st, why := r.Check.CheckResponse(resp.Body()); st != 0 {
+			status, r.Refusal = st, why
+		}
+	}
+	return status, parseRetryAfter(resp.Header.Peek("Retry-After"), time.Now()), nil
 }
 
 func (s *http1Sender) Close() {

@@ -110,9 +110,14 @@ func (s *http2Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 		}
 		return 0, 0, err
 	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	status := resp.StatusCode
+	if r.Check != nil && status >= 200 && status < 300 {
+		status = checkBody(r, resp.Body, status)
+	} else {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	}
 	resp.Body.Close()
-	return resp.StatusCode, parseRetryAfter([]byte(resp.Header.Get("Retry-After")), time.Now()), nil
+	return status, parseRetryAfter([]byte(resp.Header.Get("Retry-After")), time.Now()), nil
 }
 
 func (s *http2Sender) Close() {
@@ -121,4 +126,39 @@ func (s *http2Sender) Close() {
 			t.CloseIdleConnections()
 		}
 	}
+}
+
+// maxCheckedBody bounds the response body read for r.Check: a bulk
+// response runs to a few hundred bytes per action.
+const maxCheckedBody = 64 << 20
+
+// checkBody reads a 2xx response body into a pooled buffer and returns the
+// status r.Check gives it (the response's own when every record was
+// taken). A body past maxCheckedBody, or cut short, cannot be checked:
+// 502, so the records are retried rather than counted delivered.
+func checkBody(r *Request, body io.Reader, status int) int {
+	buf := pool.Get(64 << 10)
+	defer func() { pool.Put(buf) }()
+	for len(buf.B) <= maxCheckedBody {
+		if len(buf.B) == cap(buf.B) {
+			nb := pool.Get(2 * cap(buf.B))
+			nb.B = append(nb.B, buf.B...)
+			pool.Put(buf)
+			buf = nb
+		}
+		n, err := body.Read(buf.B[len(buf.B):cap(buf.B)])
+		buf.B = buf.B[:len(buf.B)+n]
+		if err == io.EOF {
+			if st, why := r.Check.CheckResponse(buf.B); st != 0 {
+				status, r.Refusal = st, why
+			}
+			return status
+		}
+		if err != nil {
+			r.Refusal = "reading the response to check it: " + err.Error()
+			return 502
+		}
+	}
+	r.Refusal = "response too large to check (over 64 MiB)"
+	return 502
 }

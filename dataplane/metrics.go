@@ -105,6 +105,7 @@ type destMetrics struct {
 	retryReplied     *metrics.Counter
 	droppedPermanent *metrics.Counter
 	encodeErrors     *metrics.Counter // records answered 4 because they could not be encoded (e.g. a CDT nested too deep)
+	refusals         *metrics.Counter // 2xx responses whose body said records were refused (Elasticsearch bulk errors)
 	latency          *metrics.PrometheusHistogram
 	inFlight         *metrics.Gauge
 }
@@ -120,6 +121,7 @@ func newDestMetrics(s *metrics.Set, d *Destination) *destMetrics {
 	m.retries = s.NewCounter(`xdrhook_request_retries_total{` + l + `}`)
 	m.refused = s.NewCounter(`xdrhook_records_refused_backpressure_total{` + l + `}`)
 	m.deadline = s.NewCounter(`xdrhook_batches_deadline_total{` + l + `}`)
+	m.refusals = s.NewCounter(`xdrhook_responses_refusing_records_total{` + l + `}`)
 	m.bytesOut = s.NewCounter(`xdrhook_bytes_sent_total{` + l + `}`)
 	m.delivered = s.NewCounter(`xdrhook_records_settled_total{` + l + `,outcome="delivered"}`)
 	m.retryReplied = s.NewCounter(`xdrhook_records_settled_total{` + l + `,outcome="retry"}`)

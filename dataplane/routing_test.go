@@ -173,7 +173,7 @@ func TestSenderSpreadsOverURLsAndHonoursRetryAfter(t *testing.T) {
 	// Retry-After: 1 s is waited for (inside the reply deadline).
 	snd2, _ := NewHTTP1Sender(HTTPOptions{URLs: []string{s0.URL}, Headers: [][2]string{{"X-Test", "retry-after"}}})
 	d := NewDestination(DestinationOptions{Name: "ra", Sender: snd2, Retry: RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond}})
-	e := &Engine{opts: Options{ReplyDeadline: 8 * time.Second}, stopping: make(chan struct{}), m: newEngineMetrics()}
+	e := &Engine{opts: Options{ReplyDeadline: 8 * time.Second}, stopping: make(chan struct{}), m: newEngineMetrics(), log: slog.New(slog.DiscardHandler)}
 	d.e, d.m = e, newDestMetrics(e.m.set, d)
 	if rc := d.deliver(req, time.Now().UnixMilli()); rc != 0 {
 		t.Fatalf("rc %d", rc)
