@@ -105,7 +105,11 @@ func (s *http1Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 	}
 	status := resp.StatusCode()
 	if r.Check != nil && status >= 200 && status < 300 {
-		if st, why := r.Check.CheckResponse(resp.Body()); st != 0 {
+		// A user header may have asked for a compressed response.
+		body, err := resp.BodyUncompressedWithLimit(maxCheckedBody)
+		if err != nil {
+			status, r.Refusal = 502, "reading the response to check it: "+err.Error()
+		} else if st, why := r.Check.CheckResponse(body); st != 0 {
 			status, r.Refusal = st, why
 		}
 	}
