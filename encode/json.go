@@ -1,6 +1,7 @@
 package encode
 
 import (
+	"encoding/binary"
 	"errors"
 	"strconv"
 
@@ -94,9 +95,7 @@ func (e *JSON) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, error
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = append(dst, `{"name":`...)
-		dst = jsonAppendString(dst, name)
-		dst = jsonAppendTypeMember(dst, b.Type)
+		dst = jsonAppendBinHead(dst, name, b.Type)
 		var err error
 		if dst, err = w.appendBinValue(dst, b, &top); err != nil {
 			return dst[:start], jsonBinError(b, err)
@@ -207,6 +206,77 @@ func jsonAppendTypeMember(dst []byte, pt uint8) []byte {
 		dst = append(dst, '"')
 	}
 	return append(dst, `,"value":`...)
+}
+
+// jsonBinTails holds, per particle type, the text from the closing quote of
+// a bin's name to its value, `","type":"T","value":` (T from jsonTypeNames
+// or type-N), in a fixed 32-byte block: the longest, for csharp-blob, is 31.
+var jsonBinTails = func() (t [256]struct {
+	b [32]byte
+	n int
+}) {
+	for pt := range t {
+		m := jsonAppendTypeMember([]byte{'"'}, uint8(pt))
+		t[pt].n = copy(t[pt].b[:], m)
+		if t[pt].n != len(m) {
+			panic("encode: a bin type member longer than 32 bytes")
+		}
+	}
+	return
+}()
+
+// jsonAppendBinHead appends `{"name":N,"type":"T","value":`, everything
+// of a bin before its value. For a name of up to 16 bytes of plain ASCII
+// with room in dst (nearly every bin), all of it is written in place after
+// one capacity check: the prefix as a word, the name as overlapping words
+// checked as jsonAppendString checks them, the tail as one 32-byte block
+// from jsonBinTails, then the length set to what was meant. Other names go
+// through jsonAppendString and jsonAppendTypeMember.
+func jsonAppendBinHead(dst, name []byte, pt uint8) []byte {
+	n := len(dst)
+	m := len(name)
+	if m > 16 || cap(dst)-n < 9+16+32 {
+		return jsonAppendBinHeadSlow(dst, name, pt)
+	}
+	d := dst[n : n+9+16+32]
+	switch {
+	case m >= 8:
+		lo := binary.LittleEndian.Uint64(name)
+		hi := binary.LittleEndian.Uint64(name[m-8:])
+		if !jsonSafe8(lo) || !jsonSafe8(hi) {
+			return jsonAppendBinHeadSlow(dst, name, pt)
+		}
+		binary.LittleEndian.PutUint64(d[9:], lo)
+		binary.LittleEndian.PutUint64(d[1+m:], hi)
+	case m >= 4:
+		lo := binary.LittleEndian.Uint32(name)
+		hi := binary.LittleEndian.Uint32(name[m-4:])
+		if !jsonSafe8(uint64(lo) | uint64(hi)<<32) {
+			return jsonAppendBinHeadSlow(dst, name, pt)
+		}
+		binary.LittleEndian.PutUint32(d[9:], lo)
+		binary.LittleEndian.PutUint32(d[5+m:], hi)
+	case m > 0:
+		a, b, c := name[0], name[m>>1], name[m-1]
+		if !jsonSafe8(uint64(a) | uint64(b)<<8 | uint64(c)<<16 | 0x2020202020<<24) {
+			return jsonAppendBinHeadSlow(dst, name, pt)
+		}
+		d[9], d[9+m>>1], d[8+m] = a, b, c
+	}
+	binary.LittleEndian.PutUint64(d, jsonBinPrefix)
+	d[8] = '"'
+	t := &jsonBinTails[pt]
+	*(*[32]byte)(d[9+m:]) = t.b
+	return dst[:n+9+m+t.n]
+}
+
+// jsonBinPrefix is `{"name":` as a little-endian word.
+var jsonBinPrefix = binary.LittleEndian.Uint64([]byte(`{"name":`))
+
+func jsonAppendBinHeadSlow(dst, name []byte, pt uint8) []byte {
+	dst = append(dst, `{"name":`...)
+	dst = jsonAppendString(dst, name)
+	return jsonAppendTypeMember(dst, pt)
 }
 
 // jsonAppendKeyArray appends [namespace, set|null, digest, userKey|null].

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/xdrhook/xdrhook/wire"
@@ -149,6 +150,28 @@ func TestJSONTypeMember(t *testing.T) {
 		}
 		if got := string(jsonAppendTypeMember([]byte("x"), uint8(pt))); got != "x"+want {
 			t.Errorf("type %d: %s, want %s", pt, got, want)
+		}
+	}
+}
+
+// TestJSONBinHead: the in-place bin head writes what the appends write, for
+// every type, names of every length from 0 to 20 (safe, needing an escape,
+// non-ASCII) and with and without room in dst.
+func TestJSONBinHead(t *testing.T) {
+	names := []string{""}
+	for n := 1; n <= 20; n++ {
+		names = append(names, strings.Repeat("abcdefghijklmnopqrst", 1)[:n])
+		names = append(names, strings.Repeat("x", n-1)+`"`, `\`+strings.Repeat("y", n-1), "é"+strings.Repeat("z", n))
+	}
+	for pt := 0; pt < 256; pt++ {
+		for _, name := range names {
+			want := string(jsonAppendTypeMember(jsonAppendString([]byte(`,{"name":`), []byte(name)), uint8(pt)))
+			for _, room := range []int{0, 8, 57, 200} {
+				dst := append(make([]byte, 0, 2+room), ',')
+				if got := string(jsonAppendBinHead(dst, []byte(name), uint8(pt))); got != want {
+					t.Fatalf("type %d, name %q, room %d: %s, want %s", pt, name, room, got, want)
+				}
+			}
 		}
 	}
 }
