@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,29 @@ type Request struct {
 	// Refusal is set by Do when Check found records refused.
 	Refusal string
 }
+
+// checks reports whether a response of this status has a body to check.
+func (r *Request) checks(status int) bool { return r.Check != nil && status >= 200 && status < 300 }
+
+// checked is the status a Sender reports for a 2xx response whose body r.Check
+// has to judge: the response's own when every record was taken, else
+// Check's, with the reason in r.Refusal. A body that could not be read
+// cannot vouch for the records: the read error is the request's error
+// (retried, as a transport error is), not a made-up status that a
+// permanent-failure list might match.
+func (r *Request) checked(status int, body []byte, readErr error) (int, error) {
+	if readErr != nil {
+		return 0, fmt.Errorf("reading the response to check it: %w", readErr)
+	}
+	if st, why := r.Check.CheckResponse(body); st != 0 {
+		status, r.Refusal = st, why
+	}
+	return status, nil
+}
+
+// maxCheckedBody bounds the response body read for r.Check: a bulk
+// response runs to a few hundred bytes per action.
+const maxCheckedBody = 64 << 20
 
 // Sender performs HTTP requests for one destination. Do is called from
 // several worker goroutines at once.

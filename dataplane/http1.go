@@ -104,13 +104,11 @@ func (s *http1Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 		return 0, 0, err
 	}
 	status := resp.StatusCode()
-	if r.Check != nil && status >= 200 && status < 300 {
+	if r.checks(status) {
 		// A user header may have asked for a compressed response.
 		body, err := resp.BodyUncompressedWithLimit(maxCheckedBody)
-		if err != nil {
-			status, r.Refusal = 502, "reading the response to check it: "+err.Error()
-		} else if st, why := r.Check.CheckResponse(body); st != 0 {
-			status, r.Refusal = st, why
+		if status, err = r.checked(status, body, err); err != nil {
+			return 0, 0, err
 		}
 	}
 	return status, parseRetryAfter(resp.Header.Peek("Retry-After"), time.Now()), nil

@@ -111,8 +111,15 @@ func (s *http2Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 		return 0, 0, err
 	}
 	status := resp.StatusCode
-	if r.Check != nil && status >= 200 && status < 300 {
-		status = checkBody(r, resp.Body, status)
+	if r.checks(status) {
+		buf := pool.Get(64 << 10)
+		body, err := readBody(buf, resp.Body)
+		status, err = r.checked(status, body, err)
+		pool.Put(buf)
+		if err != nil {
+			resp.Body.Close()
+			return 0, 0, err
+		}
 	} else {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	}
@@ -128,37 +135,21 @@ func (s *http2Sender) Close() {
 	}
 }
 
-// maxCheckedBody bounds the response body read for r.Check: a bulk
-// response runs to a few hundred bytes per action.
-const maxCheckedBody = 64 << 20
-
-// checkBody reads a 2xx response body into a pooled buffer and returns the
-// status r.Check gives it (the response's own when every record was
-// taken). A body past maxCheckedBody, or cut short, cannot be checked:
-// 502, so the records are retried rather than counted delivered.
-func checkBody(r *Request, body io.Reader, status int) int {
-	buf := pool.Get(64 << 10)
-	defer func() { pool.Put(buf) }()
+// readBody reads a response body into buf, growing it up to
+// maxCheckedBody.
+func readBody(buf *pool.Buf, body io.Reader) ([]byte, error) {
 	for len(buf.B) <= maxCheckedBody {
 		if len(buf.B) == cap(buf.B) {
-			nb := pool.Get(2 * cap(buf.B))
-			nb.B = append(nb.B, buf.B...)
-			pool.Put(buf)
-			buf = nb
+			buf.Grow(cap(buf.B))
 		}
 		n, err := body.Read(buf.B[len(buf.B):cap(buf.B)])
 		buf.B = buf.B[:len(buf.B)+n]
 		if err == io.EOF {
-			if st, why := r.Check.CheckResponse(buf.B); st != 0 {
-				status, r.Refusal = st, why
-			}
-			return status
+			return buf.B, nil
 		}
 		if err != nil {
-			r.Refusal = "reading the response to check it: " + err.Error()
-			return 502
+			return nil, err
 		}
 	}
-	r.Refusal = "response too large to check (over 64 MiB)"
-	return 502
+	return nil, errors.New("response over 64 MiB")
 }

@@ -99,7 +99,7 @@ func (e *FlatJSON) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, e
 		return append(dst, '}', '}'), nil
 	}
 	// Fragments of at most 16 bytes compile to stores of immediates, longer
-	// ones to a call to memmove (see jsonAppendTypeMember).
+	// ones to a call to memmove.
 	dst = append(dst, `,"msg":"write",`...)
 	dst = append(dst, `"gen":`...)
 	dst = jsonAppendUint(dst, uint64(m.Generation))

@@ -160,7 +160,7 @@ func TestJSONTypeMember(t *testing.T) {
 func TestJSONBinHead(t *testing.T) {
 	names := []string{""}
 	for n := 1; n <= 20; n++ {
-		names = append(names, strings.Repeat("abcdefghijklmnopqrst", 1)[:n])
+		names = append(names, "abcdefghijklmnopqrst"[:n])
 		names = append(names, strings.Repeat("x", n-1)+`"`, `\`+strings.Repeat("y", n-1), "é"+strings.Repeat("z", n))
 	}
 	for pt := 0; pt < 256; pt++ {
