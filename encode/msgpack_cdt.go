@@ -294,6 +294,22 @@ func (w *cdtWalk) pop() int {
 	return -1
 }
 
+// mpScalarSize is the size of each fixed-size scalar by its first byte
+// (ints, floats, nil, bools), 0 for every other element.
+var mpScalarSize = func() (t [256]uint8) {
+	for c := 0; c < 0x80; c++ {
+		t[c] = 1 // positive fixint
+	}
+	for c := 0xe0; c < 0x100; c++ {
+		t[c] = 1 // negative fixint
+	}
+	t[0xc0], t[0xc2], t[0xc3] = 1, 1, 1
+	t[0xcc], t[0xcd], t[0xce], t[0xcf] = 2, 3, 5, 9
+	t[0xd0], t[0xd1], t[0xd2], t[0xd3] = 2, 3, 5, 9
+	t[0xca], t[0xcb] = 5, 9
+	return t
+}()
+
 func isExtByte(c byte) bool { return c >= 0xd4 && c <= 0xd8 || c >= 0xc7 && c <= 0xc9 }
 
 // appendMPCDT appends the flags and the value of a list or map bin of
@@ -304,20 +320,47 @@ func appendMPCDT(dst []byte, w *cdtWalk, pt uint8, v []byte) ([]byte, error) {
 	var e mpElem
 	w.depth = 0
 	off, left := 0, 0
+	// The usual top container: a fixarray or fixmap without order flags.
+	// Its header is copied and the walk starts inside it, as open and push
+	// would have left it (same count check; anything else goes the long way).
+	if len(v) >= 2 && v[0]&0xe0 == 0x80 && !isExtByte(v[1]) {
+		n := int(v[0] & 0x0f)
+		if v[0] < 0x90 {
+			n *= 2
+		}
+		if n < len(v) {
+			dst = append(dst, 0, v[0]) // flags: none without the ext
+			w.depth, left, off = 1, n, 1
+		}
+	}
 	for {
 		if w.depth > 0 {
-			// Fast path: runs of the commonest elements, small integers
-			// and strings of up to 16 bytes, in the innermost container,
-			// written in place (Append grew dst) with word stores, no
-			// append and no call to memmove.
+			// Fast path: runs of the commonest elements, fixed-size
+			// scalars (copied as they are) and strings of up to 16 bytes,
+			// in the innermost container, written in place (Append grew
+			// dst) with word stores, no append and no call to memmove.
 			for left > 0 && off < len(v) && cap(dst)-len(dst) >= 18 {
 				c := v[off]
 				l := len(dst)
 				d := dst[l : l+18]
-				if c < 0x80 {
-					d[0] = c
-					dst = dst[:l+1]
-					off++
+				if s := int(mpScalarSize[c]); s != 0 {
+					if s > len(v)-off {
+						break // the parser reports it
+					}
+					switch {
+					case s == 1:
+						d[0] = c
+					case s >= 8:
+						binary.LittleEndian.PutUint64(d, binary.LittleEndian.Uint64(v[off:]))
+						d[s-1] = v[off+s-1]
+					case s >= 4:
+						binary.LittleEndian.PutUint32(d, binary.LittleEndian.Uint32(v[off:]))
+						d[s-1] = v[off+s-1]
+					default:
+						d[0], d[1], d[s-1] = c, v[off+1], v[off+s-1]
+					}
+					dst = dst[:l+s]
+					off += s
 					left--
 					continue
 				}

@@ -146,7 +146,9 @@ func cdtSamples() [][]byte {
 		vMap(0, vStr("k"), vList(0, long...)).cdt(nil),
 		vList(0, vInt(200), vInt(-200), vInt(70000), vInt(-70000), vInt(1<<40), vInt(-1<<40), vInt(math.MaxInt64)).cdt(nil),
 		vList(0, vStr(string(make([]byte, 300))), vBlob(string(make([]byte, 70000)))).cdt(nil),
-		[]byte{0x92, 0xcc, 0xc8, 0xd0, 0x80},                         // uint8, int8 forms
+		[]byte{0x92, 0xcc, 0xc8, 0xd0, 0x80}, // uint8, int8 forms
+		[]byte{0x82, 0xa2, 0x03, 0x61, 0xcb, 0x40, 0x09, 0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18, 0xcd, 0x01, 0x00, 0xce, 0, 1, 0, 0},                   // map: float64 value, uint16 key, uint32 value
+		[]byte{0x94, 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xd1, 0x80, 0x00, 0xd2, 0x80, 0, 0, 0, 0xd3, 0x80, 0, 0, 0, 0, 0, 0, 0}, // uint64 max, int16/32/64 min
 		[]byte{0x93, 0xca, 0x7f, 0xc0, 0, 0, 0xc2, 0xc3},             // float32 NaN, bools
 		[]byte{0x91, 0xc4, 0x02, 0x03, 0x61},                         // bin header holding a string
 		[]byte{0x92, 0xd4, 0x01, 0x02, 0x03},                         // fixext1 as order flags, then an int
@@ -202,10 +204,16 @@ func compareCDT(t *testing.T, v []byte) {
 			t.Fatalf("%x: token %d:\nwire.CDTReader %#v\n     cdtCursor %#v", v, i, a, b)
 		}
 	}
-	// message-pack: the same value, decoded.
-	for _, pt := range []uint8{wire.ParticleList, wire.ParticleMap} {
+	// message-pack: the same value, decoded; into a full dst (append grows
+	// it) and into one with room (the in-place fast paths).
+	roomy := append(make([]byte, 0, 64+3*len(v)), 'x')
+	for _, c := range []struct {
+		pt  uint8
+		dst []byte
+	}{{wire.ParticleList, []byte("x")}, {wire.ParticleMap, []byte("x")}, {wire.ParticleList, roomy}, {wire.ParticleMap, roomy}} {
+		pt := c.pt
 		var w cdtWalk
-		got, errGot := appendMPCDT([]byte("x"), &w, pt, v)
+		got, errGot := appendMPCDT(c.dst, &w, pt, v)
 		want, errWant := refMPCDT([]byte("x"), pt, v)
 		if (errGot == nil) != (errWant == nil) {
 			t.Fatalf("%x: msgpack: transcoder %v, reference %v", v, errGot, errWant)

@@ -419,7 +419,7 @@ func TestBinaryFastPathsRoom(t *testing.T) {
 				name   string
 				append func(dst []byte) ([]byte, error)
 			}{
-				{"msgpack", func(dst []byte) ([]byte, error) { return mp.appendBin(dst, b.Name, b) }},
+				{"msgpack", func(dst []byte) ([]byte, error) { return mp.appendBinArray(dst, m.Bins[i:i+1], true) }},
 				{"avro", func(dst []byte) ([]byte, error) { return av.appendBin(dst, b.Name, b) }},
 			} {
 				want, err := enc.append(append(make([]byte, 0, 4096), prefix...))
