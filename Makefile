@@ -9,7 +9,7 @@ FUZZTIME  ?= 60s
 # once, in test-unit).
 RACE_PKGS ?= ./pool/... ./dataplane/... ./perf/xdrsim/... ./perf/sink/... ./cmd/...
 
-.PHONY: all build run test test-unit test-race bench fuzz lint generate clean
+.PHONY: all build run test test-unit test-race bench pgo fuzz lint generate clean
 
 all: build
 
@@ -30,8 +30,28 @@ test-unit:
 test-race:
 	$(GO) test -race -shuffle=on -count=1 $$($(GO) list $(RACE_PKGS) 2>/dev/null)
 
+# Benchmarks are built with the binary's profile (below), as the binary is.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./wire/... ./encode/... ./pool/... ./dataplane/... ./perf/xdrsim/...
+	$(GO) test -pgo=$(PGO) -run '^$$' -bench . -benchmem ./wire/... ./encode/... ./pool/... ./dataplane/... ./perf/xdrsim/...
+
+# cmd/xdrhook/default.pgo is the CPU profile `go build` optimizes the
+# binary with (profile-guided optimization: -pgo=auto picks it up). It is
+# the binary under the bench scenarios of every format, h2c and one record
+# per request, merged with the microbenchmarks of the record path (decode,
+# the four encoders, run longest), which weight the per-record code. ~2 minutes;
+# regenerate after changing hot code, and commit it.
+PGO     := $(CURDIR)/cmd/xdrhook/default.pgo
+PGO_OUT ?= perf/out/pgo
+pgo: build
+	@rm -rf $(PGO_OUT) && mkdir -p $(PGO_OUT)
+	@set -e; for s in "json" "flat-json" "message-pack" "avro" "json --proto h2c" "json --batch 1"; do \
+		d=$$(echo $$s | tr -c 'a-z0-9\n' -); \
+		$(BIN) bench --connector xdrhook --format $$s --measure 5s --profile $(PGO_OUT)/$$d --out $(PGO_OUT)/logs; \
+	done
+	$(GO) test -run '^$$' -bench '^Benchmark(DecodeTypical|SplitAndDecode)$$' -benchtime 2s -cpuprofile $(PGO_OUT)/wire.pprof -o $(PGO_OUT)/wire.test ./wire
+	$(GO) test -run '^$$' -bench '^Benchmark(JSON|FlatJSON|MsgPack|Avro)$$' -benchtime 6s -cpuprofile $(PGO_OUT)/encode.pprof -o $(PGO_OUT)/encode.test ./encode
+	$(GO) tool pprof -proto $(PGO_OUT)/*/cpu.pprof $(PGO_OUT)/wire.pprof $(PGO_OUT)/encode.pprof > $(PGO).new
+	mv $(PGO).new $(PGO)
 
 # Each fuzz target of FUZZ_PKGS for FUZZTIME (CI: FUZZTIME=10s).
 FUZZ_PKGS ?= ./fuzz ./encode
@@ -72,7 +92,7 @@ PERF_REPORT = $(if $(filter 1 yes true,$(QUICK)),$(PERF_OUT),perf)
 perf: build
 	@mkdir -p $(PERF_OUT)
 	@echo "== microbenchmarks → $(PERF_OUT)/micro.txt"
-	@{ $(GO) test -run '^$$' -bench . -benchmem $(if $(filter 1 yes true,$(QUICK)),-benchtime 100ms) ./wire ./encode ./pool ./dataplane; \
+	@{ $(GO) test -pgo=$(PGO) -run '^$$' -bench . -benchmem $(if $(filter 1 yes true,$(QUICK)),-benchtime 100ms) ./wire ./encode ./pool ./dataplane; \
 		echo $$? > $(PERF_OUT)/micro.rc; } | tee $(PERF_OUT)/micro.txt; exit $$(cat $(PERF_OUT)/micro.rc)
 	$(BIN) bench suite --out $(PERF_OUT) --report $(PERF_REPORT) --micro $(PERF_OUT)/micro.txt \
 		$(if $(filter 1 yes true,$(QUICK)),--quick) $(if $(filter 1 yes true,$(PROFILE)),--profile) \
