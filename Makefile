@@ -76,7 +76,7 @@ clean:
 	rm -rf bin
 
 # The perf suite (perf/REPORT.md): microbenchmarks into perf/out/micro.txt
-# (benchstat input), then `xdrhook bench suite`: end-to-end scenarios in
+# (benchstat input; 5 runs of each, the report takes the median), then `xdrhook bench suite`: end-to-end scenarios in
 # separate processes against the naive baseline, latency and scaling sweeps,
 # report + JSON + SVG charts. ~10 minutes; writes perf/REPORT.md,
 # perf/report.json and perf/*.svg.
@@ -92,7 +92,7 @@ PERF_REPORT = $(if $(filter 1 yes true,$(QUICK)),$(PERF_OUT),perf)
 perf: build
 	@mkdir -p $(PERF_OUT)
 	@echo "== microbenchmarks → $(PERF_OUT)/micro.txt"
-	@{ $(GO) test -pgo=$(PGO) -run '^$$' -bench . -benchmem $(if $(filter 1 yes true,$(QUICK)),-benchtime 100ms) ./wire ./encode ./pool ./dataplane; \
+	@{ $(GO) test -pgo=$(PGO) -run '^$$' -bench . -benchmem $(if $(filter 1 yes true,$(QUICK)),-benchtime 100ms,-count 5 -benchtime 200ms) ./wire ./encode ./pool ./dataplane; \
 		echo $$? > $(PERF_OUT)/micro.rc; } | tee $(PERF_OUT)/micro.txt; exit $$(cat $(PERF_OUT)/micro.rc)
 	$(BIN) bench suite --out $(PERF_OUT) --report $(PERF_REPORT) --micro $(PERF_OUT)/micro.txt \
 		$(if $(filter 1 yes true,$(QUICK)),--quick) $(if $(filter 1 yes true,$(PROFILE)),--profile) \

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,14 +22,16 @@ type Micro struct {
 	MBPerSec    float64 `json:"mbPerSec,omitempty"`
 	BytesPerOp  float64 `json:"bytesPerOp"`
 	AllocsPerOp float64 `json:"allocsPerOp"`
+	Runs        int     `json:"runs,omitempty"` // lines (-count) it sums up
 }
 
-// ParseMicro reads `go test -bench` output. With -count > 1 the lines of a
-// benchmark are averaged.
+// ParseMicro reads `go test -bench` output. With -count > 1 a benchmark's
+// ns/op and MB/s are the median of its runs (a shared machine gives
+// outliers, not a spread around a mean), B/op and allocs/op their mean.
 func ParseMicro(r io.Reader) ([]Micro, error) {
 	var out []Micro
 	idx := map[string]int{}
-	counts := map[string]int{}
+	var ns, mbs [][]float64 // per benchmark, every run
 	pkg := ""
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -45,7 +48,7 @@ func ParseMicro(r io.Reader) ([]Micro, error) {
 		if len(f) < 4 || f[3] != "ns/op" {
 			continue
 		}
-		m := Micro{Pkg: path.Base(pkg), Name: strings.TrimPrefix(f[0], "Benchmark")}
+		m := Micro{Pkg: path.Base(pkg), Name: strings.TrimPrefix(f[0], "Benchmark"), Runs: 1}
 		if i := strings.LastIndexByte(m.Name, '-'); i > 0 {
 			if _, err := strconv.Atoi(m.Name[i+1:]); err == nil {
 				m.Name = m.Name[:i]
@@ -69,22 +72,35 @@ func ParseMicro(r io.Reader) ([]Micro, error) {
 			}
 		}
 		k := m.Pkg + "." + m.Name
-		if j, ok := idx[k]; ok { // running mean over -count repeats
-			n := float64(counts[k])
-			o := &out[j]
-			o.NsPerOp = (o.NsPerOp*n + m.NsPerOp) / (n + 1)
-			o.MBPerSec = (o.MBPerSec*n + m.MBPerSec) / (n + 1)
-			o.BytesPerOp = (o.BytesPerOp*n + m.BytesPerOp) / (n + 1)
-			o.AllocsPerOp = (o.AllocsPerOp*n + m.AllocsPerOp) / (n + 1)
-			o.Iterations += m.Iterations
-			counts[k]++
+		j, ok := idx[k]
+		if !ok {
+			idx[k] = len(out)
+			out = append(out, m)
+			ns, mbs = append(ns, []float64{m.NsPerOp}), append(mbs, []float64{m.MBPerSec})
 			continue
 		}
-		idx[k] = len(out)
-		counts[k] = 1
-		out = append(out, m)
+		o := &out[j]
+		n := float64(o.Runs)
+		o.BytesPerOp = (o.BytesPerOp*n + m.BytesPerOp) / (n + 1)
+		o.AllocsPerOp = (o.AllocsPerOp*n + m.AllocsPerOp) / (n + 1)
+		o.Iterations += m.Iterations
+		o.Runs++
+		ns[j], mbs[j] = append(ns[j], m.NsPerOp), append(mbs[j], m.MBPerSec)
+	}
+	for j := range out {
+		out[j].NsPerOp, out[j].MBPerSec = median(ns[j]), median(mbs[j])
 	}
 	return out, sc.Err()
+}
+
+// median of v (sorted in place); of an even count, the mean of the middle two.
+func median(v []float64) float64 {
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 // findMicro returns the benchmark pkg.name, or nil.

@@ -138,14 +138,14 @@ func (rep *Report) Markdown() string {
 	if len(rep.Micro) == 0 {
 		p("Not run.\n\n")
 	} else {
-		p("`go test -run '^$' -bench . -benchmem ./wire ./encode ./pool ./dataplane`, saved in `%s` (benchstat input: `benchstat old.txt %s`).\n\n", rep.MicroFile, rep.MicroFile)
-		p("| package | benchmark | ns/op | MB/s | B/op | allocs/op |\n|---|---|--:|--:|--:|--:|\n")
+		p("`go test -pgo=cmd/xdrhook/default.pgo -run '^$' -bench . -benchmem ./wire ./encode ./pool ./dataplane` (built with the profile the binary is built with; `make perf` runs each benchmark 5 times, `-count 5`), saved in `%s` (benchstat input: `benchstat old.txt %s`). ns/op and MB/s are the median of a benchmark's runs, B/op and allocs/op their mean.\n\n", rep.MicroFile, rep.MicroFile)
+		p("| package | benchmark | ns/op | MB/s | B/op | allocs/op | runs |\n|---|---|--:|--:|--:|--:|--:|\n")
 		for _, mb := range rep.Micro {
 			mbs := ""
 			if mb.MBPerSec > 0 {
 				mbs = fmt.Sprintf("%.1f", mb.MBPerSec)
 			}
-			p("| %s | %s | %s | %s | %.0f | %.0f |\n", mb.Pkg, mb.Name, nsop(mb.NsPerOp), mbs, mb.BytesPerOp, mb.AllocsPerOp)
+			p("| %s | %s | %s | %s | %.0f | %.0f | %d |\n", mb.Pkg, mb.Name, nsop(mb.NsPerOp), mbs, mb.BytesPerOp, mb.AllocsPerOp, max(mb.Runs, 1))
 		}
 		p("\n")
 	}
