@@ -600,3 +600,20 @@ func (g *generator) appendElem(dst []byte, v uint64, depth int) []byte {
 	}
 	return g.appendMap(dst, mix(v), depth+1, uint8(bits.OnesCount64(v)%2)) // unordered or key-ordered
 }
+
+// Frames returns the frames of records 0..n-1 of workload w (defaults
+// filled in as Run fills them), as the emulator would first send them, with
+// LUTs from nowMs. Benchmarks outside this package use it to measure the
+// connector's stages on the records the perf suite sends.
+func Frames(w Workload, n int, nowMs int64) ([][]byte, error) {
+	cfg := Config{Target: "frames", Workload: w}
+	if err := cfg.normalize(); err != nil {
+		return nil, err
+	}
+	bl := newBuilder(newGenerator(cfg.Workload))
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = bl.appendItem(nil, &item{seq: uint64(i)}, nowMs)
+	}
+	return out, nil
+}

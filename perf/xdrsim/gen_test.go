@@ -357,3 +357,22 @@ func TestHistogram(t *testing.T) {
 		t.Errorf("interval snapshot: %d %v", cur.Count(), cur.Quantile(0.5))
 	}
 }
+
+// TestFrames checks the exported frames against the builder's own.
+func TestFrames(t *testing.T) {
+	w := DefaultWorkload()
+	fs, err := Frames(w, 50, 1_700_000_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bl := newBuilder(newTestGen(t, w))
+	for i, f := range fs {
+		want := bl.appendItem(nil, &item{seq: uint64(i)}, 1_700_000_000_000)
+		if !bytes.Equal(f, want) {
+			t.Fatalf("frame %d differs from the builder's", i)
+		}
+	}
+	if _, err := Frames(Workload{Size: MaxSize + 1}, 1, 0); err == nil {
+		t.Error("an oversized workload was accepted")
+	}
+}
