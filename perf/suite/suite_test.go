@@ -24,6 +24,7 @@ ok  	github.com/xdrhook/xdrhook/wire	2.1s
 pkg: github.com/xdrhook/xdrhook/encode
 BenchmarkJSONFramings/ndjson-2         	  100000	       600 ns/op	      16 B/op	       1 allocs/op
 BenchmarkJSON-2         	 2000000	       517.5 ns/op	       0 B/op	       0 allocs/op
+BenchmarkSimJSON-2         	 500000	       2182 ns/op	 654.36 MB/s	       0 B/op	       0 allocs/op
 `
 
 func TestParseMicro(t *testing.T) {
@@ -31,7 +32,7 @@ func TestParseMicro(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) != 3 {
+	if len(ms) != 4 {
 		t.Fatalf("got %d benchmarks: %+v", len(ms), ms)
 	}
 	d := findMicro(ms, "wire", "DecodeTypical")
@@ -41,6 +42,12 @@ func TestParseMicro(t *testing.T) {
 	f := findMicro(ms, "encode", "JSONFramings/ndjson")
 	if f == nil || f.BytesPerOp != 16 || f.AllocsPerOp != 1 {
 		t.Errorf("sub-benchmark: %+v", f)
+	}
+	if got := microSim(ms); got != "2182 ns per record (encode.SimJSON)" {
+		t.Errorf("microSim: %q", got)
+	}
+	if got := microSim(ms[:1]); !strings.Contains(got, "not measured") {
+		t.Errorf("microSim without the benchmark: %q", got)
 	}
 	bs := budgets(ms)
 	if bs[0].Status != "met" || bs[1].Status != "missed" || bs[2].Status != "n/a" {
@@ -170,7 +177,7 @@ func TestReport(t *testing.T) {
 		"| batched json vs the baseline, HTTP/1.1 (typical) | ≥ 10× | 21.2× (170k vs 8.0k records/s) | met |",
 		"## Where the time goes", "### Profile: json · 1 per request", "System calls dominate", "Not available: the profiled run failed",
 		"## xdrhook vs the baseline", "![throughput](throughput.svg)", "| json · batch 500 · HTTP/1.1 · typical | 170,000 | 8,000 | 21.2× |",
-		"FAILED: records lost / something", "## Latency under load", "## Scaling with XDR connections", "## Microbenchmarks", "## Method",
+		"FAILED: records lost / something", "## Latency under load", "## Scaling with XDR connections", "## Microbenchmarks", "| allocs/op | runs |", "| wire | DecodeTypical | 130 | 3151.3 | 0 | 0 | 3 |", "## Method",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("REPORT.md lacks %q", want)
