@@ -206,14 +206,15 @@ func compareCDT(t *testing.T, v []byte) {
 	}
 	// message-pack: the same value, decoded; into a full dst (append grows
 	// it) and into one with room (the in-place fast paths).
+	// The two must agree byte for byte and error for error.
 	roomy := append(make([]byte, 0, 64+3*len(v)), 'x')
-	for _, c := range []struct {
-		pt  uint8
-		dst []byte
-	}{{wire.ParticleList, []byte("x")}, {wire.ParticleMap, []byte("x")}, {wire.ParticleList, roomy}, {wire.ParticleMap, roomy}} {
-		pt := c.pt
+	for _, pt := range []uint8{wire.ParticleList, wire.ParticleMap} {
 		var w cdtWalk
-		got, errGot := appendMPCDT(c.dst, &w, pt, v)
+		got, errGot := appendMPCDT([]byte("x"), &w, pt, v)
+		got2, errGot2 := appendMPCDT(roomy, &w, pt, v)
+		if fmt.Sprint(errGot) != fmt.Sprint(errGot2) || errGot == nil && !bytes.Equal(got, got2) {
+			t.Fatalf("%x: a full dst gives %x, %v; a roomy one %x, %v", v, got, errGot, got2, errGot2)
+		}
 		want, errWant := refMPCDT([]byte("x"), pt, v)
 		if (errGot == nil) != (errWant == nil) {
 			t.Fatalf("%x: msgpack: transcoder %v, reference %v", v, errGot, errWant)
@@ -234,6 +235,22 @@ func compareCDT(t *testing.T, v []byte) {
 		w2, _, _ := mpDecode(want[2:])
 		if err := mpEqual("value", g, w2); err != nil {
 			t.Fatalf("%x: %v", v, err)
+		}
+	}
+	// The fast entry of a fixarray or fixmap against the general path: the
+	// same container with a 16-bit header gives the same bytes.
+	if len(v) > 0 && v[0]&0xe0 == 0x80 {
+		long := append([]byte{0xdc, 0, v[0] & 0x0f}, v[1:]...)
+		if v[0] < 0x90 {
+			long[0] = 0xde
+		}
+		for _, pt := range []uint8{wire.ParticleList, wire.ParticleMap} {
+			var w cdtWalk
+			a, errA := appendMPCDT(append(make([]byte, 0, 64+3*len(v)), 'x'), &w, pt, v)
+			b, errB := appendMPCDT(append(make([]byte, 0, 64+3*len(v)), 'x'), &w, pt, long)
+			if (errA == nil) != (errB == nil) || errA == nil && !bytes.Equal(a, b) {
+				t.Fatalf("%x: fixed header %x, %v; 16-bit header %x, %v", v, a, errA, b, errB)
+			}
 		}
 	}
 	// avro: the same bytes.

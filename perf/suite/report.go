@@ -138,7 +138,7 @@ func (rep *Report) Markdown() string {
 	if len(rep.Micro) == 0 {
 		p("Not run.\n\n")
 	} else {
-		p("`go test -pgo=cmd/xdrhook/default.pgo -run '^$' -bench . -benchmem ./wire ./encode ./pool ./dataplane` (built with the profile the binary is built with; `make perf` makes 5 passes over them, so the runs of one benchmark are half a minute apart), saved in `%s` (benchstat input: `benchstat old.txt %s`). ns/op and MB/s are the median of a benchmark's runs, B/op and allocs/op their mean.\n\n", rep.MicroFile, rep.MicroFile)
+		p("`go test -pgo=cmd/xdrhook/default.pgo -run '^$' -bench . -benchmem ./wire ./encode ./pool ./dataplane` (built with the profile the binary is built with; `make perf` makes 5 passes over them at `-benchtime 200ms`, so the runs of one benchmark are half a minute apart; `QUICK=1` one pass at 100ms), saved in `%s` (benchstat input: `benchstat old.txt %s`). ns/op and MB/s are the median of a benchmark's runs, B/op and allocs/op their mean.\n\n", rep.MicroFile, rep.MicroFile)
 		p("| package | benchmark | ns/op | MB/s | B/op | allocs/op | runs |\n|---|---|--:|--:|--:|--:|--:|\n")
 		for _, mb := range rep.Micro {
 			mbs := ""

@@ -3,6 +3,7 @@ package xdrsim
 import (
 	"compress/zlib"
 	"encoding/binary"
+	"errors"
 	"math"
 	"math/bits"
 	"strconv"
@@ -606,6 +607,9 @@ func (g *generator) appendElem(dst []byte, v uint64, depth int) []byte {
 // LUTs from nowMs. Benchmarks outside this package use it to measure the
 // connector's stages on the records the perf suite sends.
 func Frames(w Workload, n int, nowMs int64) ([][]byte, error) {
+	if n < 0 {
+		return nil, errors.New("xdrsim: a negative number of frames")
+	}
 	cfg := Config{Target: "frames", Workload: w}
 	if err := cfg.normalize(); err != nil {
 		return nil, err

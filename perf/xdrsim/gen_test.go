@@ -375,4 +375,7 @@ func TestFrames(t *testing.T) {
 	if _, err := Frames(Workload{Size: MaxSize + 1}, 1, 0); err == nil {
 		t.Error("an oversized workload was accepted")
 	}
+	if _, err := Frames(w, -1, 0); err == nil {
+		t.Error("a negative count was accepted")
+	}
 }
