@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -151,5 +152,5 @@ func readBody(buf *pool.Buf, body io.Reader) ([]byte, error) {
 			return nil, err
 		}
 	}
-	return nil, errors.New("response over 64 MiB")
+	return nil, fmt.Errorf("response over %d MiB", maxCheckedBody>>20)
 }

@@ -200,9 +200,10 @@ func (bs *mpBins) MarshalMsg(b []byte) ([]byte, error) {
 func (bs *mpBins) Msgsize() int { return bs.size }
 
 // appendBinArray appends the bins array: every bin of bins under its own
-// name (all), or the bins e.kept holds. Each is [name, particle type,
-// flags, value]. The usual bin is written by the loop itself (a call per
-// bin, with its spills, cost a sixth of the time).
+// name (all: no transform), or the bins e.kept holds. Each is [name,
+// particle type, flags, value]. The usual bin is written by the loop itself
+// (a call per bin cost ~5 ns of ~160 in interleaved runs). all is passed,
+// not read from e.Transform here: that measured 2-4 ns slower.
 func (e *MsgPack) appendBinArray(dst []byte, bins []wire.Bin, all bool) ([]byte, error) {
 	count := len(e.kept)
 	if all {

@@ -294,19 +294,18 @@ func (w *cdtWalk) pop() int {
 	return -1
 }
 
-// mpScalarSize is the size of each fixed-size scalar by its first byte
-// (ints, floats, nil, bools), 0 for every other element.
+// mpScalarSize is the size of each fixed-size scalar (nil, bool, int,
+// float) by its first byte, 0 for every other element: mpParse's sizes,
+// read off once.
 var mpScalarSize = func() (t [256]uint8) {
-	for c := 0; c < 0x80; c++ {
-		t[c] = 1 // positive fixint
+	var b [9]byte
+	for c := range t {
+		b[0] = byte(c)
+		var e mpElem
+		if mpParse(b[:], 0, &e) == cdtOK && e.kind <= mkFloat64 {
+			t[c] = uint8(e.hdr)
+		}
 	}
-	for c := 0xe0; c < 0x100; c++ {
-		t[c] = 1 // negative fixint
-	}
-	t[0xc0], t[0xc2], t[0xc3] = 1, 1, 1
-	t[0xcc], t[0xcd], t[0xce], t[0xcf] = 2, 3, 5, 9
-	t[0xd0], t[0xd1], t[0xd2], t[0xd3] = 2, 3, 5, 9
-	t[0xca], t[0xcb] = 5, 9
 	return t
 }()
 
