@@ -267,7 +267,7 @@ func (a *Avro) appendBin(dst, name []byte, b *wire.Bin) ([]byte, error) {
 			copyWords(d[k+2:], v)
 			return dst[:n+k+2+len(v)], nil
 		}
-		return appendAvroBytes(dst[:n+k], v), nil
+		return appendAvroBytes(append(dst[:n+k], 2*avValString), v), nil
 	case wire.ParticleBool:
 		d[k], d[k+1] = 2*avValBoolean, 0
 		if len(v) == 1 && v[0] != 0 {
