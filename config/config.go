@@ -403,6 +403,12 @@ const (
 	FramingAvroOCF      Framing = "avro-ocf"
 )
 
+// Protocol reports whether the framing is the destination's protocol rather
+// than a container of messages: es-bulk (an Elasticsearch _bulk body) and
+// splunk-hec (HEC events). Their bodies keep the framing with one record
+// when batching is off; the other framings then send the message alone.
+func (f Framing) Protocol() bool { return f == FramingESBulk || f == FramingSplunkHEC }
+
 // Format is a resolved format section.
 type Format struct {
 	// Mode default json.
@@ -430,8 +436,9 @@ type Format struct {
 	// Splunk HEC event fields, written when set (splunk-hec framing).
 	SplunkSource, SplunkSourceType, SplunkIndex string
 
-	path string
-	raw  *rawFormat
+	path       string
+	raw        *rawFormat
+	framingSet bool // framing written in the file, not the default
 }
 
 // Batching is a resolved batching section.
@@ -450,8 +457,9 @@ type Batching struct {
 	MaxBytes   int
 	Interval   time.Duration
 
-	path string
-	raw  *rawBatching
+	path   string
+	raw    *rawBatching
+	absent bool // no batching section: off by default
 }
 
 // BinTransforms is a resolved bin-transforms section, in the shape of

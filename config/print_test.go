@@ -56,14 +56,14 @@ func TestWriteYAMLRoundTrip(t *testing.T) {
 }
 
 // eqSection compares resolved sections, leaving out their links to the
-// raw tree.
+// raw tree and what they note of it (a printed config writes every value).
 func eqSection[T Format | Batching | BinTransforms | RecordOrdering](a, b T) bool {
 	for _, v := range []any{&a, &b} {
 		switch s := v.(type) {
 		case *Format:
-			s.raw = nil
+			s.raw, s.framingSet = nil, false
 		case *Batching:
-			s.raw = nil
+			s.raw, s.absent = nil, false
 		case *BinTransforms:
 			s.raw = nil
 		case *RecordOrdering:

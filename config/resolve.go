@@ -49,10 +49,12 @@ func (l *loader) resolve(raw *rawConfig) *Config {
 		raw.Format = &rawFormat{}
 	}
 	c.Format = l.resolveFormat(raw.Format, "format")
-	if raw.Batching == nil {
+	absent := raw.Batching == nil
+	if absent {
 		raw.Batching = &rawBatching{Enabled: ptr(false)}
 	}
 	c.Batching = l.resolveBatching(raw.Batching, "batching", c.Service.ReplyDeadline)
+	c.Batching.absent = absent
 	if raw.BinTransforms == nil {
 		raw.BinTransforms = &rawBinTransforms{}
 	}
@@ -179,6 +181,7 @@ func (l *loader) crossChecks(c *Config, used map[string]bool) {
 			}
 		}
 	}
+	l.checkFramingBatching(c)
 	s := c.Service
 	for _, port := range s.Ports {
 		if port != 0 && port == s.Manage.Port && overlaps(s.Address, s.Manage.Address) {
@@ -194,6 +197,39 @@ func (l *loader) crossChecks(c *Config, used map[string]bool) {
 			l.warnf(join("destinations", name)+".call-timeout", "%d ms is not below service.reply-deadline (%d ms): a request still running at the deadline is answered 11 (retry) and may be delivered twice", d.CallTimeout.Milliseconds(), s.ReplyDeadline.Milliseconds())
 		}
 	}
+}
+
+// checkFramingBatching warns where a framing the user chose is not used:
+// with batching off a body is one message alone, unless the framing is the
+// destination's protocol (Framing.Protocol), which frames that one record.
+func (l *loader) checkFramingBatching(c *Config) {
+	seen := map[*Format]bool{}
+	for _, p := range c.profiles {
+		f := p.Format
+		if p.Batching.Enabled || seen[f] || !f.framingSet || f.Framing.Protocol() {
+			continue
+		}
+		seen[f] = true
+		l.warnf(f.path+".framing", "%s is not used: batching is off (%s), so each body is one message alone (%s); enable batching to frame bodies as %s",
+			f.Framing, batchingWhere(p.Batching), singleContentType[f.Mode], f.Framing)
+	}
+}
+
+// batchingWhere names the batching section that turned batching off.
+func batchingWhere(b *Batching) string {
+	if b.absent {
+		return "no batching section"
+	}
+	return b.path + ".enabled: false"
+}
+
+// singleContentType is the content type of a body holding one message
+// alone, per format mode (output-formats.md).
+var singleContentType = map[FormatMode]string{
+	FormatJSON:        "application/json",
+	FormatFlatJSON:    "application/json",
+	FormatMessagePack: "application/x-msgpack",
+	FormatAvro:        "avro/binary, single-object encoding",
 }
 
 // ---- service
@@ -601,6 +637,7 @@ var allFramings = []string{string(FramingNDJSON), string(FramingJSONArray), stri
 func (l *loader) resolveFormat(r *rawFormat, p string) *Format {
 	f := &Format{path: p, raw: r}
 	f.Mode = FormatMode(l.enum(&r.Mode, p+".mode", string(FormatJSON), formatModes...))
+	f.framingSet = r.Framing != nil
 	if ok := framingsFor[f.Mode]; ok != nil {
 		f.Framing = Framing(l.enum(&r.Framing, p+".framing", ok[0], allFramings...))
 		if f.Framing != "" && !contains(ok, string(f.Framing)) {

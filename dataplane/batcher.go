@@ -62,7 +62,8 @@ type batcher struct {
 	mu      sync.Mutex
 	p       *Profile
 	d       *Destination
-	enc     encode.Encoder  // batching off
+	enc     encode.Encoder  // batching off (nil with Profile.FrameOne)
+	one     encode.Framer   // batching off, Profile.FrameOne
 	framers []encode.Framer // batching on: framers of no open body
 	cur     *batch          // the open body (static path)
 	byPath  map[string]map[string]*batch
@@ -74,7 +75,11 @@ type batcher struct {
 
 func newBatcher(p *Profile, d *Destination) *batcher {
 	bt := &batcher{p: p, d: d, sizeHint: 4096}
-	if !p.Batching {
+	switch {
+	case p.Batching:
+	case p.FrameOne:
+		bt.one = p.NewFramer()
+	default:
 		bt.enc = p.NewEncoder()
 	}
 	if d.opts.Path != nil {
@@ -119,10 +124,14 @@ func (bt *batcher) start(e *Engine, m *wire.Message, nowMs int64) *batch {
 	return b
 }
 
-// add encodes m into its body. It returns 0 when the record is taken (its
-// slot will be settled by the destination), or the result code to settle it
-// with now: 11 when the destination is backed up, 4 when the record cannot
-// be encoded.
+// rcTaken is what add returns for a record in a body: the destination
+// settles its slot. It is no reply code.
+const rcTaken byte = 0xff
+
+// add encodes m into its body. It returns rcTaken when the record is taken,
+// or the result code to settle it with now: 11 when the destination is
+// backed up, 4 when the record cannot be encoded, 0 when the framing leaves
+// it out.
 func (bt *batcher) add(e *Engine, m *wire.Message, r ref, nowMs, nowUnix int64) byte {
 	if bt.d.backedUp() {
 		bt.d.m.refused.Inc()
@@ -133,22 +142,34 @@ func (bt *batcher) add(e *Engine, m *wire.Message, r ref, nowMs, nowUnix int64) 
 	if !bt.p.Batching {
 		b := e.newBatch(bt.sizeHint, nowMs)
 		var err error
-		b.buf.B, err = bt.enc.Append(b.buf.B, m, nowUnix)
+		if bt.enc != nil {
+			b.buf.B, err = bt.enc.Append(b.buf.B, m, nowUnix)
+			b.contentType = bt.enc.ContentType()
+		} else {
+			b.buf.B, err = bt.appendOne(b.buf.B, m, nowUnix)
+			b.contentType = bt.one.ContentType()
+			b.check, _ = bt.one.(encode.ResponseChecker)
+		}
 		if err != nil {
 			e.releaseBatch(b)
 			bt.d.m.encodeErrors.Inc()
 			e.logEncodeError(bt.d, err)
 			return wire.RCParameter
 		}
+		if len(b.buf.B) == 0 {
+			// The framing leaves this record out (es-bulk omit-deletes).
+			e.releaseBatch(b)
+			bt.d.m.skipped.Inc()
+			return wire.RCOK
+		}
 		bt.sizeHint = len(b.buf.B)
-		b.contentType = bt.enc.ContentType()
 		b.idem = appendIdempotencyKey(b.idem, m)
 		if bt.d.opts.Path != nil {
 			b.path = bt.d.opts.Path(b.path, m.Namespace, m.Set)
 		}
 		b.refs = append(b.refs, r)
 		bt.d.enqueue(b)
-		return wire.RCOK
+		return rcTaken
 	}
 	b := bt.open(e, m, nowMs)
 	mark := len(b.buf.B)
@@ -161,11 +182,31 @@ func (bt *batcher) add(e *Engine, m *wire.Message, r ref, nowMs, nowUnix int64) 
 		e.logEncodeError(bt.d, err)
 		return wire.RCParameter
 	}
+	if len(b.buf.B) == mark {
+		// The framing leaves this record out (es-bulk omit-deletes): no
+		// request carries it, so none answers it.
+		bt.d.m.skipped.Inc()
+		return wire.RCOK
+	}
 	b.refs = append(b.refs, r)
 	if len(b.refs) >= bt.p.MaxRecords || len(b.buf.B) >= bt.p.MaxBytes {
 		bt.seal(b, m.Namespace, m.Set)
 	}
-	return wire.RCOK
+	return rcTaken
+}
+
+// appendOne appends a body of bt.one's framing holding m alone. On error
+// dst is returned unchanged; a record the framing leaves out gives an empty
+// body.
+func (bt *batcher) appendOne(dst []byte, m *wire.Message, nowUnix int64) ([]byte, error) {
+	start := len(dst)
+	dst = bt.one.Begin(dst)
+	mark := len(dst)
+	dst, err := bt.one.Append(dst, m, nowUnix)
+	if err != nil || len(dst) == mark {
+		return dst[:start], err
+	}
+	return bt.one.End(dst), nil
 }
 
 // seal finishes body b and queues it for sending. Under bt.mu.

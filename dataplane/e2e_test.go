@@ -88,6 +88,18 @@ type testEngine struct {
 
 func startEngine(t *testing.T, o Options, url string, batching bool, dopts DestinationOptions) *testEngine {
 	t.Helper()
+	p := &Profile{
+		NewFramer:  func() encode.Framer { return &encode.NDJSON{Enc: &encode.JSON{}} },
+		NewEncoder: func() encode.Encoder { return &encode.JSON{} },
+		Batching:   batching, MaxRecords: 100, MaxBytes: 1 << 20, Interval: 20 * time.Millisecond,
+	}
+	return startEngineWith(t, o, url, p, dopts)
+}
+
+// startEngineWith starts an engine with one profile and one HTTP/1.1
+// destination at url, every record routed to it.
+func startEngineWith(t *testing.T, o Options, url string, p *Profile, dopts DestinationOptions) *testEngine {
+	t.Helper()
 	snd, err := NewHTTP1Sender(HTTPOptions{URLs: []string{url}})
 	if err != nil {
 		t.Fatal(err)
@@ -95,11 +107,6 @@ func startEngine(t *testing.T, o Options, url string, batching bool, dopts Desti
 	dopts.Name = "test"
 	dopts.Sender = snd
 	d := NewDestination(dopts)
-	p := &Profile{
-		NewFramer:  func() encode.Framer { return &encode.NDJSON{Enc: &encode.JSON{}} },
-		NewEncoder: func() encode.Encoder { return &encode.JSON{} },
-		Batching:   batching, MaxRecords: 100, MaxBytes: 1 << 20, Interval: 20 * time.Millisecond,
-	}
 	o.Listen = []string{freeAddr(t)}
 	o.Profiles = []*Profile{p}
 	o.Destinations = []*Destination{d}

@@ -105,6 +105,7 @@ type destMetrics struct {
 	retryReplied     *metrics.Counter
 	droppedPermanent *metrics.Counter
 	encodeErrors     *metrics.Counter // records answered 4 because they could not be encoded (e.g. a CDT nested too deep)
+	skipped          *metrics.Counter // records the framing leaves out (es-bulk omit-deletes), answered 0
 	refusals         *metrics.Counter // 2xx responses whose body said records were refused (Elasticsearch bulk errors)
 	latency          *metrics.PrometheusHistogram
 	inFlight         *metrics.Gauge
@@ -127,6 +128,7 @@ func newDestMetrics(s *metrics.Set, d *Destination) *destMetrics {
 	m.retryReplied = s.NewCounter(`xdrhook_records_settled_total{` + l + `,outcome="retry"}`)
 	m.droppedPermanent = s.NewCounter(`xdrhook_records_settled_total{` + l + `,outcome="dropped-permanent"}`)
 	m.encodeErrors = s.NewCounter(`xdrhook_records_settled_total{` + l + `,outcome="encode-error"}`)
+	m.skipped = s.NewCounter(`xdrhook_records_settled_total{` + l + `,outcome="skipped"}`)
 	m.latency = s.NewPrometheusHistogram(`xdrhook_request_duration_seconds{` + l + `}`)
 	m.inFlight = s.NewGauge(`xdrhook_requests_queued{`+l+`}`, func() float64 { return float64(d.queued.Load()) })
 	return m

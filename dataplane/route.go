@@ -17,6 +17,10 @@ type Profile struct {
 	NewFramer func() encode.Framer
 	// NewEncoder builds the encoder of single-message bodies (batching off).
 	NewEncoder func() encode.Encoder
+	// FrameOne keeps the framing with batching off: each body is a framer's
+	// body of one record (es-bulk, splunk-hec: the framing is the
+	// destination's protocol, not a container). NewEncoder is then unused.
+	FrameOne bool
 
 	// Ordering enables record-ordering (the engine's LUT cache) for the
 	// records of this profile.

@@ -122,7 +122,7 @@ func (s *session) handle(frame []byte) {
 	seq := s.open(len(dests), 0)
 	nowMs, nowUnix := e.clock.nowMs(), e.clock.nowUnix()
 	for _, d := range dests {
-		if rc := e.batchers[p.ID][d.index].add(e, m, ref{s: s, seq: seq}, nowMs, nowUnix); rc != wire.RCOK {
+		if rc := e.batchers[p.ID][d.index].add(e, m, ref{s: s, seq: seq}, nowMs, nowUnix); rc != rcTaken {
 			s.w.settle(seq, rc)
 		}
 	}

@@ -171,6 +171,7 @@ func buildProfile(cp *config.Profile) (*dataplane.Profile, error) {
 			return &fj
 		}
 		p.NewEncoder = single
+		p.FrameOne = f.Framing.Protocol()
 		switch f.Framing {
 		case config.FramingJSONArray:
 			p.NewFramer = func() encode.Framer { return &encode.JSONArray{Enc: single()} }
