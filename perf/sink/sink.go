@@ -499,6 +499,10 @@ func (s *Sink) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	format := detect(r.Header.Get("Content-Type"), body)
+	if why := checkProtocol(r.URL.Path, format, body); why != "" {
+		s.reject(w, http.StatusBadRequest, why)
+		return
+	}
 	p, err := s.ps.parse(format, body)
 	if err == nil {
 		err = checkHeaders(r, format, p, s.ps.countAll)
