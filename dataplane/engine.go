@@ -307,9 +307,9 @@ func (e *Engine) sealAll(force bool) {
 	}
 }
 
-// register counts a new connection. Its session is tracked (for the
+// connOpened counts a new connection. Its session is tracked (for the
 // deadline ticker) from its first frame on: see session.consume.
-func (e *Engine) register(s *session) {
+func (e *Engine) connOpened() {
 	e.m.connAccepted.Inc()
 	e.m.connActive.Inc()
 }
@@ -321,7 +321,8 @@ func (e *Engine) track(s *session) {
 	e.sessMu.Unlock()
 }
 
-func (e *Engine) unregister(s *session) {
+// connClosed counts a closed connection and stops tracking its session.
+func (e *Engine) connClosed(s *session) {
 	if s.w != nil {
 		e.sessMu.Lock()
 		delete(e.sessions, s)

@@ -64,7 +64,7 @@ func (h *gnetHandler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	s := h.e.newSession()
 	s.wake = func() { c.Wake(nil) }
 	c.SetContext(s)
-	h.e.register(s)
+	h.e.connOpened()
 	return nil, gnet.None
 }
 

@@ -38,7 +38,7 @@ func pipeline(tb testing.TB, batching bool) (*Engine, *session) {
 	tb.Cleanup(func() { d.stop() })
 	s := e.newSession()
 	s.wake = func() {}
-	e.register(s)
+	e.connOpened()
 	return e, s
 }
 

@@ -169,12 +169,12 @@ func (s *session) close() {
 		return
 	}
 	if s.w == nil {
-		s.e.unregister(s)
+		s.e.connClosed(s)
 		return
 	}
 	if n := s.w.unanswered(); n > 0 {
 		s.e.inflight.Add(-int64(n))
 		s.e.m.abandonedOnClose.Add(n)
 	}
-	s.e.unregister(s)
+	s.e.connClosed(s)
 }

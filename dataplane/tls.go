@@ -101,7 +101,7 @@ func (e *Engine) serveTLSConn(c *tls.Conn) {
 		default:
 		}
 	}
-	e.register(s)
+	e.connOpened()
 	defer s.close()
 
 	var mu sync.Mutex // owner: consume and flush run under it

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/xdrhook/xdrhook/encode"
-	"github.com/xdrhook/xdrhook/wire"
 )
 
 // Profile is how the records of one (namespace, set) are encoded and
@@ -30,11 +29,4 @@ type Profile struct {
 	MaxRecords int
 	MaxBytes   int
 	Interval   time.Duration
-}
-
-// Router decides where each record goes. Route must not allocate and must be
-// safe for concurrent use (it runs on every event loop). No destinations
-// means the record is skipped on purpose (answered 0).
-type Router interface {
-	Route(m *wire.Message) (p *Profile, dests []*Destination)
 }
