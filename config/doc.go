@@ -91,6 +91,7 @@
 //	format:
 //	  mode: json                      # json | flat-json | message-pack | avro
 //	  framing: (per mode)             # ndjson | json-array | es-bulk | splunk-hec | msgpack-array | avro-ocf
+//	                                  # batching off: the message alone, but es-bulk and splunk-hec keep their framing
 //	  metadata-key: metadata
 //	  schema: ""                      # avro user schema, inline JSON
 //	  schema-file: ""                 # or from a file (read at load); not both
