@@ -2,7 +2,6 @@ package reliability
 
 import (
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -16,13 +15,10 @@ import (
 // in gnet's inbound buffer (gnet cannot pause reading) past XDR's 10 s:
 // RSS 300–480 MiB, connections dropped, a million resends. The window now
 // grows by 1024-slot chunks, so every frame is read and answered — 11 at
-// once past max-concurrent-records — and memory stays bounded. ~50 s: runs
-// in `make reliability` (XDRHOOK_DEEP=1), not in `make test`.
+// once past max-concurrent-records — and memory stays bounded. ~50 s, in
+// the system tier like every scenario here.
 func TestDeepPipeline(t *testing.T) {
-	skipUnderRace(t)
-	if os.Getenv("XDRHOOK_DEEP") == "" {
-		t.Skip("~50 s; set XDRHOOK_DEEP=1 (make reliability does)")
-	}
+	systemTier(t)
 	sk := startSink(t, sink.Config{Latency: 300 * time.Millisecond})
 	p := harness.Connector{Config: conf{URL: sk.URL() + "/in", Dest: []string{"max-in-flight: 4"}}.yaml()}.Start(t)
 	w := watch(p, 100*time.Millisecond, false)

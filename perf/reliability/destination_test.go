@@ -43,7 +43,7 @@ type destCase struct {
 // drops connections mid-request. Every record answered 0 must have reached
 // it; every other record is retried by the emulator until it is.
 func TestDestinationFaults(t *testing.T) {
-	skipUnderRace(t)
+	systemTier(t)
 	cases := []destCase{
 		{
 			name:     "down-5s",

@@ -11,10 +11,15 @@
 // sent, delivered, duplicates, the connector's peak RSS, the recovery time
 // — so `go test -v` shows them; TestMain prints them again as one table.
 //
-//	go test -v ./perf/reliability            # every scenario, ~2.5 minutes
-//	go test -v -short ./perf/reliability     # skips VictoriaLogs and 512 connections; 2 kills instead of 5, a 12 s soak
-//	make reliability                         # all of them, verbose
-//	make reliability SOAK=1                  # with the 10-minute soak (default: 20 s)
+// The scenarios are the system tier: `go test -short` (make test) skips
+// them all, and so do -race builds (the connector is a separate binary
+// built without the race detector).
+//
+//	go test -v ./perf/reliability                        # every scenario, ~4 minutes on 2 cores
+//	go test -v ./perf/reliability -run TestSoak -soak 10m # the soak for 10 minutes (default 20 s)
+//	make reliability                                     # all of them, verbose
+//	make reliability SOAK=10m                            # with a 10-minute soak
+//	make test-system                                     # these and the other process-level tests
 //
 // Scenarios: destination faults (TestDestinationFaults: down, flapping,
 // 5xx and 429 storms with Retry-After, latency past the reply deadline,
@@ -22,19 +27,17 @@
 // under load), TestSigtermUnderLoad, TestXDRSide (half frames, 512
 // connections, health-check floods, a reader that never reads),
 // TestHostileFrames (fuzz corpus, oversized frames, zlib bombs, deep
-// nesting, huge counts), TestSoak, TestSecurity and TestVictoriaLogs.
+// nesting, huge counts), TestDeepPipeline (30,000 requests pipelined per
+// XDR connection toward a slow destination), TestSoak, TestSecurity and
+// TestVictoriaLogs.
 //
-// Environment:
-//   - XDRHOOK_SOAK=1 (or SOAK=1): the 10-minute soak.
+// Flags and environment:
+//   - -soak DURATION: TestSoak's length (default 20s; a fault every
+//     max(4 s, 1/20 of it)).
 //   - XDRHOOK_BIN: a prebuilt xdrhook binary (perf/harness).
 //   - XDRHOOK_VICTORIALOGS_BIN: a victoria-logs binary; otherwise
 //     VictoriaLogs v1.52.1 is built once with `go install` into the user
 //     cache directory (the test is skipped if that fails).
-//   - XDRHOOK_KNOWN_ISSUES=1: also run the reproductions of open problems
-//     (known_issues_test.go), which fail today.
-//
-// Under -race the scenarios skip themselves: the connector is a separate
-// binary built without the race detector.
 //
 // The package has no code outside its tests.
 package reliability

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -30,15 +31,30 @@ import (
 	"github.com/xdrhook/xdrhook/wire"
 )
 
+// systemTier starts every process-level scenario: they belong to the
+// system tier (make test-system, make reliability), so the short tier
+// (go test -short, make test) skips them, and so do -race builds.
+func systemTier(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("system tier: run by make test-system (or make reliability)")
+	}
+	skipUnderRace(t)
+}
+
 // skipUnderRace skips a process-level scenario in -race builds: the
 // connector under test is a separate binary built without it, and the
-// emulator and sink under the race detector only slow the scenario down
-// (make test runs ./perf/... with -race).
+// emulator and sink under the race detector only slow the scenario down.
 func skipUnderRace(t *testing.T) {
+	t.Helper()
 	if raceEnabled {
-		t.Skip("process-level scenario: runs without -race (make reliability)")
+		t.Skip("process-level scenario: runs without -race (make test-system)")
 	}
 }
+
+// soakFlag is TestSoak's length: go test ./perf/reliability -soak 10m
+// (make reliability SOAK=10m).
+var soakFlag = flag.Duration("soak", 20*time.Second, "TestSoak: how long the soak runs (make reliability SOAK=10m)")
 
 // TestMain raises the open-file limit (512 XDR connections, the connector
 // inherits it) and prints every scenario's figures as one table.
@@ -51,16 +67,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	printTable(os.Stdout)
 	os.Exit(code)
-}
-
-// soak reports whether the long soak was asked for (make reliability SOAK=1).
-func soak() bool {
-	for _, k := range []string{"XDRHOOK_SOAK", "SOAK"} {
-		if v := os.Getenv(k); v != "" && v != "0" && v != "false" {
-			return true
-		}
-	}
-	return false
 }
 
 // ---- figures ----

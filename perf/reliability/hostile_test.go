@@ -40,7 +40,7 @@ type hostile struct {
 // hostile records are answered 4 or their connection closed, and the
 // metrics count them.
 func TestHostileFrames(t *testing.T) {
-	skipUnderRace(t)
+	systemTier(t)
 	e := startXDREnv(t, conf{}, func(c *xdrsim.Config) { c.Duration = 8 * time.Second })
 	cases := append(craftedHostile(t), corpusHostile(t)...)
 

@@ -11,15 +11,12 @@ import (
 )
 
 // TestKillAndRestart: the connector is SIGKILLed under load and restarted
-// on the same ports, 5 times (2 with -short). Records it had answered 0
+// on the same ports, 5 times. Records it had answered 0
 // were delivered before the answer; the rest were in flight on connections
 // that dropped, and the emulator resends them. Nothing may be lost.
 func TestKillAndRestart(t *testing.T) {
-	skipUnderRace(t)
-	kills := 5
-	if testing.Short() {
-		kills = 2
-	}
+	systemTier(t)
+	const kills = 5
 	sk := startSink(t, sink.Config{})
 	conn := harness.Connector{
 		Config:  conf{URL: sk.URL() + "/in"}.yaml(),
@@ -63,7 +60,7 @@ func TestKillAndRestart(t *testing.T) {
 // restarted on the same port then takes what the emulator resends (frames
 // it wrote after the listener closed), and nothing is lost.
 func TestSigtermUnderLoad(t *testing.T) {
-	skipUnderRace(t)
+	systemTier(t)
 	sk := startSink(t, sink.Config{Latency: 30 * time.Millisecond})
 	const deadline = 8000
 	conn := harness.Connector{

@@ -32,7 +32,7 @@ import (
 // loopback by default, and the XDR TLS listener with client-ca-file
 // refuses clients without a valid certificate.
 func TestSecurity(t *testing.T) {
-	skipUnderRace(t)
+	systemTier(t)
 	t.Run("destination-tls-verified-by-default", testTLSVerifiedByDefault)
 	t.Run("destination-custom-ca", testCustomCA)
 	t.Run("secret-never-shown", testSecretNeverShown)

@@ -46,18 +46,19 @@ func (c *connTracker) dropAll() int {
 // fault every period — destination down, destination connections reset,
 // a 503 storm with Retry-After, every XDR connection dropped — and checks
 // that the connector's RSS and goroutine count stay flat (last third
-// against first third) and that nothing is lost. Default: 20 s, a fault
-// every 4 s (-short: 12 s, every 3 s); SOAK=1 (make reliability SOAK=1): 10
-// minutes, every 30 s.
+// against first third) and that nothing is lost. Its length is the -soak
+// flag: 20 s by default, a fault every 4 s; `go test ./perf/reliability
+// -run TestSoak -soak 10m` (make reliability SOAK=10m): a fault every 30 s.
 func TestSoak(t *testing.T) {
-	skipUnderRace(t)
-	duration, period, every := 20*time.Second, 4*time.Second, time.Second
-	if testing.Short() {
-		duration, period = 12*time.Second, 3*time.Second
+	systemTier(t)
+	// A fault every 4 s and a sample every second at the default 20 s; a
+	// fault every 30 s and a sample every 10 s in a 10-minute soak.
+	duration := *soakFlag
+	if duration < 8*time.Second {
+		t.Fatalf("-soak %v: at least 8s (two fault periods)", duration)
 	}
-	if soak() {
-		duration, period, every = 10*time.Minute, 30*time.Second, 10*time.Second
-	}
+	period := max(4*time.Second, duration/20)
+	every := max(time.Second, duration/60)
 	sk := startSink(t, sink.Config{})
 	px := newProxy(t, sk.Addr(), nil)
 	fr := newFront(t, px.URL(), "1")

@@ -63,7 +63,7 @@ func (e *xdrEnv) finish(t *testing.T, extra string) {
 // TestXDRSide: what XDR's side of the connection can do to the connector
 // while a healthy stream flows.
 func TestXDRSide(t *testing.T) {
-	skipUnderRace(t)
+	systemTier(t)
 	t.Run("half-frames", testHalfFrames)
 	t.Run("512-connections", test512Connections)
 	t.Run("health-checks", testHealthChecks)
@@ -114,9 +114,6 @@ func testHalfFrames(t *testing.T) {
 
 // test512Connections: 512 emulator connections with a window of 8.
 func test512Connections(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: 512 connections")
-	}
 	e := startXDREnv(t, conf{}, func(c *xdrsim.Config) {
 		c.Conns, c.Window, c.Duration = 512, 8, 8*time.Second
 	})
