@@ -110,6 +110,9 @@ func TestHTTP2CleartextToGoServer(t *testing.T) {
 // nginx from Debian, with TLS and http2, proxies the stream to a Go
 // backend: h2 negotiated by ALPN against a server no one here wrote.
 func TestHTTP2OverTLSThroughNginx(t *testing.T) {
+	if testing.Short() {
+		t.Skip("system tier: runs nginx; run by make test-system")
+	}
 	nginx, err := exec.LookPath("nginx")
 	if err != nil {
 		if os.Getenv("CI") != "" {

@@ -291,7 +291,7 @@ func TestDockerfile(t *testing.T) {
 // result is a static executable that runs.
 func TestDockerfileBuildIsStatic(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the binary")
+		t.Skip("system tier: builds the binary; run by make test-system")
 	}
 	st := parseDockerfile(t)
 	build := st[0]

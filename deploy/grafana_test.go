@@ -234,6 +234,9 @@ func TestGrafanaDashboard(t *testing.T) {
 
 	// What xdrhook exports: a live process with traffic (histograms have
 	// series only once observed).
+	if testing.Short() {
+		t.Skip("system tier: the metrics of a live xdrhook are checked by make test-system")
+	}
 	exported := scrapeLiveXdrhook(t)
 	var names []string
 	for m := range used {

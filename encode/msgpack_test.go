@@ -388,7 +388,7 @@ func TestMsgPackAllocs(t *testing.T) {
 // `go generate` writes from msgpack_envelope.go.
 func TestMsgPackGenerated(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the msgp generator")
+		t.Skip("system tier: runs the msgp generator; run by make test-system")
 	}
 	out := filepath.Join(t.TempDir(), "gen.go")
 	cmd := exec.Command("go", "run", "github.com/tinylib/msgp", "-file", "msgpack_envelope.go", "-o", out, "-io=false", "-tests=false", "-unexported")

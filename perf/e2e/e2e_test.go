@@ -87,6 +87,9 @@ namespaces:
 // message with independent decoders. Every record must be answered 0 and
 // arrive at least once; nothing may be invalid.
 func TestEveryFormatFramingAndProtocol(t *testing.T) {
+	if testing.Short() {
+		t.Skip("system tier: run by make test-system")
+	}
 	sk, err := sink.New(sink.Config{})
 	if err != nil {
 		t.Fatal(err)

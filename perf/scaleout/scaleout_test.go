@@ -66,7 +66,7 @@ func received(p *harness.Proc) int64 {
 // its restart.
 func TestScaleOutNodeFailures(t *testing.T) {
 	if testing.Short() {
-		t.Skip("multi-process test")
+		t.Skip("system tier: run by make test-system")
 	}
 	sk, err := sink.New(sink.Config{})
 	if err != nil {

@@ -228,7 +228,7 @@ func checkSVG(t *testing.T, name, doc string) {
 // nothing was lost, never a speed.
 func TestScenarios(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts processes")
+		t.Skip("system tier: starts processes; run by make test-system")
 	}
 	env := &Env{Bin: harness.Binary(t), Dir: t.TempDir()}
 	for _, s := range []Scenario{
