@@ -166,6 +166,9 @@ func NewDestination(o DestinationOptions) *Destination {
 // Name returns the destination's configured name.
 func (d *Destination) Name() string { return d.opts.Name }
 
+// Options returns the options the destination runs with.
+func (d *Destination) Options() DestinationOptions { return d.opts }
+
 func (d *Destination) start() {
 	for i := 0; i < d.opts.MaxInFlight; i++ {
 		d.wg.Add(1)

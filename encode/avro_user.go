@@ -229,8 +229,28 @@ var (
 	avroMsgDelete = []byte("delete")
 )
 
-// NewAvroWithSchema returns an encoder for a user schema (JSON text).
+// NewAvroWithSchema returns an encoder for a user schema (JSON text). It
+// parses and compiles the schema on every call: to make several encoders of
+// one schema, compile it once with CompileAvroSchema.
 func NewAvroWithSchema(schema []byte, t *Transform) (*Avro, error) {
+	c, err := CompileAvroSchema(schema)
+	if err != nil {
+		return nil, err
+	}
+	return c.NewEncoder(t), nil
+}
+
+// CompiledAvroSchema is a schema parsed and checked once, from which any
+// number of encoders are made. It is read-only, so safe for concurrent use;
+// each encoder has its own scratch.
+type CompiledAvroSchema struct {
+	sch  *avroSchema
+	plan *avroPlan // nil: the built-in schema
+}
+
+// CompileAvroSchema parses a user schema (JSON text) and compiles the
+// writer of its fields; the error says why a schema cannot be written.
+func CompileAvroSchema(schema []byte) (*CompiledAvroSchema, error) {
 	sch, err := parseAvroSchema(schema)
 	if err != nil {
 		return nil, err
@@ -239,7 +259,20 @@ func NewAvroWithSchema(schema []byte, t *Transform) (*Avro, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Avro{Transform: t, sch: sch, plan: plan, user: avroUserScratch{binAt: make([]int32, len(plan.fields))}}, nil
+	return &CompiledAvroSchema{sch: sch, plan: plan}, nil
+}
+
+// BuiltinAvroSchema is the built-in schema
+// (schema/change_notification.avsc), compiled.
+func BuiltinAvroSchema() *CompiledAvroSchema { return &CompiledAvroSchema{sch: builtinAvro()} }
+
+// NewEncoder returns an encoder for the schema, applying t to the bins.
+func (c *CompiledAvroSchema) NewEncoder(t *Transform) *Avro {
+	a := &Avro{Transform: t, sch: c.sch, plan: c.plan}
+	if c.plan != nil {
+		a.user.binAt = make([]int32, len(c.plan.fields))
+	}
+	return a
 }
 
 func compileAvroPlan(s avro.Schema) (*avroPlan, error) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/xdrhook/xdrhook/config"
+	"github.com/xdrhook/xdrhook/connector"
 	"github.com/xdrhook/xdrhook/dataplane"
 )
 
@@ -60,7 +61,7 @@ func newLogger(w io.Writer, l config.Logging) *slog.Logger {
 // and the listeners close. started, if set, receives the engine once it
 // accepts connections.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, started chan<- *dataplane.Engine) error {
-	e, err := buildEngine(cfg, dataplane.Options{Logger: log})
+	e, err := connector.New(cfg, dataplane.Options{Logger: log}, version)
 	if err != nil {
 		return err
 	}

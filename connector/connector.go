@@ -1,4 +1,11 @@
-package main
+// Package connector builds the connector a configuration describes: a
+// loaded *config.Config in, a *dataplane.Engine ready to Start out. It holds
+// the wiring between the two — a sender and a destination per configured
+// destination (with the in-flight window the connections can carry), the
+// encoder and framer factories of every profile, and the router that
+// applies the routing modes and the per-namespace and per-set overrides.
+// config resolves every default; this package passes each value on.
+package connector
 
 import (
 	"crypto/tls"
@@ -11,24 +18,36 @@ import (
 	"github.com/xdrhook/xdrhook/wire"
 )
 
-// buildEngine turns a loaded configuration into a dataplane engine: one
-// sender per destination, one dataplane profile per configuration profile,
-// and a router that applies the routing modes.
-func buildEngine(cfg *config.Config, o dataplane.Options) (*dataplane.Engine, error) {
+// New turns a loaded configuration into a dataplane engine: one sender per
+// destination, one dataplane profile per configuration profile, and a
+// router that applies the routing modes. o carries what a configuration
+// does not (Logger; the knobs without a config key); New sets everything
+// the configuration says. version goes into the User-Agent header
+// ("xdrhook/VERSION").
+func New(cfg *config.Config, o dataplane.Options, version string) (*dataplane.Engine, error) {
+	o, err := options(cfg, o, version)
+	if err != nil {
+		return nil, err
+	}
+	return dataplane.New(o)
+}
+
+// options fills o from cfg: what New hands to dataplane.New.
+func options(cfg *config.Config, o dataplane.Options, version string) (dataplane.Options, error) {
 	dests := make([]*dataplane.Destination, len(cfg.DestinationNames))
 	for i, cd := range cfg.DestinationList() {
-		d, err := buildDestination(cd)
+		d, err := buildDestination(cd, "xdrhook/"+version)
 		if err != nil {
-			return nil, fmt.Errorf("destination %q: %w", cd.Name, err)
+			return o, fmt.Errorf("destination %q: %w", cd.Name, err)
 		}
 		dests[i] = d
 	}
-	r := &configRouter{cfg: cfg, dests: dests}
+	r := &router{cfg: cfg}
 	var ttl time.Duration
 	for _, cp := range cfg.Profiles() {
 		p, err := buildProfile(cp)
 		if err != nil {
-			return nil, err
+			return o, err
 		}
 		if ro := cp.RecordOrdering; ro != nil && ro.Enable {
 			p.Ordering = true
@@ -54,11 +73,11 @@ func buildEngine(cfg *config.Config, o dataplane.Options) (*dataplane.Engine, er
 	if s.TLS != nil {
 		tc, err := s.TLS.Build()
 		if err != nil {
-			return nil, fmt.Errorf("service.tls: %w", err)
+			return o, fmt.Errorf("service.tls: %w", err)
 		}
 		o.TLS = tc
 	}
-	return dataplane.New(o)
+	return o, nil
 }
 
 func staticDests(r *config.Routing, dests []*dataplane.Destination) []*dataplane.Destination {
@@ -72,7 +91,9 @@ func staticDests(r *config.Routing, dests []*dataplane.Destination) []*dataplane
 	return out
 }
 
-func buildDestination(cd *config.Destination) (*dataplane.Destination, error) {
+// buildDestination makes the sender and the destination of one configured
+// destination.
+func buildDestination(cd *config.Destination, userAgent string) (*dataplane.Destination, error) {
 	ho := dataplane.HTTPOptions{
 		Method:              cd.Method,
 		Gzip:                cd.Compression == config.CompressionGzip,
@@ -80,7 +101,7 @@ func buildDestination(cd *config.Destination) (*dataplane.Destination, error) {
 		MaxConnsPerEndpoint: cd.MaxConnectionsPerEndpoint,
 		ConnectTimeout:      cd.ConnectTimeout,
 		Pipeline:            cd.HTTP1Pipelining,
-		UserAgent:           "xdrhook/" + version,
+		UserAgent:           userAgent,
 		IdleConnTimeout:     cd.IdleConnectionTimeout,
 		H2ReadIdleTimeout:   cd.HTTP2ReadIdleTimeout,
 		H2PingTimeout:       cd.HTTP2PingTimeout,
@@ -121,19 +142,9 @@ func buildDestination(cd *config.Destination) (*dataplane.Destination, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The window cannot use more requests at once than the connections
-	// carry: more workers would only queue for a connection (and fasthttp
-	// allocates for every such wait).
-	inFlight := cd.MaxInFlight
-	switch {
-	case cd.Protocol == config.HTTP2:
-		inFlight = min(inFlight, cd.MaxConnectionsPerEndpoint*len(cd.URLs)*cd.HTTP2MaxConcurrentStreams)
-	case !cd.HTTP1Pipelining:
-		inFlight = min(inFlight, cd.MaxConnectionsPerEndpoint*len(cd.URLs))
-	}
 	do := dataplane.DestinationOptions{
 		Name:        cd.Name,
-		MaxInFlight: inFlight,
+		MaxInFlight: inFlightWindow(cd),
 		CallTimeout: cd.CallTimeout,
 		Retry: dataplane.RetryPolicy{
 			MaxAttempts: cd.Retry.MaxAttempts, InitialBackoff: cd.Retry.InitialBackoff, MaxBackoff: cd.Retry.MaxBackoff,
@@ -146,6 +157,23 @@ func buildDestination(cd *config.Destination) (*dataplane.Destination, error) {
 		do.Permanent = &cd.PermanentFailure
 	}
 	return dataplane.NewDestination(do), nil
+}
+
+// inFlightWindow is the number of requests a destination has outstanding
+// at once: max-in-flight, capped at what its connections carry. More
+// workers would only queue for a connection (and fasthttp allocates for
+// every such wait). HTTP/2 carries max-concurrent-streams per connection;
+// pipelined HTTP/1.1 any number; plain HTTP/1.1 one request per connection.
+func inFlightWindow(cd *config.Destination) int {
+	conns := cd.MaxConnectionsPerEndpoint * len(cd.URLs)
+	switch {
+	case cd.Protocol == config.HTTP2:
+		return min(cd.MaxInFlight, conns*cd.HTTP2MaxConcurrentStreams)
+	case cd.HTTP1Pipelining:
+		return cd.MaxInFlight
+	default:
+		return min(cd.MaxInFlight, conns)
+	}
 }
 
 // buildProfile maps a configuration profile's format, framing, batching and
@@ -190,34 +218,37 @@ func buildProfile(cp *config.Profile) (*dataplane.Profile, error) {
 		p.NewEncoder = func() encode.Encoder { return &encode.MsgPack{Transform: tr} }
 		p.NewFramer = func() encode.Framer { return encode.NewMsgPackArray(tr) }
 	case config.FormatAvro:
-		newAvro := func() (*encode.Avro, error) {
-			if f.Schema != "" {
-				return encode.NewAvroWithSchema([]byte(f.Schema), tr)
+		// The schema is parsed and compiled once; every encoder and framer
+		// shares it (each has its own scratch).
+		sch := encode.BuiltinAvroSchema()
+		if f.Schema != "" {
+			var err error
+			if sch, err = encode.CompileAvroSchema([]byte(f.Schema)); err != nil {
+				return nil, fmt.Errorf("profile %d: %w", cp.ID, err)
 			}
-			return encode.NewAvro(tr), nil
 		}
-		if _, err := newAvro(); err != nil {
-			return nil, fmt.Errorf("profile %d: avro schema: %w", cp.ID, err)
-		}
-		p.NewEncoder = func() encode.Encoder { a, _ := newAvro(); return a }
-		p.NewFramer = func() encode.Framer { a, _ := newAvro(); return encode.NewAvroOCF(a) }
+		p.NewEncoder = func() encode.Encoder { return sch.NewEncoder(tr) }
+		p.NewFramer = func() encode.Framer { return encode.NewAvroOCF(sch.NewEncoder(tr)) }
 	default:
 		return nil, fmt.Errorf("profile %d: format %q", cp.ID, f.Mode)
 	}
 	return p, nil
 }
 
-// configRouter applies the routing of each record's profile. It does not
-// allocate: destination lists are built once.
-type configRouter struct {
+// router applies the routing of each record's profile: the configuration's
+// profile of the record's namespace and set, and its routing mode. It does
+// not allocate: destination lists are built once.
+type router struct {
 	cfg      *config.Config
-	dests    []*dataplane.Destination
-	profiles []*dataplane.Profile
+	profiles []*dataplane.Profile       // by config profile ID
 	static   [][]*dataplane.Destination // per profile, static modes
-	one      [][]*dataplane.Destination // per destination, a list of one
+	one      [][]*dataplane.Destination // per destination ID, a list of one
 }
 
-func (r *configRouter) Route(m *wire.Message) (*dataplane.Profile, []*dataplane.Destination) {
+// Route implements dataplane.Router. A record that routes nowhere (skip,
+// or no destination named and no default) gets no destinations: answered
+// 0, counted skipped.
+func (r *router) Route(m *wire.Message) (*dataplane.Profile, []*dataplane.Destination) {
 	cp := r.cfg.Profile(m.Namespace, m.Set)
 	p := r.profiles[cp.ID]
 	var d *config.Destination
@@ -231,6 +262,7 @@ func (r *configRouter) Route(m *wire.Message) (*dataplane.Profile, []*dataplane.
 	case config.RouteSet:
 		d = rt.Lookup(m.Set)
 	case config.RouteBin:
+		// A delete has no bins: it goes to the default.
 		d = rt.Default
 		for i := range m.Bins {
 			b := &m.Bins[i]
