@@ -276,6 +276,12 @@ func cmpMP(path string, got, want any) error {
 			return fmt.Errorf("%s: %T %q, want bin %q", path, got, short(fmt.Sprint(got)), short(string(w)))
 		}
 		return nil
+	case MPExt:
+		g, ok := got.(MPExt)
+		if !ok || g.Type != w.Type || !bytes.Equal(g.Data, w.Data) {
+			return fmt.Errorf("%s: %T %q, want ext %d %q", path, got, short(fmt.Sprint(got)), w.Type, short(string(w.Data)))
+		}
+		return nil
 	}
 	if !reflect.DeepEqual(got, want) {
 		return fmt.Errorf("%s: %T %q, want %T %q", path, got, short(fmt.Sprint(got)), want, short(fmt.Sprint(want)))
