@@ -18,8 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/hamba/avro/v2"
-	"github.com/hamba/avro/v2/ocf"
+	"github.com/linkedin/goavro/v2"
 	"github.com/tinylib/msgp/msgp"
 )
 
@@ -71,9 +70,9 @@ func bad(format string, args ...any) error { return &invalid{fmt.Sprintf(format,
 // parser validates bodies. One per sink; safe for concurrent use.
 type parser struct {
 	metaKey  string
-	schema   avro.Schema // nil: avro single-object data is not validated
-	fps      [][8]byte   // fingerprints of schema accepted in single-object headers
-	countAll bool        // Check "count": frame and count only
+	codec    *goavro.Codec // nil: avro single-object data is not validated
+	fps      [][8]byte     // fingerprints of schema accepted in single-object headers
+	countAll bool          // Check "count": frame and count only
 	keepRaw  bool
 }
 
@@ -965,10 +964,11 @@ func (ps *parser) mpMessage(p *parsed, n int, v any, raw []byte) error {
 // ---- Avro ----
 
 // avroFingerprints are the CRC-64-AVRO fingerprints (little-endian, as in a
-// single-object header) a schema may be announced with: over hamba's
-// canonical form, and over the specification's Parsing Canonical Form,
-// which also strips logicalType, precision and scale.
-func avroFingerprints(s avro.Schema) [][8]byte {
+// single-object header) a schema may be announced with, from hamba's
+// canonical form c: over c, and over the specification's Parsing Canonical
+// Form, which also strips logicalType, precision and scale (and writes a
+// primitive left as {"type":"long"} as its name).
+func avroFingerprints(c string) [][8]byte {
 	var out [][8]byte
 	add := func(canon string) {
 		var f [8]byte
@@ -980,10 +980,10 @@ func avroFingerprints(s avro.Schema) [][8]byte {
 		}
 		out = append(out, f)
 	}
-	c := s.String()
 	add(c)
 	c = logicalPrim.ReplaceAllString(c, `"$1"`)
 	c = logicalAttr.ReplaceAllString(c, "")
+	c = barePrim.ReplaceAllString(c, `"$1"`)
 	add(c)
 	return out
 }
@@ -991,6 +991,7 @@ func avroFingerprints(s avro.Schema) [][8]byte {
 var (
 	logicalPrim = regexp.MustCompile(`\{"type":"(\w+)","logicalType":"[^"]*"\}`)
 	logicalAttr = regexp.MustCompile(`,"(logicalType|precision|scale)":("[^"]*"|\d+)`)
+	barePrim    = regexp.MustCompile(`\{"type":"(null|boolean|int|long|float|double|bytes|string)"\}`)
 )
 
 // crc64Avro is the Rabin fingerprint of the Avro specification.
@@ -1019,7 +1020,7 @@ func (ps *parser) parseAvroSingle(p *parsed, body []byte) error {
 	if len(body) < 10 || body[0] != 0xc3 || body[1] != 0x01 {
 		return bad("avro: not single-object encoding (C3 01 + fingerprint)")
 	}
-	if ps.schema == nil {
+	if ps.codec == nil {
 		p.records++
 		p.unvalidated++
 		if ps.keepRaw {
@@ -1036,27 +1037,27 @@ func (ps *parser) parseAvroSingle(p *parsed, body []byte) error {
 	if !known {
 		return bad("avro: schema fingerprint %x is not the sink's schema", fp)
 	}
-	r := avro.NewReader(nil, 0).Reset(body[10:])
-	var v any
-	r.ReadVal(ps.schema, &v)
-	if r.Error != nil {
-		return bad("avro datum: %v", r.Error)
+	// goavro: an Avro implementation independent of encode/ (and of the
+	// hamba/avro the encoder parses schemas with).
+	v, rest, err := ps.codec.NativeFromBinary(body[10:])
+	if err != nil {
+		return bad("avro datum: %v", err)
 	}
-	if r.Peek(); r.Error == nil {
+	if len(rest) != 0 {
 		return bad("avro: bytes after the datum")
 	}
 	return ps.avroRecord(p, 1, v, body)
 }
 
 func (ps *parser) parseOCF(p *parsed, body []byte) error {
-	dec, err := ocf.NewDecoder(bytes.NewReader(body), ocf.WithDecoderSchemaCache(&avro.SchemaCache{}))
+	dec, err := goavro.NewOCFReader(bytes.NewReader(body))
 	if err != nil {
 		return bad("avro-ocf: %v", err)
 	}
 	n := 0
-	for dec.HasNext() {
-		var v any
-		if err := dec.Decode(&v); err != nil {
+	for dec.Scan() {
+		v, err := dec.Read()
+		if err != nil {
 			return bad("avro-ocf record %d: %v", n+1, err)
 		}
 		n++
@@ -1064,7 +1065,7 @@ func (ps *parser) parseOCF(p *parsed, body []byte) error {
 			return err
 		}
 	}
-	if err := dec.Error(); err != nil {
+	if err := dec.Err(); err != nil {
 		return bad("avro-ocf: %v", err)
 	}
 	return nil

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/hamba/avro/v2"
+	"github.com/linkedin/goavro/v2"
 )
 
 // Config is a sink. Zero values take the documented defaults.
@@ -176,7 +177,7 @@ func New(cfg Config) (*Sink, error) {
 	if err := s.loadSchema(); err != nil {
 		return nil, err
 	}
-	s.st.AvroSchemaKnown = s.ps.schema != nil
+	s.st.AvroSchemaKnown = s.ps.codec != nil
 	if cfg.TLS {
 		cert, err := selfSigned(cfg.Listen)
 		if err != nil {
@@ -216,15 +217,22 @@ func (s *Sink) loadSchema() error {
 	}
 	if text == "" {
 		// The schema text the connector embeds: only the text is shared;
-		// decoding stays with hamba/avro, independent of encode/.
+		// decoding is goavro's, independent of encode/ (and of the
+		// hamba/avro it parses schemas with).
 		text = encode.ChangeNotificationSchema()
 	}
+	codec, err := goavro.NewCodec(text)
+	if err != nil {
+		return fmt.Errorf("sink: avro schema: %w", err)
+	}
+	// The fingerprints a sender may announce: over hamba's canonical form
+	// (what hamba-based producers send) and the specification's.
 	sch, err := avro.ParseWithCache(text, "", &avro.SchemaCache{})
 	if err != nil {
 		return fmt.Errorf("sink: avro schema: %w", err)
 	}
-	s.ps.schema = sch
-	s.ps.fps = avroFingerprints(sch)
+	s.ps.codec = codec
+	s.ps.fps = avroFingerprints(sch.String())
 	return nil
 }
 

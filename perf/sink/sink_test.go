@@ -259,7 +259,7 @@ func TestAvroWithoutSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.ps.schema, s.ps.fps = nil, nil // as when the built-in schema is not found
+	s.ps.codec, s.ps.fps = nil, nil // as when the built-in schema is not found
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +283,7 @@ func TestAvroFingerprints(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _ := s.FingerprintUsing(avro.CRC64AvroLE)
-	fps := avroFingerprints(s)
+	fps := avroFingerprints(s.String())
 	if len(fps) != 1 || !bytes.Equal(fps[0][:], want) {
 		t.Errorf("fingerprints %x, hamba %x", fps, want)
 	}
@@ -292,7 +292,7 @@ func TestAvroFingerprints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fps = avroFingerprints(s2)
+	fps = avroFingerprints(s2.String())
 	strict := `{"name":"R","type":"record","fields":[{"name":"t","type":"long"},{"name":"d","type":{"name":"D","type":"fixed","size":9}}]}`
 	var sf [8]byte
 	copy(sf[:], le64(crc64Avro([]byte(strict))))
