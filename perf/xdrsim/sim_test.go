@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -126,9 +127,14 @@ func TestRetryAndAbandon(t *testing.T) {
 	// Per (digest, generation): the first frame is answered 11, the second 0
 	// — unless the digest's first byte is a multiple of 5: then 4 at once
 	// (abandoned), or a multiple of 7: 9 then 18 then 0.
+	// A frame answered with a retry code must come back with a new LUT: no
+	// (digest, LUT) answered 11, 9 or 18 is seen again. (Per (digest,
+	// generation) LUTs need not rise in arrival order: two versions of a
+	// key in flight on the two connections can share a generation after a
+	// retry, and either may arrive first.)
 	var mu sync.Mutex
 	seen := map[string]int{}
-	lastLUT := map[string]int64{}
+	retried := map[string]bool{}
 	var lutErr string
 	c := newTestConnector(t, func(f *frameInfo) int {
 		mu.Lock()
@@ -136,20 +142,24 @@ func TestRetryAndAbandon(t *testing.T) {
 		k := f.digest + "/" + string(rune(f.msg.Generation))
 		n := seen[k]
 		seen[k]++
-		if n > 0 && f.lut <= lastLUT[k] {
+		id := f.digest + "/" + strconv.FormatInt(f.lut, 10)
+		if retried[id] {
 			lutErr = "a retried record kept its LUT"
 		}
-		lastLUT[k] = f.lut
 		d := f.msg.Digest[0]
+		rc := 0
 		switch {
 		case d%5 == 0:
-			return 4
+			rc = 4
 		case d%7 == 0:
-			return []int{9, 18, 0}[min(n, 2)]
+			rc = []int{9, 18, 0}[min(n, 2)]
 		case n == 0:
-			return 11
+			rc = 11
 		}
-		return 0
+		if rc == 11 || rc == 9 || rc == 18 {
+			retried[id] = true
+		}
+		return rc
 	})
 	cfg := testConfig(c.addr(), 1000)
 	cfg.Conns = 2
