@@ -107,17 +107,25 @@ type vlRecord struct {
 // Elasticsearch bulk API, with the LUT as the log time (VL-Time-Field:
 // metadata.lut) and the digest as the message (VL-Msg-Field:
 // metadata.digest); then every record is read back with LogsQL and its
-// fields compared.
+// fields compared. Batched, and one record per request (batching off: each
+// body is still a _bulk body).
 func TestVictoriaLogs(t *testing.T) {
 	skipUnderRace(t)
 	if testing.Short() {
 		t.Skip("-short: VictoriaLogs (a go install of a few minutes the first time)")
 	}
-	base := startVictoriaLogs(t, victoriaLogs(t))
+	bin := victoriaLogs(t)
+	t.Run("batched", func(t *testing.T) { testVictoriaLogs(t, bin, "") })
+	t.Run("batching-off", func(t *testing.T) { testVictoriaLogs(t, bin, "off") })
+}
+
+func testVictoriaLogs(t *testing.T, bin, batching string) {
+	base := startVictoriaLogs(t, bin)
 
 	c := conf{
-		URL:    base,
-		Format: "{mode: flat-json, framing: es-bulk, omit-deletes: true}",
+		URL:      base,
+		Batching: batching,
+		Format:   "{mode: flat-json, framing: es-bulk, omit-deletes: true}",
 		Dest: []string{
 			`path: /insert/elasticsearch/_bulk`,
 			`headers: {VL-Time-Field: metadata.lut, VL-Msg-Field: metadata.digest, VL-Stream-Fields: "metadata.namespace,metadata.set"}`,
