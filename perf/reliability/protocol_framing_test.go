@@ -16,10 +16,7 @@ import (
 // Collector, where it refuses (400) any body those servers would. Every
 // record settled 0 must have been delivered, and no body refused.
 func TestProtocolFramings(t *testing.T) {
-	skipUnderRace(t)
-	if testing.Short() {
-		t.Skip("system tier: run by make test-system")
-	}
+	systemTier(t)
 	for _, tc := range []struct{ framing, path string }{
 		{"es-bulk", "/_bulk"},
 		{"splunk-hec", "/services/collector/event"},

@@ -110,10 +110,7 @@ type vlRecord struct {
 // fields compared. Batched, and one record per request (batching off: each
 // body is still a _bulk body).
 func TestVictoriaLogs(t *testing.T) {
-	skipUnderRace(t)
-	if testing.Short() {
-		t.Skip("-short: VictoriaLogs (a go install of a few minutes the first time)")
-	}
+	systemTier(t)
 	bin := victoriaLogs(t)
 	t.Run("batched", func(t *testing.T) { testVictoriaLogs(t, bin, "") })
 	t.Run("batching-off", func(t *testing.T) { testVictoriaLogs(t, bin, "off") })
