@@ -78,7 +78,11 @@ func (r StatusRange) Contains(s int) bool { return s >= r.Lo && s <= r.Hi }
 // RetryPolicy bounds retries of one body; every attempt stays inside the
 // reply deadline of the oldest record in it.
 type RetryPolicy struct {
-	MaxAttempts    int
+	// MaxAttempts counts the first try: at least 1.
+	MaxAttempts int
+	// InitialBackoff is the wait before the second attempt (0: at once),
+	// doubled per attempt up to MaxBackoff (at least InitialBackoff). A
+	// server's Retry-After, if longer, is waited instead.
 	InitialBackoff time.Duration
 	MaxBackoff     time.Duration
 }
@@ -92,15 +96,15 @@ type DestinationOptions struct {
 	// MaxQueued and MaxQueuedBytes bound the finished bodies waiting for a
 	// worker. Past either the destination is backed up: new records for it
 	// are answered 11 at once, so memory stays bounded while it is slow or
-	// down. Defaults: 1024 bodies, 64 MiB.
+	// down. They have no config key; zero means 1024 bodies, 64 MiB.
 	MaxQueued      int
 	MaxQueuedBytes int
 	Retry          RetryPolicy
 	// CallTimeout bounds one attempt (config call-timeout); every attempt
-	// also ends by the reply deadline. Default 5 s.
+	// also ends by the reply deadline.
 	CallTimeout time.Duration
-	Success     StatusSet // default 200-299
-	Permanent   StatusSet // statuses that drop the record (reply 4); default none
+	Success     StatusSet // statuses that deliver the records (required)
+	Permanent   StatusSet // statuses that drop the record (reply 4); nil: none
 	Sender      Sender
 	// Path, if set, appends the per-record path (config `path` with
 	// {namespace} or {set}) of a record to dst; bodies are then batched per
@@ -131,36 +135,38 @@ type Destination struct {
 	failLog logLimit // failed attempts, one line per logEvery
 }
 
-// NewDestination builds a destination; the engine starts its workers.
+// NewDestination builds a destination; the engine checks its options
+// (New) and starts its workers.
 func NewDestination(o DestinationOptions) *Destination {
-	if o.MaxInFlight <= 0 {
-		o.MaxInFlight = 64
-	}
 	if o.MaxQueued <= 0 {
 		o.MaxQueued = 1024
 	}
 	if o.MaxQueuedBytes <= 0 {
 		o.MaxQueuedBytes = 64 << 20
 	}
-	if o.Retry.MaxAttempts <= 0 {
-		o.Retry.MaxAttempts = 3
-	}
-	if o.Retry.InitialBackoff <= 0 {
-		o.Retry.InitialBackoff = 50 * time.Millisecond
-	}
-	if o.Retry.MaxBackoff < o.Retry.InitialBackoff {
-		o.Retry.MaxBackoff = o.Retry.InitialBackoff
-	}
-	if o.CallTimeout <= 0 {
-		o.CallTimeout = 5 * time.Second
-	}
-	if o.Success == nil {
-		o.Success = StatusRange{200, 299}
-	}
 	d := &Destination{opts: o}
 	d.cond.L = &d.mu
 	d.reachable.Store(true)
 	return d
+}
+
+// check rejects the options a destination cannot work with.
+func (o *DestinationOptions) check() error {
+	switch {
+	case o.Sender == nil:
+		return errors.New("no sender")
+	case o.MaxInFlight <= 0:
+		return fmt.Errorf("max-in-flight %d: want at least 1", o.MaxInFlight)
+	case o.CallTimeout <= 0:
+		return fmt.Errorf("call-timeout %v: want more than 0", o.CallTimeout)
+	case o.Retry.MaxAttempts <= 0:
+		return fmt.Errorf("retry max-attempts %d: want at least 1", o.Retry.MaxAttempts)
+	case o.Retry.InitialBackoff < 0 || o.Retry.MaxBackoff < o.Retry.InitialBackoff:
+		return fmt.Errorf("retry backoff %v to %v: want 0 ≤ initial ≤ max", o.Retry.InitialBackoff, o.Retry.MaxBackoff)
+	case o.Success == nil:
+		return errors.New("no success statuses")
+	}
+	return nil
 }
 
 // Name returns the destination's configured name.

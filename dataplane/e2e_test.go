@@ -100,20 +100,20 @@ func startEngine(t *testing.T, o Options, url string, batching bool, dopts Desti
 // destination at url, every record routed to it.
 func startEngineWith(t *testing.T, o Options, url string, p *Profile, dopts DestinationOptions) *testEngine {
 	t.Helper()
-	snd, err := NewHTTP1Sender(HTTPOptions{URLs: []string{url}})
+	snd, err := newTestHTTP1(HTTPOptions{URLs: []string{url}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dopts.Name = "test"
 	dopts.Sender = snd
-	d := NewDestination(dopts)
+	d := newTestDestination(dopts)
 	o.Listen = []string{freeAddr(t)}
 	o.Profiles = []*Profile{p}
 	o.Destinations = []*Destination{d}
 	o.Router = &StaticRouter{Profile: p, Dests: []*Destination{d}}
 	o.Loops = 2
 	o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	e, err := New(o)
+	e, err := newTestEngine(o)
 	if err != nil {
 		t.Fatal(err)
 	}

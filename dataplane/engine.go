@@ -20,7 +20,11 @@ import (
 	"github.com/xdrhook/xdrhook/wire"
 )
 
-// Options configure an Engine. Zero values take the defaults of config.md.
+// Options configure an Engine. The values a configuration file sets come
+// resolved from package config (its defaults are the only ones): New
+// rejects a zero where there is no working zero. The knobs without a config
+// key (WindowSize, MaxInboundStall, MaxOutbound) take the default their
+// comment gives when zero.
 type Options struct {
 	// Listen are the XDR listener addresses, host:port.
 	Listen []string
@@ -28,9 +32,15 @@ type Options struct {
 	// ClientCAs to require client certificates).
 	TLS *tls.Config
 
-	MaxConcurrentRecords int           // default 32768
-	MaxFrameBytes        int           // default 16 MiB
-	ReplyDeadline        time.Duration // default 8 s
+	// MaxConcurrentRecords bounds the records accepted and not yet
+	// answered, all connections together (service.max-concurrent-records).
+	MaxConcurrentRecords int
+	// MaxFrameBytes bounds a frame body, inflated or not
+	// (service.max-frame-bytes).
+	MaxFrameBytes int
+	// ReplyDeadline: a record not settled by then is answered 11
+	// (service.reply-deadline).
+	ReplyDeadline time.Duration
 	// WindowSize bounds the unanswered requests of one connection (slots
 	// are allocated 1024 at a time as the connection pipelines deeper); when
 	// full, the connection's further frames wait in its inbound buffer.
@@ -43,10 +53,10 @@ type Options struct {
 	// MaxOutbound closes a connection that does not read its replies
 	// (bytes of replies buffered). Default 4 MiB.
 	MaxOutbound int
-	// Loops is the number of event loops (0: one per CPU).
+	// Loops is the number of event loops (0: one per CPU; service.io-threads).
 	Loops int
 	// MaxConnections bounds the XDR connections open at once; more are
-	// closed at once (counted). Default 1024.
+	// closed at once (counted; service.max-connections).
 	MaxConnections int
 
 	Profiles     []*Profile
@@ -89,23 +99,23 @@ type Engine struct {
 
 // New checks the options and builds an engine; Start runs it.
 func New(o Options) (*Engine, error) {
-	if o.MaxConcurrentRecords <= 0 {
-		o.MaxConcurrentRecords = 32768
-	}
-	if o.MaxFrameBytes <= 0 {
-		o.MaxFrameBytes = wire.DefaultMaxBody
-	}
-	if o.ReplyDeadline <= 0 {
-		o.ReplyDeadline = 8 * time.Second
+	switch {
+	case o.MaxConcurrentRecords <= 0:
+		return nil, fmt.Errorf("dataplane: max-concurrent-records %d: want at least 1", o.MaxConcurrentRecords)
+	case o.MaxFrameBytes <= 0:
+		return nil, fmt.Errorf("dataplane: max-frame-bytes %d: want at least 1", o.MaxFrameBytes)
+	case o.ReplyDeadline <= 0:
+		return nil, fmt.Errorf("dataplane: reply-deadline %v: want more than 0", o.ReplyDeadline)
+	case o.MaxConnections <= 0:
+		return nil, fmt.Errorf("dataplane: max-connections %d: want at least 1", o.MaxConnections)
+	case o.Loops < 0:
+		return nil, fmt.Errorf("dataplane: %d event loops", o.Loops)
 	}
 	if o.WindowSize <= 0 {
 		o.WindowSize = 1 << 18
 	}
 	if o.MaxInboundStall <= 0 {
 		o.MaxInboundStall = 2*o.MaxFrameBytes + 1<<20
-	}
-	if o.MaxConnections <= 0 {
-		o.MaxConnections = 1024
 	}
 	if o.MaxOutbound <= 0 {
 		o.MaxOutbound = 4 << 20
@@ -130,8 +140,8 @@ func New(o Options) (*Engine, error) {
 		e.order = newLUTCache(o.LUTCacheTTL.Milliseconds())
 	}
 	for i, d := range o.Destinations {
-		if d.opts.Sender == nil {
-			return nil, fmt.Errorf("dataplane: destination %q has no sender", d.opts.Name)
+		if err := d.opts.check(); err != nil {
+			return nil, fmt.Errorf("dataplane: destination %q: %w", d.opts.Name, err)
 		}
 		d.index, d.e = i, e
 		d.m = newDestMetrics(e.m.set, d)
@@ -155,6 +165,9 @@ func New(o Options) (*Engine, error) {
 
 // Metrics returns the engine's metric set (Prometheus text via WritePrometheus).
 func (e *Engine) Metrics() *metrics.Set { return e.m.set }
+
+// Options returns the options the engine runs with.
+func (e *Engine) Options() Options { return e.opts }
 
 // InFlight returns the records accepted and not yet answered.
 func (e *Engine) InFlight() int64 { return e.inflight.Load() }

@@ -40,7 +40,7 @@ func esDestination(t *testing.T, snd Sender, permanent StatusSet) *Destination {
 	if permanent != nil {
 		o.Permanent = permanent
 	}
-	d := NewDestination(o)
+	d := newTestDestination(o)
 	e := &Engine{opts: Options{ReplyDeadline: 8 * time.Second}, stopping: make(chan struct{}), m: newEngineMetrics(), log: slog.New(slog.DiscardHandler)}
 	d.e, d.m = e, newDestMetrics(e.m.set, d)
 	return d
@@ -62,7 +62,7 @@ func TestESBulkItemFailuresAreNotDeliveries(t *testing.T) {
 			srv := &http.Server{Handler: h}
 			go srv.Serve(ln)
 			t.Cleanup(func() { srv.Close() })
-			snd, err := NewHTTP1Sender(HTTPOptions{URLs: []string{"http://" + ln.Addr().String() + "/_bulk"}})
+			snd, err := newTestHTTP1(HTTPOptions{URLs: []string{"http://" + ln.Addr().String() + "/_bulk"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,7 +76,7 @@ func TestESBulkItemFailuresAreNotDeliveries(t *testing.T) {
 			srv := &http.Server{Handler: h2c.NewHandler(h, &http2.Server{})}
 			go srv.Serve(ln)
 			t.Cleanup(func() { srv.Close() })
-			snd, err := NewHTTP2Sender(HTTPOptions{URLs: []string{"http://" + ln.Addr().String() + "/_bulk"}, MaxConnsPerEndpoint: 1})
+			snd, err := newTestHTTP2(HTTPOptions{URLs: []string{"http://" + ln.Addr().String() + "/_bulk"}, MaxConnsPerEndpoint: 1})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -16,9 +17,9 @@ type HTTPOptions struct {
 	URLs []string
 	// Path is appended to every URL (config `path`).
 	Path    string
-	Method  string      // default POST
+	Method  string      // required
 	Headers [][2]string // extra headers, values already resolved
-	// Gzip compresses bodies of at least GzipThreshold bytes.
+	// Gzip compresses bodies of at least GzipThreshold bytes (0: all).
 	Gzip          bool
 	GzipThreshold int
 	// MaxConnsPerEndpoint: HTTP/1.1 connection pool size per URL; HTTP/2
@@ -30,15 +31,35 @@ type HTTPOptions struct {
 	// Pipeline sends HTTP/1.1 requests pipelined on each connection
 	// (fasthttp's PipelineClient): only for servers known to pipeline well.
 	Pipeline bool
-	// UserAgent is sent on every request.
+	// UserAgent is sent on every request (empty: no User-Agent header).
 	UserAgent string
-	// IdleConnTimeout closes keep-alive connections idle this long; keep it
-	// below the server's keep-alive so that a request seldom meets a
-	// connection the server is closing. Default 10 s.
+	// IdleConnTimeout closes HTTP/1.1 keep-alive connections idle this
+	// long; keep it below the server's keep-alive so that a request seldom
+	// meets a connection the server is closing.
 	IdleConnTimeout time.Duration
 	// HTTP/2: a connection silent for ReadIdleTimeout is pinged and closed
-	// if no answer comes within PingTimeout. Defaults 10 s and 5 s.
+	// if no answer comes within PingTimeout.
 	H2ReadIdleTimeout, H2PingTimeout time.Duration
+}
+
+// check rejects the options a sender cannot work with. The values come
+// resolved from package config, which holds the defaults.
+func (o *HTTPOptions) check(h2 bool) error {
+	switch {
+	case o.Method == "":
+		return errors.New("no method")
+	case o.MaxConnsPerEndpoint <= 0:
+		return fmt.Errorf("max-connections-per-endpoint %d: want at least 1", o.MaxConnsPerEndpoint)
+	case o.ConnectTimeout <= 0:
+		return fmt.Errorf("connect-timeout %v: want more than 0", o.ConnectTimeout)
+	case o.GzipThreshold < 0:
+		return fmt.Errorf("compression-threshold %d: want at least 0", o.GzipThreshold)
+	case !h2 && o.IdleConnTimeout <= 0:
+		return fmt.Errorf("idle-connection-timeout %v: want more than 0", o.IdleConnTimeout)
+	case h2 && (o.H2ReadIdleTimeout <= 0 || o.H2PingTimeout <= 0):
+		return fmt.Errorf("http2-read-idle-timeout %v, http2-ping-timeout %v: want more than 0", o.H2ReadIdleTimeout, o.H2PingTimeout)
+	}
+	return nil
 }
 
 type endpoint struct {
@@ -83,33 +104,6 @@ func (o *HTTPOptions) endpoints() ([]endpoint, error) {
 		eps = append(eps, ep)
 	}
 	return eps, nil
-}
-
-func (o *HTTPOptions) defaults() {
-	if o.Method == "" {
-		o.Method = "POST"
-	}
-	if o.MaxConnsPerEndpoint <= 0 {
-		o.MaxConnsPerEndpoint = 8
-	}
-	if o.ConnectTimeout <= 0 {
-		o.ConnectTimeout = time.Second
-	}
-	if o.GzipThreshold <= 0 {
-		o.GzipThreshold = 1024
-	}
-	if o.IdleConnTimeout <= 0 {
-		o.IdleConnTimeout = 10 * time.Second
-	}
-	if o.H2ReadIdleTimeout <= 0 {
-		o.H2ReadIdleTimeout = 10 * time.Second
-	}
-	if o.H2PingTimeout <= 0 {
-		o.H2PingTimeout = 5 * time.Second
-	}
-	if o.UserAgent == "" {
-		o.UserAgent = "xdrhook"
-	}
 }
 
 // roundRobin picks the next of n endpoints.

@@ -24,7 +24,9 @@ type http1Sender struct {
 
 // NewHTTP1Sender builds an HTTP/1.1 sender.
 func NewHTTP1Sender(o HTTPOptions) (Sender, error) {
-	o.defaults()
+	if err := o.check(false); err != nil {
+		return nil, err
+	}
 	eps, err := o.endpoints()
 	if err != nil {
 		return nil, err
@@ -113,6 +115,9 @@ func (s *http1Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 	}
 	return status, parseRetryAfter(resp.Header.Peek("Retry-After"), time.Now()), nil
 }
+
+// HTTPOptions returns the options the sender runs with.
+func (s *http1Sender) HTTPOptions() HTTPOptions { return s.o }
 
 func (s *http1Sender) Close() {
 	for _, h := range s.hosts {

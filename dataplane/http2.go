@@ -31,7 +31,9 @@ type http2Sender struct {
 
 // NewHTTP2Sender builds an HTTP/2 sender.
 func NewHTTP2Sender(o HTTPOptions) (Sender, error) {
-	o.defaults()
+	if err := o.check(true); err != nil {
+		return nil, err
+	}
 	eps, err := o.endpoints()
 	if err != nil {
 		return nil, err
@@ -43,8 +45,8 @@ func NewHTTP2Sender(o HTTPOptions) (Sender, error) {
 			t := &http2.Transport{
 				// A dead connection is noticed within ReadIdleTimeout +
 				// PingTimeout instead of eating requests for minutes.
-				ReadIdleTimeout:    10 * time.Second,
-				PingTimeout:        5 * time.Second,
+				ReadIdleTimeout:    o.H2ReadIdleTimeout,
+				PingTimeout:        o.H2PingTimeout,
 				WriteByteTimeout:   10 * time.Second,
 				DisableCompression: true,
 			}
@@ -92,7 +94,7 @@ func (s *http2Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 	}
 	req.ContentLength = int64(len(body))
 	req.Header.Set("Content-Type", r.ContentType)
-	req.Header.Set("User-Agent", s.o.UserAgent)
+	req.Header.Set("User-Agent", s.o.UserAgent) // "" sends none
 	if zbuf != nil {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
@@ -127,6 +129,9 @@ func (s *http2Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 	resp.Body.Close()
 	return status, parseRetryAfter([]byte(resp.Header.Get("Retry-After")), time.Now()), nil
 }
+
+// HTTPOptions returns the options the sender runs with.
+func (s *http2Sender) HTTPOptions() HTTPOptions { return s.o }
 
 func (s *http2Sender) Close() {
 	for _, row := range s.tr {

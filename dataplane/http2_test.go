@@ -58,7 +58,7 @@ func (r *h2Recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 func startWithSender(t *testing.T, snd Sender) *testEngine {
 	t.Helper()
-	d := NewDestination(DestinationOptions{Name: "h2", Sender: snd, MaxInFlight: 8})
+	d := newTestDestination(DestinationOptions{Name: "h2", Sender: snd, MaxInFlight: 8})
 	p := &Profile{
 		NewFramer: func() encode.Framer { return &encode.NDJSON{Enc: &encode.FlatJSON{}} },
 		Batching:  true, MaxRecords: 50, MaxBytes: 1 << 20, Interval: 10 * time.Millisecond,
@@ -68,7 +68,7 @@ func startWithSender(t *testing.T, snd Sender) *testEngine {
 		Router: &StaticRouter{Profile: p, Dests: []*Destination{d}}, Loops: 2,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
-	e, err := New(o)
+	e, err := newTestEngine(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestHTTP2CleartextToGoServer(t *testing.T) {
 	srv := &http.Server{Handler: h2c.NewHandler(rec, &http2.Server{MaxConcurrentStreams: 4})}
 	go srv.Serve(ln)
 	defer srv.Close()
-	snd, err := NewHTTP2Sender(HTTPOptions{URLs: []string{"http://" + ln.Addr().String() + "/bulk"}, MaxConnsPerEndpoint: 2})
+	snd, err := newTestHTTP2(HTTPOptions{URLs: []string{"http://" + ln.Addr().String() + "/bulk"}, MaxConnsPerEndpoint: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ http {
 
 	roots := x509.NewCertPool()
 	roots.AddCert(leaf)
-	snd, err := NewHTTP2Sender(HTTPOptions{URLs: []string{"https://" + port + "/bulk"}, TLS: &tls.Config{RootCAs: roots}, MaxConnsPerEndpoint: 2})
+	snd, err := newTestHTTP2(HTTPOptions{URLs: []string{"https://" + port + "/bulk"}, TLS: &tls.Config{RootCAs: roots}, MaxConnsPerEndpoint: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ http {
 	}
 
 	// Verification is on by default: an unknown CA fails (retry, not 0).
-	bad, _ := NewHTTP2Sender(HTTPOptions{URLs: []string{"https://" + port + "/bulk"}})
+	bad, _ := newTestHTTP2(HTTPOptions{URLs: []string{"https://" + port + "/bulk"}})
 	status, _, err := bad.Do(&Request{Body: []byte("{}\n"), ContentType: "application/x-ndjson"}, time.Now().Add(2*time.Second))
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("untrusted certificate: status %d err %v", status, err)
@@ -220,7 +220,7 @@ func TestHTTP1OverTLS(t *testing.T) {
 	defer srv.Close()
 	roots := x509.NewCertPool()
 	roots.AddCert(leaf)
-	snd, _ := NewHTTP1Sender(HTTPOptions{URLs: []string{"https://" + ln.Addr().String()}, TLS: &tls.Config{RootCAs: roots}, Gzip: true, GzipThreshold: 10})
+	snd, _ := newTestHTTP1(HTTPOptions{URLs: []string{"https://" + ln.Addr().String()}, TLS: &tls.Config{RootCAs: roots}, Gzip: true, GzipThreshold: 10})
 	e := startWithSender(t, snd)
 	x := dialXDR(t, e.addr)
 	x.c.Write(frames(100))

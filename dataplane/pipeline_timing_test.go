@@ -20,13 +20,13 @@ func (okSender) Close()                                             {}
 // the steady-state path — decode, route, encode into the batch, send,
 // settle, reply — can be measured record by record.
 func pipeline(tb testing.TB, batching bool) (*Engine, *session) {
-	d := NewDestination(DestinationOptions{Name: "ok", Sender: okSender{}, MaxInFlight: 2})
+	d := newTestDestination(DestinationOptions{Name: "ok", Sender: okSender{}, MaxInFlight: 2})
 	p := &Profile{
 		NewFramer:  func() encode.Framer { return &encode.NDJSON{Enc: &encode.JSON{}} },
 		NewEncoder: func() encode.Encoder { return &encode.JSON{} },
 		Batching:   batching, MaxRecords: 500, MaxBytes: 1 << 20, Interval: time.Hour,
 	}
-	e, err := New(Options{
+	e, err := newTestEngine(Options{
 		Listen: []string{"unused"}, Profiles: []*Profile{p}, Destinations: []*Destination{d},
 		Router: &StaticRouter{Profile: p, Dests: []*Destination{d}},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -22,11 +22,11 @@ func multiEngine(t *testing.T, o Options, urls ...string) *testEngine {
 	t.Helper()
 	var dests []*Destination
 	for i, u := range urls {
-		snd, err := NewHTTP1Sender(HTTPOptions{URLs: []string{u}})
+		snd, err := newTestHTTP1(HTTPOptions{URLs: []string{u}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		dests = append(dests, NewDestination(DestinationOptions{
+		dests = append(dests, newTestDestination(DestinationOptions{
 			Name: string(rune('a' + i)), Sender: snd,
 			Retry: RetryPolicy{MaxAttempts: 1},
 		}))
@@ -44,7 +44,7 @@ func multiEngine(t *testing.T, o Options, urls ...string) *testEngine {
 		pr.Ordering = o.LUTCacheTTL > 0
 	}
 	o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	e, err := New(o)
+	e, err := newTestEngine(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestSenderSpreadsOverURLsAndHonoursRetryAfter(t *testing.T) {
 	s0, s1 := mk(0), mk(1)
 	defer s0.Close()
 	defer s1.Close()
-	snd, err := NewHTTP1Sender(HTTPOptions{URLs: []string{s0.URL, s1.URL}})
+	snd, err := newTestHTTP1(HTTPOptions{URLs: []string{s0.URL, s1.URL}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,8 +171,8 @@ func TestSenderSpreadsOverURLsAndHonoursRetryAfter(t *testing.T) {
 		t.Fatalf("spread %d/%d", hits[0].Load(), hits[1].Load())
 	}
 	// Retry-After: 1 s is waited for (inside the reply deadline).
-	snd2, _ := NewHTTP1Sender(HTTPOptions{URLs: []string{s0.URL}, Headers: [][2]string{{"X-Test", "retry-after"}}})
-	d := NewDestination(DestinationOptions{Name: "ra", Sender: snd2, Retry: RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond}})
+	snd2, _ := newTestHTTP1(HTTPOptions{URLs: []string{s0.URL}, Headers: [][2]string{{"X-Test", "retry-after"}}})
+	d := newTestDestination(DestinationOptions{Name: "ra", Sender: snd2, Retry: RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond}})
 	e := &Engine{opts: Options{ReplyDeadline: 8 * time.Second}, stopping: make(chan struct{}), m: newEngineMetrics(), log: slog.New(slog.DiscardHandler)}
 	d.e, d.m = e, newDestMetrics(e.m.set, d)
 	if rc := d.deliver(req, time.Now().UnixMilli()); rc != 0 {
@@ -192,7 +192,7 @@ func TestSenderSpreadsOverURLsAndHonoursRetryAfter(t *testing.T) {
 
 func TestPipelinedHTTP1(t *testing.T) {
 	a := newCapture(t)
-	snd, err := NewHTTP1Sender(HTTPOptions{URLs: []string{a.srv.URL}, Pipeline: true, MaxConnsPerEndpoint: 2})
+	snd, err := newTestHTTP1(HTTPOptions{URLs: []string{a.srv.URL}, Pipeline: true, MaxConnsPerEndpoint: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestPipelinedHTTP1(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
 	l.Close()
-	snd2, _ := NewHTTP1Sender(HTTPOptions{URLs: []string{"http://" + addr}})
+	snd2, _ := newTestHTTP1(HTTPOptions{URLs: []string{"http://" + addr}})
 	if _, _, err := snd2.Do(&Request{Body: []byte("{}\n")}, time.Now().Add(time.Second)); err == nil {
 		t.Fatal("no error from a refused connection")
 	}
@@ -216,8 +216,8 @@ func TestPipelinedHTTP1(t *testing.T) {
 
 func TestPerRecordPathBatchesPerSet(t *testing.T) {
 	a := newCapture(t)
-	snd, _ := NewHTTP1Sender(HTTPOptions{URLs: []string{a.srv.URL + "/api"}})
-	d := NewDestination(DestinationOptions{Name: "p", Sender: snd,
+	snd, _ := newTestHTTP1(HTTPOptions{URLs: []string{a.srv.URL + "/api"}})
+	d := newTestDestination(DestinationOptions{Name: "p", Sender: snd,
 		Path: func(dst, ns, set []byte) []byte {
 			dst = append(append(dst, '/'), ns...)
 			return append(append(dst, '/'), set...)
@@ -228,7 +228,7 @@ func TestPerRecordPathBatchesPerSet(t *testing.T) {
 	}
 	o := Options{Listen: []string{freeAddr(t)}, Profiles: []*Profile{p}, Destinations: []*Destination{d},
 		Router: &StaticRouter{Profile: p, Dests: []*Destination{d}}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	e, err := New(o)
+	e, err := newTestEngine(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -97,14 +97,14 @@ func TestTLSListenerWithClientCertificates(t *testing.T) {
 	roots.AddCert(srvLeaf)
 
 	c := newCapture(t)
-	snd, _ := NewHTTP1Sender(HTTPOptions{URLs: []string{c.srv.URL}})
-	d := NewDestination(DestinationOptions{Name: "test", Sender: snd})
+	snd, _ := newTestHTTP1(HTTPOptions{URLs: []string{c.srv.URL}})
+	d := newTestDestination(DestinationOptions{Name: "test", Sender: snd})
 	p := &Profile{
 		NewFramer: func() encode.Framer { return &encode.NDJSON{Enc: &encode.JSON{}} },
 		Batching:  true, MaxRecords: 10, MaxBytes: 1 << 20, Interval: 10 * time.Millisecond,
 	}
 	addr := freeAddr(t)
-	e, err := New(Options{
+	e, err := newTestEngine(Options{
 		Listen: []string{addr},
 		TLS: &tls.Config{Certificates: []tls.Certificate{srvCert}, ClientAuth: tls.RequireAndVerifyClientCert,
 			ClientCAs: clientCAs, MinVersion: tls.VersionTLS12},
