@@ -37,9 +37,9 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		case "suite":
 			return runBenchSuite(args[1:], stdout, stderr)
 		case "baseline":
-			return runBaseline(args[1:], stderr)
+			return runBaseline(args[1:], stdout, stderr)
 		case "profiled-run":
-			return runProfiled(args[1:], stderr)
+			return runProfiled(args[1:], stdout, stderr)
 		case "help", "-h", "--help":
 			fmt.Fprint(stdout, benchUsage)
 			fmt.Fprintln(stdout, "\nFlags of a single scenario:")
@@ -87,12 +87,12 @@ func benchFlags(w io.Writer) {
 func runBenchOne(args []string, stdout, stderr io.Writer) int {
 	fs, f := benchFlagSet(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, benchUsage)
-		fmt.Fprintln(stderr, "\nFlags of a single scenario:")
+		fmt.Fprint(fs.Output(), benchUsage)
+		fmt.Fprintln(fs.Output(), "\nFlags of a single scenario:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if rc, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return rc
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "xdrhook bench: unexpected argument %q\n", fs.Arg(0))
@@ -174,7 +174,10 @@ func benchLine(r *suite.Result) string {
 
 func runBenchSuite(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench suite", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: xdrhook bench suite [flags]\n\nThe whole perf suite (make perf): matrix, latency and scaling sweeps, report.\n\nFlags:")
+		fs.PrintDefaults()
+	}
 	var o suite.Options
 	fs.StringVar(&o.OutDir, "out", "perf/out", "logs, configs and profiles")
 	fs.StringVar(&o.ReportDir, "report", "", "REPORT.md, report.json and the SVG charts (default: --out)")
@@ -186,8 +189,8 @@ func runBenchSuite(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.Warmup, "warmup", 0, "warm-up of every scenario (0: 1s, --quick 0.5s)")
 	fs.DurationVar(&o.Measure, "measure", 0, "measurement window of every scenario (0: 2s, --quick 1s)")
 	rerender := fs.String("rerender", "", "run nothing: write the report again from this report.json into --report")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if rc, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return rc
 	}
 	if *rerender != "" {
 		dir := o.ReportDir
@@ -231,9 +234,12 @@ func runBenchSuite(args []string, stdout, stderr io.Writer) int {
 }
 
 // runBaseline serves the naive baseline connector until SIGINT/SIGTERM.
-func runBaseline(args []string, stderr io.Writer) int {
+func runBaseline(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench baseline", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: xdrhook bench baseline --url URL [flags]\n\nThe naive baseline connector alone (perf/baseline), until SIGINT/SIGTERM.\n\nFlags:")
+		fs.PrintDefaults()
+	}
 	var cfg baseline.Config
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8901", "XDR listener")
 	fs.StringVar(&cfg.Manage, "manage", "127.0.0.1:8902", "manage listener: /healthz, /readyz, /metrics")
@@ -241,8 +247,8 @@ func runBaseline(args []string, stderr io.Writer) int {
 	fs.StringVar(&cfg.Format, "format", "json", "json, flat-json, message-pack or avro")
 	fs.BoolVar(&cfg.HTTP2, "h2c", false, "HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1")
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "request timeout")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if rc, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return rc
 	}
 	if cfg.URL == "" {
 		fmt.Fprintln(stderr, "xdrhook bench baseline: --url is required")
@@ -269,16 +275,19 @@ func runBaseline(args []string, stderr io.Writer) int {
 // measurement window) and the allocation profile is written at both, so
 // `go tool pprof -base` gives the window's allocations; without it, the
 // whole run until SIGTERM.
-func runProfiled(args []string, stderr io.Writer) int {
+func runProfiled(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench profiled-run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: xdrhook bench profiled-run --config FILE [flags]\n\nxdrhook run under the CPU and allocation profilers (written on SIGTERM).\n\nFlags:")
+		fs.PrintDefaults()
+	}
 	path := fs.String("config", "", "the YAML configuration file")
 	cpuFile := fs.String("cpuprofile", "cpu.pprof", "CPU profile")
 	memFile := fs.String("memprofile", "allocs.pprof", "allocation profile (cumulative since start; with --window-signals also FILE.base at SIGUSR1)")
 	windowed := fs.Bool("window-signals", false, "profile CPU from SIGUSR1 to SIGUSR2 only")
 	memRate := fs.Int("memprofilerate", 16<<10, "runtime.MemProfileRate: one sample per this many bytes allocated")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if rc, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return rc
 	}
 	runtime.MemProfileRate = *memRate
 	if *path == "" {

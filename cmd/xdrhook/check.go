@@ -14,19 +14,15 @@ import (
 // to stderr), 2 with every problem on stderr when not.
 func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	file := fs.String("config", "", "the config file (required; a single argument works too)")
 	output := fs.String("output", "yaml", "print the resolved config as yaml or json")
 	skipFiles := fs.Bool("skip-files", false, "do not open the files the config names (TLS certificates, format.schema-file): for checking a config on another machine")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: xdrhook check --config FILE [--output yaml|json] [--skip-files]")
+		fmt.Fprintln(fs.Output(), "Usage: xdrhook check --config FILE [--output yaml|json] [--skip-files]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if rc, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return rc
 	}
 	if *file == "" && fs.NArg() == 1 {
 		*file = fs.Arg(0)

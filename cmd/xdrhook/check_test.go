@@ -122,8 +122,8 @@ func TestCheckUsage(t *testing.T) {
 	if rc, _, _ := runCLI("check", "--bogus"); rc != 2 {
 		t.Errorf("bad flag: rc %d", rc)
 	}
-	if rc, _, errs := runCLI("check", "-h"); rc != 0 || !strings.Contains(errs, "Usage: xdrhook check") {
-		t.Errorf("-h: rc %d %s", rc, errs)
+	if rc, out, _ := runCLI("check", "-h"); rc != 0 || !strings.Contains(out, "Usage: xdrhook check") {
+		t.Errorf("-h: rc %d %s", rc, out)
 	}
 	if rc, out, _ := runCLI("help"); rc != 0 || !strings.Contains(out, "check    validate a config file") {
 		t.Errorf("help lists check: %s", out)

@@ -22,13 +22,16 @@ import (
 // allocation-free code.
 func runDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("decode", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: xdrhook decode [flags] < FRAMES\n\nReads XDR frames on stdin (one hex frame per line, or --raw bytes) and prints each as JSON.\n\nFlags:")
+		fs.PrintDefaults()
+	}
 	raw := fs.Bool("raw", false, "stdin is a raw byte stream of frames (default: one hex frame per line)")
 	maxBody := fs.Int("max-frame-bytes", wire.DefaultMaxBody, "bound on a frame body")
 	now := fs.Int64("now", 0, "receipt time in Unix seconds for exp (default: the current time)")
 	format := fs.String("format", "dump", "dump (every decoded field) | json | flat-json | message-pack | avro: the message the connector would send (binary formats as hex)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if rc, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return rc
 	}
 	var enc encode.Encoder
 	switch *format {

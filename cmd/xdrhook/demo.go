@@ -41,14 +41,17 @@ logging: {level: warn}
 // checking HTTP sink in one process, with live progress.
 func runDemo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: xdrhook demo [flags]\n\nAn XDR emulator, the connector and a checking HTTP sink in one process, with a line per second.\n\nFlags:")
+		fs.PrintDefaults()
+	}
 	rate := fs.Float64("rate", 5000, "records per second the emulator offers (0: as fast as possible)")
 	dur := fs.Duration("duration", 0, "stop after this long (default: run until Ctrl-C)")
 	format := fs.String("format", "json", "json | flat-json | message-pack | avro")
 	proto := fs.String("protocol", "HTTP_1_1", "HTTP_1_1 | HTTP_2 (h2c)")
 	batching := fs.Bool("batching", true, "batch records (500 per request, 50 ms); false: one record per request")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if rc, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return rc
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

@@ -3,6 +3,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -60,4 +62,32 @@ func usage(w io.Writer) {
 func runVersion(_ []string, _ io.Reader, stdout, _ io.Writer) int {
 	fmt.Fprintln(stdout, "xdrhook", version)
 	return 0
+}
+
+// parseFlags parses a command's flags with the conventions of every
+// command: -h or --help prints the usage on stdout (exit 0); a bad flag
+// prints the error and the usage on stderr (exit 2). fs.Usage writes to
+// fs.Output(). ok is false when the command should return rc at once;
+// after parsing, fs.Output() is stderr.
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (rc int, ok bool) {
+	usage := fs.Usage
+	fs.Usage = func() {} // flag calls it on every error; printed below
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.Usage = usage
+	switch {
+	case err == nil:
+		fs.SetOutput(stderr)
+		return 0, true
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(stdout)
+		fs.Usage()
+		fs.SetOutput(stderr)
+		return 0, false
+	default:
+		fs.SetOutput(stderr)
+		fmt.Fprintf(stderr, "xdrhook %s: %v\n", fs.Name(), err)
+		fs.Usage()
+		return 2, false
+	}
 }

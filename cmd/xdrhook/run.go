@@ -19,12 +19,15 @@ import (
 )
 
 // runRun is the daemon: `xdrhook run --config FILE`.
-func runRun(args []string, _ io.Reader, _, stderr io.Writer) int {
+func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	path := fs.String("config", "", "the YAML configuration file (see config.md)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: xdrhook run --config FILE\n\nThe connector daemon. SIGTERM/SIGINT: answers every record in flight, exits 0.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if rc, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return rc
 	}
 	if *path == "" {
 		fmt.Fprintln(stderr, "xdrhook run: --config FILE is required (try `xdrhook demo` for a run without one)")

@@ -19,9 +19,8 @@ import (
 // runSim is `xdrhook sim`: a thin flag layer over perf/xdrsim.
 func runSim(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: xdrhook sim --target HOST:PORT[,HOST:PORT...] [flags]\n\nEmulates Aerospike XDR toward a connector: pipelined writes and deletes, in-order replies,\nretries (8 9 11 14 18 80), abandons (other codes), resends on a dropped or silent connection.\nSeveral targets (repeat --target, or a comma list) are the nodes of a connector DC: records go\nround-robin over the nodes that pass their health checks; what was in flight on a node that\nfails is re-sent to the others.\nExit status: 0 when every record settled (and --verify found none missing), 1 otherwise, 2 on bad flags.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "Usage: xdrhook sim --target HOST:PORT[,HOST:PORT...] [flags]\n\nEmulates Aerospike XDR toward a connector: pipelined writes and deletes, in-order replies,\nretries (8 9 11 14 18 80), abandons (other codes), resends on a dropped or silent connection.\nSeveral targets (repeat --target, or a comma list) are the nodes of a connector DC: records go\nround-robin over the nodes that pass their health checks; what was in flight on a node that\nfails is re-sent to the others.\nExit status: 0 when every record settled (and --verify found none missing), 1 otherwise, 2 on bad flags.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	def := xdrsim.DefaultWorkload()
@@ -61,8 +60,8 @@ func runSim(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs.Float64Var(&w.MetaRatio, "meta-ratio", def.MetaRatio, "fraction of records that are metadata-only writes")
 	fs.Float64Var(&w.Compress, "compress", 0, "fraction of frames sent compressed (type 4)")
 	fs.IntVar(&w.CompressLevel, "compress-level", 1, "zlib level of compressed frames")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if rc, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return rc
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "xdrhook sim: unexpected argument %q\n", fs.Arg(0))

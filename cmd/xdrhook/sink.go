@@ -17,9 +17,8 @@ import (
 // until SIGINT/SIGTERM (or --duration), then prints its counters.
 func runSink(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sink", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: xdrhook sink [--listen ADDR] [flags]\n\nAn HTTP/1.1 + h2c (or, with --tls, HTTPS + h2) destination that validates every xdrhook body\n(json, flat-json, message-pack, avro; ndjson, json-array, es-bulk, splunk-hec, msgpack-array, avro-ocf),\ncounts it, keeps the ids it received (GET /ids, for `xdrhook sim --verify`) and injects faults.\nGET /stats: counters as JSON.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "Usage: xdrhook sink [--listen ADDR] [flags]\n\nAn HTTP/1.1 + h2c (or, with --tls, HTTPS + h2) destination that validates every xdrhook body\n(json, flat-json, message-pack, avro; ndjson, json-array, es-bulk, splunk-hec, msgpack-array, avro-ocf),\ncounts it, keeps the ids it received (GET /ids, for `xdrhook sim --verify`) and injects faults.\nGET /stats: counters as JSON.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	var cfg sink.Config
@@ -47,8 +46,8 @@ func runSink(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.DownFor, "down-for", 0, "...for this long, then listen again")
 	fs.StringVar(&cfg.Store, "store", "", "append the id of every message received to this file (NDJSON; usable by sim --verify)")
 	fs.BoolVar(&cfg.StoreRaw, "store-raw", false, "with --store: keep each message too")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if rc, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return rc
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "xdrhook sink: unexpected argument %q\n", fs.Arg(0))
