@@ -93,6 +93,27 @@ func freeLocalPort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// progressLine makes the demo's line per second: what happened since the
+// previous line — records offered and delivered, the reply latency of the
+// replies received in that second — and the running totals.
+type progressLine struct {
+	sent, delivered int64
+	lat             xdrsim.HistSnapshot // cumulative, at the previous line
+}
+
+// next formats the line for the cumulative counters s, st and latencies h.
+func (p *progressLine) next(s xdrsim.Summary, st sink.Stats, inFlight int64, h *xdrsim.HistSnapshot) string {
+	d := *h
+	d.Sub(&p.lat)
+	line := fmt.Sprintf("%6.0fs  offered %7d/s  delivered %7d/s  in flight %5d  retries %d  reply p50 %.1f ms p99 %.1f ms  sink: %d records, %d invalid",
+		s.ElapsedSeconds, s.Sent-p.sent, st.Records-p.delivered, inFlight, s.Retries,
+		msOf(d.Quantile(0.5)), msOf(d.Quantile(0.99)), st.Records, st.Invalid)
+	p.sent, p.delivered, p.lat = s.Sent, st.Records, *h
+	return line
+}
+
+func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
 func demo(ctx context.Context, out io.Writer, rate float64, format, proto string, batching bool) error {
 	first := &firstMessage{}
 	sk, err := sink.New(sink.Config{StoreW: first, StoreRaw: true})
@@ -143,18 +164,15 @@ func demo(ctx context.Context, out io.Writer, rate float64, format, proto string
 		return err
 	}
 	tick := time.NewTicker(time.Second)
-	var lastSent, lastDelivered int64
+	var pl progressLine
 	for running := true; running; {
 		select {
 		case <-ctx.Done():
 			running = false
 		case <-tick.C:
-			s := sim.Snapshot()
-			st := sk.Stats()
-			fmt.Fprintf(out, "%6.0fs  offered %7d/s  delivered %7d/s  in flight %5d  retries %d  reply p50 %.1f ms p99 %.1f ms  sink: %d records, %d invalid\n",
-				s.ElapsedSeconds, s.Sent-lastSent, st.Records-lastDelivered, eng.InFlight(), s.Retries,
-				s.Latency.P50Ms, s.Latency.P99Ms, st.Records, st.Invalid)
-			lastSent, lastDelivered = s.Sent, st.Records
+			var h xdrsim.HistSnapshot
+			sim.Latency(&h)
+			fmt.Fprintln(out, pl.next(sim.Snapshot(), sk.Stats(), eng.InFlight(), &h))
 		}
 	}
 	tick.Stop()

@@ -113,6 +113,14 @@ func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 // Snapshot returns the counters of a running emulator.
 func (s *Sim) Snapshot() Summary { return s.snapshot(false) }
 
+// Latency adds the reply latencies recorded so far to h. The latencies of
+// an interval are the difference of two snapshots (HistSnapshot.Sub).
+func (s *Sim) Latency(h *HistSnapshot) {
+	for _, w := range s.workers {
+		w.hist.Snapshot(h)
+	}
+}
+
 func (s *Sim) snapshot(final bool) Summary {
 	c := &s.c
 	el := time.Since(s.start).Seconds()
