@@ -22,4 +22,7 @@ func released(b *Buf) {
 	if !atomic.CompareAndSwapUint32(&b.state, stateLive, stateFree) {
 		panic("pool: buffer released twice")
 	}
+	for i := range b.B {
+		b.B[i] = PoisonByte
+	}
 }

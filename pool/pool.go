@@ -4,8 +4,10 @@
 // dropped on release, so one huge record cannot pin memory for ever.
 //
 // A *Buf has exactly one owner at a time and goes back exactly once. Builds
-// with the race detector or the `invariants` tag check this and panic on a
-// double release or a use after release.
+// with the race detector or the `invariants` tag check this: a double
+// release panics, and a released buffer's bytes are overwritten with
+// PoisonByte, so a use after release reads poison instead of plausible data
+// (a test comparing bytes fails) rather than going unnoticed.
 package pool
 
 import (
@@ -21,6 +23,10 @@ const (
 	// MaxPooled is the largest capacity kept in a pool.
 	MaxPooled = 1 << maxClassShift
 )
+
+// PoisonByte fills a released buffer when ownership checks are compiled in
+// (Invariants).
+const PoisonByte = 0xdb
 
 // Buf is a pooled byte buffer. Append to B; the pool keeps its capacity.
 type Buf struct {

@@ -69,6 +69,21 @@ func TestDoubleReleasePanics(t *testing.T) {
 	Put(b)
 }
 
+func TestReleasedBufferIsPoisoned(t *testing.T) {
+	if !Invariants {
+		t.Skip("ownership checks are compiled in only with -race or -tags invariants")
+	}
+	b := Get(10)
+	b.B = append(b.B, "live data"...)
+	kept := b.B // a use after release, as a bug would keep it
+	Put(b)
+	for i, c := range kept {
+		if c != PoisonByte {
+			t.Fatalf("byte %d after release is %#x, want the poison %#x", i, c, PoisonByte)
+		}
+	}
+}
+
 func TestSteadyStateAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool drops items at random under the race detector")
