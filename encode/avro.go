@@ -326,7 +326,7 @@ func (a *Avro) appendBinSlow(dst, name []byte, b *wire.Bin) ([]byte, error) {
 }
 
 // appendAvroCDT transcodes a list or map value into Value unions, in one
-// pass with the element parser of msgpack_cdt.go (same rules as
+// pass with the element parser of cdt_scan.go (same rules as
 // wire.CDTReader).
 func appendAvroCDT(dst []byte, w *cdtWalk, v []byte) ([]byte, error) {
 	var e mpElem

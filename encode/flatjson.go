@@ -65,7 +65,7 @@ func (e *FlatJSON) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, e
 		if key == "" {
 			key = DefaultMetadataKey
 		}
-		e.name = jsonAppendStringStr(e.name[:0], key)
+		e.name = appendJSONStringStr(e.name[:0], key)
 		e.nameFor, e.nameSet = e.MetadataKey, true
 	}
 	o := w.keys.open()
@@ -77,36 +77,36 @@ func (e *FlatJSON) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, e
 		w.keys.insert(&o, dst, ks, h)
 	}
 	dst = append(dst, `:{"namespace":`...)
-	dst = jsonAppendString(dst, m.Namespace)
+	dst = appendJSONString(dst, m.Namespace)
 	if m.HasSet {
 		dst = append(dst, `,"set":`...)
-		dst = jsonAppendString(dst, m.Set)
+		dst = appendJSONString(dst, m.Set)
 	}
 	if m.Key.Type != 0 {
 		dst = append(dst, `,"userKey":`...)
 		dst = jsonAppendUserKey(dst, &m.Key)
 	}
 	dst = append(dst, `,"digest":`...)
-	dst = jsonAppendBase64(dst, m.Digest)
+	dst = appendQuotedBase64(dst, m.Digest)
 	if m.Kind == wire.KindDelete {
 		dst = append(dst, `,"msg":"delete",`...)
 		dst = append(dst, `"gen":`...)
-		dst = jsonAppendUint(dst, uint64(m.Generation))
+		dst = appendUint(dst, uint64(m.Generation))
 		dst = append(dst, `,"lut":`...)
-		dst = jsonAppendInt(dst, m.LUTUnixMs())
+		dst = appendInt(dst, m.LUTUnixMs())
 		dst = append(dst, `,"durable":`...)
-		dst = jsonAppendBool(dst, m.Durable)
+		dst = appendBool(dst, m.Durable)
 		return append(dst, '}', '}'), nil
 	}
 	// Fragments of at most 16 bytes compile to stores of immediates, longer
 	// ones to a call to memmove.
 	dst = append(dst, `,"msg":"write",`...)
 	dst = append(dst, `"gen":`...)
-	dst = jsonAppendUint(dst, uint64(m.Generation))
+	dst = appendUint(dst, uint64(m.Generation))
 	dst = append(dst, `,"lut":`...)
-	dst = jsonAppendInt(dst, m.LUTUnixMs())
+	dst = appendInt(dst, m.LUTUnixMs())
 	dst = append(dst, `,"exp":`...)
-	dst = jsonAppendInt(dst, m.Expiry(nowUnix))
+	dst = appendInt(dst, m.Expiry(nowUnix))
 	if m.Partial {
 		dst = append(dst, `,"partial":true`...)
 	}
@@ -121,7 +121,7 @@ func (e *FlatJSON) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, e
 		mark := len(dst)
 		dst = append(dst, ',')
 		ks := len(dst)
-		dst = jsonAppendString(dst, name)
+		dst = appendJSONString(dst, name)
 		if !w.keys.addNew(&o, dst, ks) { // a new name (the rule), in one call
 			if dst, keep = w.keys.uniq(&o, dst, ks); !keep {
 				dst = dst[:mark]

@@ -3,6 +3,7 @@ package encode
 import (
 	"encoding/binary"
 	"errors"
+	"slices"
 	"strconv"
 
 	"github.com/xdrhook/xdrhook/wire"
@@ -41,7 +42,7 @@ type JSON struct {
 func (*JSON) ContentType() string { return ContentTypeJSON }
 
 // KeyStats reports how many object names were renamed to stay unique, and
-// how many members were dropped after too many renames (see jsonKeys.uniq),
+// how many members were dropped after too many renames (see keyTable.uniq),
 // since the encoder was made.
 func (e *JSON) KeyStats() (renamed, dropped uint64) { return e.w.keys.renamed, e.w.keys.dropped }
 
@@ -58,11 +59,11 @@ func (e *JSON) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, error
 		dst = append(dst, `"key":`...)
 		dst = jsonAppendKeyArray(dst, m)
 		dst = append(dst, `,"durable":`...)
-		dst = jsonAppendBool(dst, m.Durable)
+		dst = appendBool(dst, m.Durable)
 		dst = append(dst, `,"gen":`...)
-		dst = jsonAppendUint(dst, uint64(m.Generation))
+		dst = appendUint(dst, uint64(m.Generation))
 		dst = append(dst, `,"lut":`...)
-		dst = jsonAppendInt(dst, m.LUTUnixMs())
+		dst = appendInt(dst, m.LUTUnixMs())
 		return append(dst, '}'), nil
 	case wire.KindWrite:
 	default:
@@ -74,11 +75,11 @@ func (e *JSON) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, error
 	dst = append(dst, `"key":`...)
 	dst = jsonAppendKeyArray(dst, m)
 	dst = append(dst, `,"gen":`...)
-	dst = jsonAppendUint(dst, uint64(m.Generation))
+	dst = appendUint(dst, uint64(m.Generation))
 	dst = append(dst, `,"exp":`...)
-	dst = jsonAppendInt(dst, m.Expiry(nowUnix))
+	dst = appendInt(dst, m.Expiry(nowUnix))
 	dst = append(dst, `,"lut":`...)
-	dst = jsonAppendInt(dst, m.LUTUnixMs())
+	dst = appendInt(dst, m.LUTUnixMs())
 	if m.Partial {
 		dst = append(dst, `,"partial":true`...)
 	}
@@ -103,7 +104,7 @@ func (e *JSON) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, error
 		switch b.Type {
 		case wire.ParticleList:
 			dst = append(dst, `,"ordered":`...)
-			dst = jsonAppendBool(dst, top.Kind == wire.CDTList && top.Flags&1 != 0)
+			dst = appendBool(dst, top.Kind == wire.CDTList && top.Flags&1 != 0)
 		case wire.ParticleMap:
 			dst = append(dst, `,"order":`...)
 			dst = jsonAppendMapOrder(dst, &top)
@@ -181,7 +182,7 @@ func jsonAppendTypeMember(dst []byte, pt uint8) []byte {
 		dst = append(dst, jsonTypeNames[pt]...)
 	} else {
 		dst = append(dst, "type-"...)
-		dst = jsonAppendUint(dst, uint64(pt))
+		dst = appendUint(dst, uint64(pt))
 	}
 	return append(dst, `","value":`...)
 }
@@ -207,14 +208,14 @@ var jsonBinTails = func() (t [256]struct {
 // of a bin before its value. For a name of up to 16 bytes of plain ASCII
 // with room in dst (nearly every bin), all of it is written in place after
 // one capacity check: the prefix as a word, the name as overlapping words
-// checked as jsonAppendString checks them, the tail as one 32-byte block
+// checked as appendJSONString checks them, the tail as one 32-byte block
 // from jsonBinTails, then the length set to what was meant. Other names go
-// through jsonAppendString.
+// through appendJSONString.
 //
-// The name's words repeat jsonAppendString's short path on purpose: a
+// The name's words repeat appendJSONString's short path on purpose: a
 // helper shared by the two does not inline (go build -gcflags=-m), and the
 // call cost the in-place head about half of its gain (interleaved runs:
-// median ~316 ns with the words here, ~360 ns calling jsonAppendString,
+// median ~316 ns with the words here, ~360 ns calling appendJSONString,
 // ~350 ns before). TestJSONBinHead holds both to the same bytes.
 func jsonAppendBinHead(dst, name []byte, pt uint8) []byte {
 	n := len(dst)
@@ -227,7 +228,7 @@ func jsonAppendBinHead(dst, name []byte, pt uint8) []byte {
 	case m >= 8:
 		lo := binary.LittleEndian.Uint64(name)
 		hi := binary.LittleEndian.Uint64(name[m-8:])
-		if !jsonSafe8(lo) || !jsonSafe8(hi) {
+		if !safe8(lo) || !safe8(hi) {
 			return jsonAppendBinHeadSlow(dst, name, pt)
 		}
 		binary.LittleEndian.PutUint64(d[9:], lo)
@@ -235,14 +236,14 @@ func jsonAppendBinHead(dst, name []byte, pt uint8) []byte {
 	case m >= 4:
 		lo := binary.LittleEndian.Uint32(name)
 		hi := binary.LittleEndian.Uint32(name[m-4:])
-		if !jsonSafe8(uint64(lo) | uint64(hi)<<32) {
+		if !safe8(uint64(lo) | uint64(hi)<<32) {
 			return jsonAppendBinHeadSlow(dst, name, pt)
 		}
 		binary.LittleEndian.PutUint32(d[9:], lo)
 		binary.LittleEndian.PutUint32(d[5+m:], hi)
 	case m > 0:
 		a, b, c := name[0], name[m>>1], name[m-1]
-		if !jsonSafe8(uint64(a) | uint64(b)<<8 | uint64(c)<<16 | 0x2020202020<<24) {
+		if !safe8(uint64(a) | uint64(b)<<8 | uint64(c)<<16 | 0x2020202020<<24) {
 			return jsonAppendBinHeadSlow(dst, name, pt)
 		}
 		d[9], d[9+m>>1], d[8+m] = a, b, c
@@ -259,7 +260,7 @@ var jsonBinPrefix = binary.LittleEndian.Uint64([]byte(`{"name":`))
 
 func jsonAppendBinHeadSlow(dst, name []byte, pt uint8) []byte {
 	dst = append(dst, `{"name":`...)
-	dst = jsonAppendString(dst, name)
+	dst = appendJSONString(dst, name)
 	t := &jsonBinTails[pt]
 	return append(dst[:len(dst)-1], t.b[:t.n]...) // the tail starts with the closing quote
 }
@@ -267,15 +268,15 @@ func jsonAppendBinHeadSlow(dst, name []byte, pt uint8) []byte {
 // jsonAppendKeyArray appends [namespace, set|null, digest, userKey|null].
 func jsonAppendKeyArray(dst []byte, m *wire.Message) []byte {
 	dst = append(dst, '[')
-	dst = jsonAppendString(dst, m.Namespace)
+	dst = appendJSONString(dst, m.Namespace)
 	dst = append(dst, ',')
 	if m.HasSet {
-		dst = jsonAppendString(dst, m.Set)
+		dst = appendJSONString(dst, m.Set)
 	} else {
 		dst = append(dst, "null"...)
 	}
 	dst = append(dst, ',')
-	dst = jsonAppendBase64(dst, m.Digest)
+	dst = appendQuotedBase64(dst, m.Digest)
 	dst = append(dst, ',')
 	dst = jsonAppendUserKey(dst, &m.Key)
 	return append(dst, ']')
@@ -289,24 +290,24 @@ func jsonAppendUserKey(dst []byte, k *wire.UserKey) []byte {
 	case 0:
 		return append(dst, "null"...)
 	case wire.ParticleInteger:
-		return jsonAppendInt(dst, k.Int)
+		return appendInt(dst, k.Int)
 	case wire.ParticleFloat:
-		return jsonAppendFloat(dst, k.Float, 64)
+		return appendJSONFloat(dst, k.Float, 64)
 	case wire.ParticleString:
-		return jsonAppendString(dst, k.Bytes)
+		return appendJSONString(dst, k.Bytes)
 	}
-	return jsonAppendBase64(dst, k.Bytes)
+	return appendQuotedBase64(dst, k.Bytes)
 }
 
 // jsonWriter renders bin values; both JSON formats use it. Values follow the
 // common rules of output-formats.md:
-//   - int: integer literal (int64 or uint64, exact); float: jsonAppendFloat;
-//     string: jsonAppendString; bool; null (a deleted bin, a nil element).
+//   - int: integer literal (int64 or uint64, exact); float: appendJSONFloat;
+//     string: appendJSONString; bool; null (a deleted bin, a nil element).
 //   - blob, the language blobs, HLL, vector, unknown particle types, typed
 //     bytes and MessagePack ext values inside lists and maps: base64 string.
 //   - GeoJSON (bin type 23, or typed bytes 23 in a list or map): the JSON text
 //     itself, compacted, when it is one valid JSON value of any kind (see
-//     jsonKeys.appendCompact); otherwise the text as a string.
+//     keyTable.appendCompact); otherwise the text as a string.
 //   - list: array. map: object whose names are strings: string keys as they
 //     are, integer keys in decimal, float/bool/nil keys as their JSON text
 //     ("1.5", "NaN", "true", "null"), bytes, typed bytes and ext keys in
@@ -317,13 +318,13 @@ func jsonAppendUserKey(dst []byte, k *wire.UserKey) []byte {
 //     cannot make the output grow exponentially.
 //   - names stay unique in every object: a key whose name equals one
 //     written before in the same map (int 1 and string "1", say) gets '_'
-//     put in front until it is unique ("1", then "_1"); see jsonKeys.uniq.
+//     put in front until it is unique ("1", then "_1"); see keyTable.uniq.
 //
 // appendCDT is the reference walk of lists and maps; the common values go
 // through appendCDTFast (json_cdt.go), which writes the same text faster.
 type jsonWriter struct {
 	r     wire.CDTReader
-	keys  jsonKeys
+	keys  keyTable
 	inKey int // > 0 while the text of a list or map key is written
 }
 
@@ -344,21 +345,21 @@ func (w *jsonWriter) appendBinValue(dst []byte, b *wire.Bin, top *wire.CDTToken)
 		if !ok {
 			return dst, errJSONScalar
 		}
-		return jsonAppendInt(dst, v), nil
+		return appendInt(dst, v), nil
 	case wire.ParticleFloat:
 		v, ok := wire.Float(b.Value)
 		if !ok {
 			return dst, errJSONScalar
 		}
-		return jsonAppendFloat(dst, v, 64), nil
+		return appendJSONFloat(dst, v, 64), nil
 	case wire.ParticleString:
-		return jsonAppendString(dst, b.Value), nil
+		return appendJSONString(dst, b.Value), nil
 	case wire.ParticleBool:
 		v, ok := wire.Bool(b.Value)
 		if !ok {
 			return dst, errJSONScalar
 		}
-		return jsonAppendBool(dst, v), nil
+		return appendBool(dst, v), nil
 	case wire.ParticleGeoJSON:
 		text, err := wire.GeoJSONText(b.Value)
 		if err != nil {
@@ -371,7 +372,7 @@ func (w *jsonWriter) appendBinValue(dst []byte, b *wire.Bin, top *wire.CDTToken)
 		}
 		return w.appendCDT(dst, b.Value, top)
 	}
-	return jsonAppendBase64(dst, b.Value), nil
+	return appendQuotedBase64(dst, b.Value), nil
 }
 
 var errJSONScalar = errors.New("value has the wrong size for its type")
@@ -380,7 +381,7 @@ func (w *jsonWriter) appendGeoJSON(dst, text []byte) []byte {
 	if d, ok := w.keys.appendCompact(dst, text); ok {
 		return d
 	}
-	return jsonAppendString(dst, text)
+	return appendJSONString(dst, text)
 }
 
 // appendCDT renders a whole list or map value; top receives its first token.
@@ -399,25 +400,25 @@ func (w *jsonWriter) appendValue(dst []byte, t *wire.CDTToken) ([]byte, error) {
 	case wire.CDTNil:
 		return append(dst, "null"...), nil
 	case wire.CDTBool:
-		return jsonAppendBool(dst, t.Bool), nil
+		return appendBool(dst, t.Bool), nil
 	case wire.CDTInt:
-		return jsonAppendInt(dst, t.Int), nil
+		return appendInt(dst, t.Int), nil
 	case wire.CDTUint:
-		return jsonAppendUint(dst, t.Uint), nil
+		return appendUint(dst, t.Uint), nil
 	case wire.CDTFloat:
 		if t.Float32 {
-			return jsonAppendFloat(dst, t.Float, 32), nil
+			return appendJSONFloat(dst, t.Float, 32), nil
 		}
-		return jsonAppendFloat(dst, t.Float, 64), nil
+		return appendJSONFloat(dst, t.Float, 64), nil
 	case wire.CDTString:
-		return jsonAppendString(dst, t.Bytes), nil
+		return appendJSONString(dst, t.Bytes), nil
 	case wire.CDTTyped:
 		if t.Sub == wire.ParticleGeoJSON {
 			return w.appendGeoJSON(dst, t.Bytes), nil
 		}
-		return jsonAppendBase64(dst, t.Bytes), nil
+		return appendQuotedBase64(dst, t.Bytes), nil
 	case wire.CDTBytes, wire.CDTExt:
-		return jsonAppendBase64(dst, t.Bytes), nil
+		return appendQuotedBase64(dst, t.Bytes), nil
 	case wire.CDTList:
 		return w.appendList(dst, t.N)
 	case wire.CDTMap:
@@ -516,11 +517,11 @@ func (w *jsonWriter) appendName(dst []byte, t *wire.CDTToken) ([]byte, error) {
 		}
 	case wire.CDTInt:
 		dst = append(dst, '"')
-		dst = jsonAppendInt(dst, t.Int)
+		dst = appendInt(dst, t.Int)
 		return append(dst, '"'), nil
 	case wire.CDTUint:
 		dst = append(dst, '"')
-		dst = jsonAppendUint(dst, t.Uint)
+		dst = appendUint(dst, t.Uint)
 		return append(dst, '"'), nil
 	}
 	// nil, bool, float, GeoJSON, list, map: the JSON text, as a string. A
@@ -550,7 +551,29 @@ func (w *jsonWriter) appendName(dst []byte, t *wire.CDTToken) ([]byte, error) {
 		return dst, err
 	}
 	q := len(dst)
-	dst = jsonAppendString(dst, dst[p:q])
+	dst = appendJSONString(dst, dst[p:q])
 	n := copy(dst[p:], dst[q:])
 	return dst[:p+n], nil
+}
+
+// jsonReserve is the room Append makes sure dst has before a message:
+// enough for a typical record. Less room left than that, it grows dst once
+// by an estimate of the whole message (jsonGrow).
+const jsonReserve = 1024
+
+// jsonGrow readies dst for the message of m: one growth by an estimate of
+// its size (twice its names and values, plus the members around them)
+// rather than one per append as the buffer fills, and room for the fast
+// paths, which write straight into dst when it has room. When dst has
+// jsonReserve bytes of room, the usual case for a batch buffer, it costs one
+// compare.
+func jsonGrow(dst []byte, m *wire.Message) []byte {
+	if cap(dst)-len(dst) >= jsonReserve {
+		return dst
+	}
+	est := 256 + 2*(len(m.Namespace)+len(m.Set)+len(m.Key.Bytes))
+	for i := range m.Bins {
+		est += 64 + 2*(len(m.Bins[i].Name)+len(m.Bins[i].Value))
+	}
+	return slices.Grow(dst, est)
 }

@@ -105,7 +105,7 @@ func (w *jsonWriter) fastContainer(dst, v []byte, next int, isMap bool, n, depth
 	// One loop for both kinds, a map's keys at the even positions. The
 	// commonest elements, a short string and an integer of up to 16 bits,
 	// are written right here, without the call to fastElem or fastKey.
-	var o jsonObj
+	var o keyObj
 	if isMap {
 		dst = append(dst, '{')
 		o = w.keys.open()
@@ -128,17 +128,17 @@ func (w *jsonWriter) fastContainer(dst, v []byte, next int, isMap bool, n, depth
 		c := v[next]
 		switch l := int(c & 0x1f); {
 		case c <= 0x7f && !isKey:
-			dst = jsonAppendUint(dst, uint64(c))
+			dst = appendUint(dst, uint64(c))
 			next++
 		case c >= 0xa1 && c <= 0xbf && l < len(v)-next && v[next+1] == wire.ParticleString:
-			dst = jsonAppendString(dst, v[next+2:next+1+l])
+			dst = appendJSONString(dst, v[next+2:next+1+l])
 			next += 1 + l
 		case (c == 0xcd || c == 0xd1) && !isKey && len(v)-next >= 3: // uint16, int16
 			x := int64(binary.BigEndian.Uint16(v[next+1:]))
 			if c == 0xd1 {
 				x = int64(int16(x))
 			}
-			dst = jsonAppendInt(dst, x)
+			dst = appendInt(dst, x)
 			next += 3
 		case isKey:
 			if dst, next, ok = w.fastKey(dst, v, next); !ok {
@@ -174,10 +174,10 @@ func (w *jsonWriter) fastElem(dst, v []byte, off, depth int) (_ []byte, next int
 	// non-negative integer and a short string.
 	c := v[off]
 	if c <= 0x7f {
-		return jsonAppendUint(dst, uint64(c)), off + 1, true
+		return appendUint(dst, uint64(c)), off + 1, true
 	}
 	if n := int(c & 0x1f); c >= 0xa1 && c <= 0xbf && n < len(v)-off && v[off+1] == wire.ParticleString {
-		return jsonAppendString(dst, v[off+2:off+1+n]), off + 1 + n, true
+		return appendJSONString(dst, v[off+2:off+1+n]), off + 1 + n, true
 	}
 	var e mpElem
 	if mpParse(v, off, &e) != cdtOK {
@@ -187,19 +187,19 @@ func (w *jsonWriter) fastElem(dst, v []byte, off, depth int) (_ []byte, next int
 	case mkNil:
 		dst = append(dst, "null"...)
 	case mkBool:
-		dst = jsonAppendBool(dst, e.x != 0)
+		dst = appendBool(dst, e.x != 0)
 	case mkInt:
-		dst = jsonAppendInt(dst, int64(e.x))
+		dst = appendInt(dst, int64(e.x))
 	case mkUint:
-		dst = jsonAppendUint(dst, e.x)
+		dst = appendUint(dst, e.x)
 	case mkFloat32:
-		dst = jsonAppendFloat(dst, float64(math.Float32frombits(uint32(e.x))), 32)
+		dst = appendJSONFloat(dst, float64(math.Float32frombits(uint32(e.x))), 32)
 	case mkFloat64:
-		dst = jsonAppendFloat(dst, math.Float64frombits(e.x), 64)
+		dst = appendJSONFloat(dst, math.Float64frombits(e.x), 64)
 	case mkBytes:
 		dst = w.fastPayload(dst, v[off+e.hdr:off+e.hdr+e.n])
 	case mkExt:
-		dst = jsonAppendBase64(dst, v[off+e.hdr:off+e.hdr+e.n])
+		dst = appendQuotedBase64(dst, v[off+e.hdr:off+e.hdr+e.n])
 	case mkList, mkMap:
 		return w.fastContainer(dst, v, off+e.hdr, e.kind == mkMap, e.n, depth, nil)
 	}
@@ -214,11 +214,11 @@ func (w *jsonWriter) fastPayload(dst, p []byte) []byte {
 	case len(p) == 0:
 		return append(dst, '"', '"') // empty bytes: base64 of nothing
 	case p[0] == wire.ParticleString:
-		return jsonAppendString(dst, p[1:])
+		return appendJSONString(dst, p[1:])
 	case p[0] == wire.ParticleGeoJSON:
 		return w.appendGeoJSON(dst, p[1:])
 	}
-	return jsonAppendBase64(dst, p[1:])
+	return appendQuotedBase64(dst, p[1:])
 }
 
 // fastKey renders the map key at v[off:] as an object name, as appendName
@@ -230,7 +230,7 @@ func (w *jsonWriter) fastKey(dst, v []byte, off int) (_ []byte, next int, ok boo
 	}
 	c := v[off]
 	if n := int(c & 0x1f); c >= 0xa1 && c <= 0xbf && n < len(v)-off && v[off+1] == wire.ParticleString {
-		return jsonAppendString(dst, v[off+2:off+1+n]), off + 1 + n, true
+		return appendJSONString(dst, v[off+2:off+1+n]), off + 1 + n, true
 	}
 	var e mpElem
 	if mpParse(v, off, &e) != cdtOK {
@@ -239,11 +239,11 @@ func (w *jsonWriter) fastKey(dst, v []byte, off int) (_ []byte, next int, ok boo
 	switch e.kind {
 	case mkInt:
 		dst = append(dst, '"')
-		dst = jsonAppendInt(dst, int64(e.x))
+		dst = appendInt(dst, int64(e.x))
 		dst = append(dst, '"')
 	case mkUint:
 		dst = append(dst, '"')
-		dst = jsonAppendUint(dst, e.x)
+		dst = appendUint(dst, e.x)
 		dst = append(dst, '"')
 	case mkBytes:
 		p := v[off+e.hdr : off+e.hdr+e.n]
@@ -252,7 +252,7 @@ func (w *jsonWriter) fastKey(dst, v []byte, off int) (_ []byte, next int, ok boo
 		}
 		dst = w.fastPayload(dst, p)
 	case mkExt:
-		dst = jsonAppendBase64(dst, v[off+e.hdr:off+e.hdr+e.n])
+		dst = appendQuotedBase64(dst, v[off+e.hdr:off+e.hdr+e.n])
 	default:
 		return dst, off, false
 	}

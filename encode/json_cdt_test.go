@@ -72,7 +72,7 @@ func jtFastSamples(t testing.TB) [][]byte {
 	} {
 		out = append(out, v.b)
 	}
-	// A map of more than jsonLinearKeys names (table mode).
+	// A map of more than linearKeys names (table mode).
 	var kv []jv
 	for i := range 40 {
 		kv = append(kv, jvInt(int64(i)), jvStr("v"))
@@ -165,7 +165,7 @@ func TestJSONBinHead(t *testing.T) {
 	}
 	for pt := 0; pt < 256; pt++ {
 		for _, name := range names {
-			want := string(jsonAppendTypeMember(jsonAppendString([]byte(`,{"name":`), []byte(name)), uint8(pt)))
+			want := string(jsonAppendTypeMember(appendJSONString([]byte(`,{"name":`), []byte(name)), uint8(pt)))
 			for _, room := range []int{0, 8, 57, 200} {
 				dst := append(make([]byte, 0, 2+room), ',')
 				if got := string(jsonAppendBinHead(dst, []byte(name), uint8(pt))); got != want {

@@ -2,16 +2,13 @@ package encode
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
-	"reflect"
 	"strconv"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/xdrhook/xdrhook/wire"
 )
@@ -355,7 +352,7 @@ func TestJSONStrings(t *testing.T) {
 		{"real \ufffd", `"real \ufffd"`},
 		{"\u0080\u07ff\u0800\uffff\U0010ffff", "\"\u0080\u07ff\u0800\uffff\U0010ffff\""},
 	} {
-		got := string(jsonAppendString([]byte("x"), []byte(tc.in)))
+		got := string(appendJSONString([]byte("x"), []byte(tc.in)))
 		if got != "x"+tc.want {
 			t.Errorf("%q: got %s want %s", tc.in, got[1:], tc.want)
 		}
@@ -442,7 +439,7 @@ func TestJSONFloats(t *testing.T) {
 		{float64(float32(1e-7)), 32, "1e-7"},
 		{float64(float32(3.4e38)), 32, "3.4e+38"},
 	} {
-		if got := string(jsonAppendFloat(nil, tc.f, tc.bits)); got != tc.want {
+		if got := string(appendJSONFloat(nil, tc.f, tc.bits)); got != tc.want {
 			t.Errorf("%v/%d: got %s want %s", tc.f, tc.bits, got, tc.want)
 		}
 		// Same text as encoding/json for finite values.
@@ -868,51 +865,6 @@ func TestJSONAllocs(t *testing.T) {
 	}
 }
 
-func TestJSONSafe8(t *testing.T) {
-	safe := func(c byte) bool { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' }
-	fillers := []byte{'a', ' ', '~', '!', '#', '[', ']', 0x7f, 0x1f, 0x00, '"', '\\', 0x80, 0xff, 0x21, 0x5d}
-	for _, fill := range fillers {
-		for pos := 0; pos < 8; pos++ {
-			for c := 0; c < 256; c++ {
-				var w [8]byte
-				for i := range w {
-					w[i] = fill
-				}
-				w[pos] = byte(c)
-				all := true
-				for _, b := range w {
-					all = all && safe(b)
-				}
-				got := jsonSafe8(binary.LittleEndian.Uint64(w[:]))
-				if got && !all {
-					t.Fatalf("%q: safe8 says safe", w)
-				}
-				if all && !got && fill >= 0x21 {
-					// Borrows only come from bytes below the thresholds.
-					t.Errorf("%q: safe8 says unsafe", w)
-				}
-			}
-		}
-	}
-	rng := rand.New(rand.NewPCG(3, 4))
-	for i := 0; i < 200000; i++ {
-		b := make([]byte, rng.IntN(40))
-		for j := range b {
-			b[j] = byte(0x20 + rng.IntN(0x60))
-			if rng.IntN(30) == 0 {
-				b[j] = byte(rng.IntN(256))
-			}
-		}
-		want := 0
-		for want < len(b) && safe(b[want]) {
-			want++
-		}
-		if got := jsonScanSafe(b, 0); got != want {
-			t.Fatalf("%q: scan %d, want %d", b, got, want)
-		}
-	}
-}
-
 // FuzzJSONCDT: any list value either fails or renders valid UTF-8 JSON
 // without duplicate names, in both formats.
 func FuzzJSONCDT(f *testing.F) {
@@ -936,64 +888,4 @@ func FuzzJSONCDT(f *testing.F) {
 			jtCheckJSON(t, out)
 		}
 	})
-}
-
-// FuzzJSONGeoJSON: an embedded text is always valid JSON; a text that
-// encoding/json accepts (and is valid UTF-8, not too deep, without
-// duplicate names) is embedded with the same meaning.
-func FuzzJSONGeoJSON(f *testing.F) {
-	for _, s := range []string{`{"type":"Point","coordinates":[1.5,-2e3]}`, `[1,{"a":"\u00e9\ud83c\udf89"}]`, `"x"`, `{"a":1,"a":2}`, " {\n\"a\" :\t[ ] } ", `{"a":"\u2028"}`} {
-		f.Add([]byte(s))
-	}
-	w := new(jsonWriter)
-	f.Fuzz(func(t *testing.T, text []byte) {
-		out, embedded := w.keys.appendCompact(nil, text)
-		if !embedded {
-			if len(out) != 0 || len(w.keys.keys) != 0 || len(w.keys.tab) != 0 {
-				t.Fatalf("rejected text left %q, %d keys, %d slots", out, len(w.keys.keys), len(w.keys.tab))
-			}
-			out = w.appendGeoJSON(nil, text)
-			jtCheckJSON(t, out)
-			var s string
-			if err := json.Unmarshal(out, &s); err != nil {
-				t.Fatalf("rejected text not written as a string: %s", out)
-			}
-			if json.Valid(text) && utf8.Valid(text) && jtNoDuplicateNames(text) == nil && jtDepth(text) <= jsonMaxDepth {
-				t.Fatalf("valid text rejected: %q", text)
-			}
-			return
-		}
-		jtCheckJSON(t, out)
-		if bytes.ContainsAny(out, "\t\r\n") {
-			t.Fatalf("not compact: %q", out)
-		}
-		if !json.Valid(text) {
-			t.Fatalf("embedded a text encoding/json rejects: %q", text)
-		}
-		if a, b := jtParse(t, text), jtParse(t, out); !reflect.DeepEqual(a, b) {
-			t.Fatalf("meaning changed: %q → %s", text, out)
-		}
-	})
-}
-
-// jtDepth is the nesting depth of a JSON text (brackets outside strings).
-func jtDepth(b []byte) int {
-	depth, max, inStr := 0, 0, false
-	for i := 0; i < len(b); i++ {
-		switch c := b[i]; {
-		case inStr && c == '\\':
-			i++
-		case c == '"':
-			inStr = !inStr
-		case inStr:
-		case c == '[' || c == '{':
-			depth++
-			if depth > max {
-				max = depth
-			}
-		case c == ']' || c == '}':
-			depth--
-		}
-	}
-	return max
 }

@@ -183,7 +183,7 @@ func BenchmarkJSONString(b *testing.B) {
 			b.SetBytes(int64(len(s)))
 			b.ReportAllocs()
 			for b.Loop() {
-				buf = jsonAppendString(buf[:0], s)
+				buf = appendJSONString(buf[:0], s)
 			}
 		})
 	}

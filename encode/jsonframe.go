@@ -137,21 +137,21 @@ func (f *ESBulk) appendIndex(dst []byte, m *wire.Message) []byte {
 	for len(tpl) > 0 {
 		i := strings.IndexByte(tpl, '{')
 		if i < 0 {
-			dst = jsonAppendEscaped(dst, jsonStrBytes(tpl))
+			dst = appendEscaped(dst, strBytes(tpl))
 			break
 		}
-		dst = jsonAppendEscaped(dst, jsonStrBytes(tpl[:i]))
+		dst = appendEscaped(dst, strBytes(tpl[:i]))
 		tpl = tpl[i:]
 		switch {
 		case strings.HasPrefix(tpl, "{set}"):
 			if len(m.Set) > 0 {
-				dst = jsonAppendEscaped(dst, m.Set)
+				dst = appendEscaped(dst, m.Set)
 			} else {
-				dst = jsonAppendEscaped(dst, m.Namespace)
+				dst = appendEscaped(dst, m.Namespace)
 			}
 			tpl = tpl[len("{set}"):]
 		case strings.HasPrefix(tpl, "{namespace}"):
-			dst = jsonAppendEscaped(dst, m.Namespace)
+			dst = appendEscaped(dst, m.Namespace)
 			tpl = tpl[len("{namespace}"):]
 		default:
 			dst = append(dst, '{')
@@ -226,7 +226,7 @@ func (f *SplunkHEC) buildTail() {
 	for i, v := range cfg {
 		if v != "" {
 			f.tail = append(f.tail, names[i]...)
-			f.tail = jsonAppendStringStr(f.tail, v)
+			f.tail = appendJSONStringStr(f.tail, v)
 		}
 	}
 	f.tail = append(f.tail, '}')
