@@ -4,12 +4,13 @@ BIN       ?= bin/xdrhook
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 FUZZTIME  ?= 60s
-# Packages with concurrency run under the race detector in `make test`
-# (the process-level tests in perf/ run a binary built without it: they run
-# once, in test-unit).
-RACE_PKGS ?= ./pool/... ./dataplane/... ./perf/xdrsim/... ./perf/sink/... ./cmd/...
+# Packages with goroutines of their own: `make test` runs them again
+# under the race detector (short tier).
+RACE_PKGS ?= ./pool/... ./dataplane/... ./perf/xdrsim/... ./perf/sink/... ./perf/baseline/... ./cmd/...
+# Timeout of a test binary in the system tier and `make reliability`.
+TIMEOUT   ?= 60m
 
-.PHONY: all build run test test-unit test-race bench pgo fuzz lint generate clean
+.PHONY: all build run test test-unit test-race test-system bench pgo fuzz lint generate clean
 
 all: build
 
@@ -22,13 +23,27 @@ DEMO_ARGS ?= --duration 15s
 run: build
 	$(BIN) demo $(DEMO_ARGS)
 
+# Two tiers, one switch (-short):
+#  - make test, the short tier (~2 minutes on 2 cores, warm caches): every
+#    package with -short (unit, golden, interop with the Aerospike client,
+#    in-process end-to-end), then RACE_PKGS under the race detector. Tests
+#    that start processes or take long skip themselves under -short
+#    ("system tier: run by make test-system").
+#  - make test-system, the system tier: every package without -short —
+#    the process-level tests (perf/reliability at the default 20 s soak,
+#    perf/e2e, perf/scaleout, perf/suite, deploy's static build and live
+#    dashboard check, h2 through nginx, VictoriaLogs, the msgp generator)
+#    and the full sweeps of the unit tests. Needs nginx-light (see .ci/run).
 test: test-unit test-race
 
 test-unit:
-	$(GO) test -shuffle=on -count=1 ./...
+	$(GO) test -short -shuffle=on -count=1 ./...
 
 test-race:
-	$(GO) test -race -shuffle=on -count=1 $$($(GO) list $(RACE_PKGS) 2>/dev/null)
+	$(GO) test -race -short -shuffle=on -count=1 $$($(GO) list $(RACE_PKGS) 2>/dev/null)
+
+test-system:
+	$(GO) test -shuffle=on -count=1 -timeout $(TIMEOUT) ./...
 
 # Benchmarks are built with the binary's profile (below), as the binary is.
 bench:
@@ -108,8 +123,7 @@ perf: build
 # time), and a soak of SOAK (the test's -soak flag; default 20s,
 # SOAK=10m for a long one). Each scenario prints its figures; ~4 minutes
 # plus the soak. make test-system runs them too, at the default soak.
-SOAK    ?= 20s
-TIMEOUT ?= 60m
+SOAK ?= 20s
 .PHONY: reliability
 reliability:
 	$(GO) test -v -count=1 -timeout $(TIMEOUT) ./perf/reliability -soak $(SOAK)
