@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/xdrhook/xdrhook/perf/harness"
+	"github.com/xdrhook/xdrhook/perf/harness/prom"
 	"github.com/xdrhook/xdrhook/perf/xdrsim"
 )
 
@@ -287,28 +288,18 @@ logging: {level: warn}
 	if sm.Settled != 500 {
 		t.Fatalf("settled %d of 500:\n%s\n%s", sm.Settled, sm.String(), p.Log())
 	}
-	code, body, err := p.Get("/metrics")
-	if err != nil || code != 200 {
-		t.Fatalf("GET /metrics: %d %v", code, err)
+	m, err := prom.Scrape(p.MetricsURL())
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
 	}
+	// Sample names (a histogram's name_bucket, name_sum, name_count) and
+	// family names (the histogram's name).
 	out := map[string]bool{}
-	for _, line := range strings.Split(body, "\n") {
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		name := line
-		if i := strings.IndexAny(name, "{ "); i >= 0 {
-			name = name[:i]
-		}
-		out[name] = true
-		for _, suf := range []string{"_bucket", "_sum", "_count"} {
-			if base, ok := strings.CutSuffix(name, suf); ok {
-				out[base] = true
-			}
-		}
+	for _, n := range append(m.Names(), m.Families()...) {
+		out[n] = true
 	}
 	if !out["xdrhook_request_duration_seconds_bucket"] {
-		t.Logf("note: no _bucket series in the scrape:\n%s", body)
+		t.Logf("note: no _bucket series in the scrape: %v", m.Names())
 	}
 	return out
 }

@@ -3,14 +3,13 @@ package deploy
 import (
 	"bytes"
 	"os"
-	"regexp"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/xdrhook/xdrhook/config"
 	"github.com/xdrhook/xdrhook/connector"
 	"github.com/xdrhook/xdrhook/dataplane"
+	"github.com/xdrhook/xdrhook/perf/harness/prom"
 )
 
 // notOnDashboard are metrics the engine exports that the dashboard leaves
@@ -36,26 +35,16 @@ routing: {mode: static, destination: d}
 	}
 	var buf bytes.Buffer
 	e.WritePrometheus(&buf)
-	seen := map[string]bool{}
-	name := regexp.MustCompile(`^(xdrhook_[a-zA-Z0-9_]*)`)
-	for _, line := range strings.Split(buf.String(), "\n") {
-		m := name.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		f := m[1]
-		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
-			if base, ok := strings.CutSuffix(f, suffix); ok && strings.Contains(buf.String(), base+"_bucket") {
-				f = base
-			}
-		}
-		seen[f] = true
+	m, err := prom.Parse(&buf)
+	if err != nil {
+		t.Fatal(err)
 	}
 	var out []string
-	for f := range seen {
-		out = append(out, f)
+	for _, f := range m.Families() {
+		if strings.HasPrefix(f, "xdrhook_") {
+			out = append(out, f)
+		}
 	}
-	sort.Strings(out)
 	if len(out) < 20 {
 		t.Fatalf("only %d metric families exported: %v", len(out), out)
 	}

@@ -30,7 +30,7 @@ func TestDeepPipeline(t *testing.T) {
 	f := verify(t, &sm, sk.IDs())
 	f.MaxRSS = w.Stop()
 	f.Extra = fmt.Sprintf("XDR window 30000 × 8 connections, destination 300 ms × 4 in flight: emulator reply timeouts %d, reply latency p99 %.0f ms; window-full %v",
-		sm.Timeouts, sm.Latency.P99Ms, p.Metric("xdrhook_window_full_total"))
+		sm.Timeouts, sm.Latency.P99Ms, metricOf(p, "xdrhook_window_full_total"))
 	report(t, f)
 	if f.MaxRSS > 256<<20 {
 		t.Errorf("peak RSS %.1f MiB (DESIGN.md: flat, ≤ 256 MiB at defaults)", mib(f.MaxRSS))

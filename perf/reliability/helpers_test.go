@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/xdrhook/xdrhook/perf/harness"
+	"github.com/xdrhook/xdrhook/perf/harness/prom"
 	"github.com/xdrhook/xdrhook/perf/sink"
 	"github.com/xdrhook/xdrhook/perf/xdrsim"
 	"github.com/xdrhook/xdrhook/wire"
@@ -355,7 +356,7 @@ func (w *watcher) sampleNow() {
 	}
 	s := sample{At: time.Since(w.start), RSS: p.RSS()}
 	if w.goroutines {
-		s.Goroutines = p.Metric("go_goroutines")
+		s.Goroutines = metricOf(p, "go_goroutines")
 	}
 	if sim := w.sim.Load(); sim != nil {
 		s.Settled = sim.Snapshot().Settled
@@ -411,10 +412,16 @@ func (w *watcher) Samples() []sample {
 	return append([]sample(nil), w.samples...)
 }
 
+// metricOf reads one series of the connector's /metrics (name with every
+// label), or -1 when it is absent.
+func metricOf(p *harness.Proc, series string) float64 {
+	return prom.Series(p.MetricsURL(), series)
+}
+
 // metric reads one series, failing the test when it is absent.
 func metric(t *testing.T, p *harness.Proc, series string) float64 {
 	t.Helper()
-	v := p.Metric(series)
+	v := metricOf(p, series)
 	if v < 0 {
 		t.Errorf("metric %s absent", series)
 	}

@@ -84,17 +84,17 @@ func TestHostileFrames(t *testing.T) {
 	}
 	var counted []string
 	for _, s := range series {
-		v := e.proc.Metric(s)
+		v := metricOf(e.proc, s)
 		counted = append(counted, fmt.Sprintf("%s %v", s, v))
 	}
-	if v := e.proc.Metric(`xdrhook_records_settled_total{outcome="parse-error"}`); v < 10 {
+	if v := metricOf(e.proc, `xdrhook_records_settled_total{outcome="parse-error"}`); v < 10 {
 		t.Errorf("parse errors counted: %v", v)
 	}
 	// deep map, deep list, 2^32 list, 2^32 map: 2 each, at least.
-	if v := e.proc.Metric(`xdrhook_records_settled_total{destination="sink",outcome="encode-error"}`); v < 8 {
+	if v := metricOf(e.proc, `xdrhook_records_settled_total{destination="sink",outcome="encode-error"}`); v < 8 {
 		t.Errorf("encode errors counted: %v", v)
 	}
-	if v := e.proc.Metric("xdrhook_connections_protocol_errors_total"); v < 5 {
+	if v := metricOf(e.proc, "xdrhook_connections_protocol_errors_total"); v < 5 {
 		t.Errorf("protocol errors counted: %v", v)
 	}
 	if strings.Contains(e.proc.Log(), "panic") {

@@ -75,7 +75,7 @@ func TestSigtermUnderLoad(t *testing.T) {
 	sim := startSim(t, cfg)
 
 	time.Sleep(2 * time.Second)
-	inflight := p.Metric("xdrhook_records_in_flight")
+	inflight := metricOf(p, "xdrhook_records_in_flight")
 	before := sim.Snapshot()
 	w.fold(p)
 	t0 := time.Now()

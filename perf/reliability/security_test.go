@@ -371,7 +371,7 @@ func testXDRClientCerts(t *testing.T) {
 	}
 	var counted float64
 	if !waitFor(5*time.Second, func() bool {
-		counted = p.Metric("xdrhook_connections_tls_handshake_errors_total")
+		counted = metricOf(p, "xdrhook_connections_tls_handshake_errors_total")
 		return counted >= float64(refused)
 	}) {
 		t.Errorf("%d refused clients, %v handshake errors counted", refused, counted)

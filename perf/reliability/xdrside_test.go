@@ -47,7 +47,7 @@ func (e *xdrEnv) finish(t *testing.T, extra string) {
 	f := verify(t, &sm, e.sk.IDs())
 	var active, inflight float64
 	if !waitFor(5*time.Second, func() bool {
-		active, inflight = e.proc.Metric("xdrhook_connections_active"), e.proc.Metric("xdrhook_records_in_flight")
+		active, inflight = metricOf(e.proc, "xdrhook_connections_active"), metricOf(e.proc, "xdrhook_records_in_flight")
 		return active == 0 && inflight == 0
 	}) {
 		t.Errorf("after every client left: %v connections active, %v records in flight", active, inflight)
@@ -120,13 +120,13 @@ func test512Connections(t *testing.T) {
 	var peakConns, peakActive float64
 	waitFor(6*time.Second, func() bool {
 		peakConns = max(peakConns, float64(e.sim.Snapshot().Connections))
-		peakActive = max(peakActive, e.proc.Metric("xdrhook_connections_active"))
+		peakActive = max(peakActive, metricOf(e.proc, "xdrhook_connections_active"))
 		return peakActive >= 512
 	})
 	if peakActive < 512 {
 		t.Errorf("only %v connections active at the connector (emulator: %v)", peakActive, peakConns)
 	}
-	goroutines := e.proc.Metric("go_goroutines")
+	goroutines := metricOf(e.proc, "go_goroutines")
 	e.finish(t, fmt.Sprintf("connections active at the connector: %v; connector goroutines %v", peakActive, goroutines))
 }
 
@@ -151,7 +151,7 @@ func testHealthChecks(t *testing.T) {
 	}
 	var peakActive float64
 	for time.Now().Before(stop) {
-		peakActive = max(peakActive, e.proc.Metric("xdrhook_connections_active"))
+		peakActive = max(peakActive, metricOf(e.proc, "xdrhook_connections_active"))
 		time.Sleep(50 * time.Millisecond)
 	}
 	wg.Wait()
@@ -159,8 +159,8 @@ func testHealthChecks(t *testing.T) {
 	total := float64(n.Load() + sm.HealthChecks - sm.HealthCheckErrors)
 	var counted, refused float64
 	waitFor(5*time.Second, func() bool {
-		counted = e.proc.Metric("xdrhook_connections_health_checks_total")
-		refused = e.proc.Metric("xdrhook_connections_refused_total")
+		counted = metricOf(e.proc, "xdrhook_connections_health_checks_total")
+		refused = metricOf(e.proc, "xdrhook_connections_refused_total")
 		return counted+refused >= total
 	})
 	if counted+refused < total {
@@ -202,7 +202,7 @@ func testSlowReader(t *testing.T) {
 		sent += 2000
 	}
 	took := time.Since(start)
-	closed := e.proc.Metric("xdrhook_connections_slow_reader_closed_total")
+	closed := metricOf(e.proc, "xdrhook_connections_slow_reader_closed_total")
 	rss := e.proc.RSS()
 	switch {
 	case closed >= 1:

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/xdrhook/xdrhook/perf/harness"
+	"github.com/xdrhook/xdrhook/perf/harness/prom"
 	"github.com/xdrhook/xdrhook/perf/sink"
 	"github.com/xdrhook/xdrhook/perf/xdrsim"
 )
@@ -35,21 +36,14 @@ logging: {level: warn}
 `
 }
 
-// received sums xdrhook_records_received_total over its kinds.
+// received sums xdrhook_records_received_total over its kinds (-1: the
+// scrape failed).
 func received(p *harness.Proc) int64 {
-	_, body, err := p.Get("/metrics")
+	m, err := prom.Scrape(p.MetricsURL())
 	if err != nil {
 		return -1
 	}
-	var n float64
-	for _, line := range strings.Split(body, "\n") {
-		if strings.HasPrefix(line, "xdrhook_records_received_total{") {
-			var v float64
-			fmt.Sscanf(line[strings.LastIndexByte(line, ' ')+1:], "%g", &v)
-			n += v
-		}
-	}
-	return int64(n)
+	return int64(m.Sum("xdrhook_records_received_total"))
 }
 
 // TestScaleOutNodeFailures: the timeline (about 12 s in all):

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/xdrhook/xdrhook/perf/harness"
 )
 
 // Micro is one microbenchmark line of `go test -bench -benchmem` output
@@ -140,7 +142,7 @@ func ReadMachine() Machine {
 	if m.CPU == "" {
 		m.CPU = "unknown CPU"
 	}
-	if kb := procStatusFileKB("/proc/meminfo", "MemTotal:"); kb > 0 {
+	if kb := harness.StatusKB("/proc/meminfo", "MemTotal:"); kb > 0 {
 		m.MemGiB = float64(kb) / (1 << 20)
 	}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
@@ -160,21 +162,4 @@ func loadAvg() string {
 		return ""
 	}
 	return strings.Join(f[:3], " ")
-}
-
-func procStatusFileKB(file, key string) int64 {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, key); ok {
-			f := strings.Fields(v)
-			if len(f) > 0 {
-				n, _ := strconv.ParseInt(f[0], 10, 64)
-				return n
-			}
-		}
-	}
-	return 0
 }

@@ -25,6 +25,7 @@
 package suite
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,6 +37,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/xdrhook/xdrhook/perf/harness"
 )
 
 // Connectors.
@@ -299,7 +302,7 @@ func (e *Env) Run(ctx context.Context, s Scenario) (res Result) {
 }
 
 func (e *Env) run(ctx context.Context, s *Scenario, res *Result) error {
-	ports, err := freePorts(4)
+	ports, err := harness.FreePorts(4)
 	if err != nil {
 		return err
 	}
@@ -316,13 +319,13 @@ func (e *Env) run(ctx context.Context, s *Scenario, res *Result) error {
 	}
 
 	// 1. sink
-	sk, err := startProc("sink", e.Bin, []string{"sink", "--listen", "127.0.0.1:" + strconv.Itoa(sinkPort),
-		"--check", "count", "--max-ids", "1", "--quiet", "--json"}, logf("sink"), nil)
+	sk, err := harness.Command{Name: "sink", Bin: e.Bin, Args: []string{"sink", "--listen", "127.0.0.1:" + strconv.Itoa(sinkPort),
+		"--check", "count", "--max-ids", "1", "--quiet", "--json"}, LogFile: logf("sink")}.Start()
 	if err != nil {
 		return err
 	}
-	defer sk.kill()
-	if err := waitUp(ctx, sk, sinkBase+"/healthz", "", 15*time.Second); err != nil {
+	defer sk.Kill()
+	if err := sk.WaitUp(ctx, sinkBase+"/healthz", "", 15*time.Second); err != nil {
 		return startError{err}
 	}
 
@@ -351,12 +354,12 @@ func (e *Env) run(ctx context.Context, s *Scenario, res *Result) error {
 				"--memprofile", filepath.Join(s.Profile, "allocs.pprof"), "--window-signals"}
 		}
 	}
-	cn, err := startProc("connector", e.Bin, args, logf("connector"), nil)
+	cn, err := harness.Command{Name: "connector", Bin: e.Bin, Args: args, LogFile: logf("connector")}.Start()
 	if err != nil {
 		return err
 	}
-	defer cn.kill()
-	if err := waitUp(ctx, cn, manageBase+"/healthz", xdrAddr, 15*time.Second); err != nil {
+	defer cn.Kill()
+	if err := cn.WaitUp(ctx, manageBase+"/healthz", xdrAddr, 15*time.Second); err != nil {
 		return startError{err}
 	}
 	if _, ok := e.mallocs(manageBase); !ok {
@@ -372,11 +375,11 @@ func (e *Env) run(ctx context.Context, s *Scenario, res *Result) error {
 	if s.Rate > 0 {
 		simArgs = append(simArgs, "--rate", strconv.FormatFloat(s.Rate, 'f', 0, 64))
 	}
-	sim, err := startProc("sim", e.Bin, simArgs, logf("sim"), nil)
+	sim, err := harness.Command{Name: "sim", Bin: e.Bin, Args: simArgs, LogFile: logf("sim")}.Start()
 	if err != nil {
 		return err
 	}
-	defer sim.kill()
+	defer sim.Kill()
 
 	// 4. the window: from Warmup after the first record reached the sink.
 	firstBy := time.Now().Add(30 * time.Second)
@@ -385,9 +388,9 @@ func (e *Env) run(ctx context.Context, s *Scenario, res *Result) error {
 		if err == nil && st.Records > 0 {
 			break
 		}
-		if sim.exited() || cn.exited() || sk.exited() || time.Now().After(firstBy) {
+		if sim.Exited() || cn.Exited() || sk.Exited() || time.Now().After(firstBy) {
 			return fmt.Errorf("no record reached the sink (sim exit %v, connector exited %v): see %s",
-				exitOf(sim), cn.exited(), logf("*"))
+				exitOf(sim), cn.Exited(), logf("*"))
 		}
 		select {
 		case <-ctx.Done():
@@ -403,7 +406,7 @@ func (e *Env) run(ctx context.Context, s *Scenario, res *Result) error {
 		return err
 	}
 	if s.Profile != "" {
-		cn.cmd.Process.Signal(syscall.SIGUSR1) // profile the window only
+		cn.Signal(syscall.SIGUSR1) // profile the window only
 	}
 	if !sleepCtx(ctx, s.Measure) {
 		return ctx.Err()
@@ -413,28 +416,28 @@ func (e *Env) run(ctx context.Context, s *Scenario, res *Result) error {
 		return err
 	}
 	if s.Profile != "" {
-		cn.cmd.Process.Signal(syscall.SIGUSR2)
+		cn.Signal(syscall.SIGUSR2)
 	}
 
 	// 5. the end of the run
-	if !sim.wait(s.Warmup + s.Measure + tail + 45*time.Second) {
-		sim.kill()
+	if !sim.Wait(s.Warmup + s.Measure + tail + 45*time.Second) {
+		sim.Kill()
 		return fmt.Errorf("the emulator did not finish: see %s", logf("sim"))
 	}
 	var sm simSummary
-	if err := json.Unmarshal(sim.stdout.Bytes(), &sm); err != nil {
-		return fmt.Errorf("emulator summary (exit %d): %v: see %s", sim.exitCode(), err, logf("sim"))
+	if err := json.Unmarshal(sim.Stdout(), &sm); err != nil {
+		return fmt.Errorf("emulator summary (exit %d): %v: see %s", sim.ExitCode(), err, logf("sim"))
 	}
 	final, err := getSinkStats(sinkBase)
 	if err != nil {
 		return fmt.Errorf("sink stats: %w", err)
 	}
-	res.PeakRSSMiB = float64(cn.peakRSS()) / (1 << 20)
-	if cn.exited() {
-		return fmt.Errorf("the connector died during the run (status %d): see %s", cn.exitCode(), logf("connector"))
+	res.PeakRSSMiB = float64(cn.PeakRSS()) / (1 << 20)
+	if cn.Exited() {
+		return fmt.Errorf("the connector died during the run (status %d): see %s", cn.ExitCode(), logf("connector"))
 	}
-	cnExit := cn.stop(20 * time.Second)
-	sk.stop(10 * time.Second)
+	cnExit := cn.Term(20 * time.Second)
+	sk.Term(10 * time.Second)
 
 	// 6. figures
 	dt := s1.at.Sub(s0.at).Seconds()
@@ -485,7 +488,7 @@ func (e *Env) run(ctx context.Context, s *Scenario, res *Result) error {
 	if final.Invalid > 0 {
 		problems = append(problems, fmt.Sprintf("the sink rejected %d bodies: %s", final.Invalid, final.Last))
 	}
-	if c := sim.exitCode(); c != 0 && len(problems) == 0 {
+	if c := sim.ExitCode(); c != 0 && len(problems) == 0 {
 		problems = append(problems, fmt.Sprintf("the emulator exited %d", c))
 	}
 	if recs <= 0 {
@@ -501,11 +504,11 @@ func (e *Env) run(ctx context.Context, s *Scenario, res *Result) error {
 	return nil
 }
 
-func exitOf(p *proc) string {
-	if !p.exited() {
+func exitOf(p *harness.Proc) string {
+	if !p.Exited() {
 		return "running"
 	}
-	return strconv.Itoa(p.exitCode())
+	return strconv.Itoa(p.ExitCode())
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {
@@ -518,23 +521,37 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 }
 
 func (e *Env) mallocs(manageBase string) (float64, bool) {
-	code, body, err := httpGet(manageBase + "/metrics")
+	code, body, err := harness.HTTPGet(manageBase + "/metrics")
 	if err != nil || code != 200 {
 		return 0, false
 	}
 	return metricValue(body, "go_memstats_mallocs_total")
 }
 
-func (e *Env) sample(sinkBase, manageBase string, cn, sim, sk *proc) (sample, error) {
+// metricValue finds one unlabelled series in Prometheus text; ok is false
+// when it is absent. A line lookup, not perf/harness/prom: the suite runs
+// inside the xdrhook binary, and linking expfmt and protobuf there would
+// add to the resident memory of every connector it measures.
+func metricValue(text []byte, name string) (float64, bool) {
+	for line := range bytes.Lines(text) {
+		if rest, ok := bytes.CutPrefix(line, []byte(name+" ")); ok {
+			v, err := strconv.ParseFloat(string(bytes.TrimSpace(rest)), 64)
+			return v, err == nil
+		}
+	}
+	return 0, false
+}
+
+func (e *Env) sample(sinkBase, manageBase string, cn, sim, sk *harness.Proc) (sample, error) {
 	// The connector's counters first, the sink's last: records delivered
 	// between the two reads are counted, which errs on the side of more
 	// records per CPU second by at most a few milliseconds' worth.
 	var sm sample
 	sm.mallocs, sm.mallocsOK = e.mallocs(manageBase)
-	sm.connCPU = cn.cpu()
-	sm.simCPU = sim.cpu()
-	sm.sinkCPU = sk.cpu()
-	sm.connWait, sm.simWait, sm.sinkWait = cn.runWait(), sim.runWait(), sk.runWait()
+	sm.connCPU = cn.CPU()
+	sm.simCPU = sim.CPU()
+	sm.sinkCPU = sk.CPU()
+	sm.connWait, sm.simWait, sm.sinkWait = cn.RunWait(), sim.RunWait(), sk.RunWait()
 	st, err := getSinkStats(sinkBase)
 	if err != nil {
 		return sm, fmt.Errorf("sink stats: %w", err)
