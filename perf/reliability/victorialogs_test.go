@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -66,32 +65,18 @@ func victoriaLogs(t *testing.T) string {
 // startVictoriaLogs runs victoria-logs on a free port until the test ends.
 func startVictoriaLogs(t *testing.T, bin string) string {
 	addr := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t))
-	cmd := exec.Command(bin, "-storageDataPath="+t.TempDir(), "-httpListenAddr="+addr, "-loggerLevel=WARN")
-	var log safeLog
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
+	p, err := harness.Command{Name: "victoria-logs", Bin: bin,
+		Args: []string{"-storageDataPath=" + t.TempDir(), "-httpListenAddr=" + addr, "-loggerLevel=WARN"}}.Start()
+	if err != nil {
 		t.Skipf("VictoriaLogs does not start: %v", err)
 	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	t.Cleanup(p.Kill)
 	base := "http://" + addr
-	if !waitFor(20*time.Second, func() bool {
-		r, err := http.Get(base + "/health")
-		if err != nil {
-			return false
-		}
-		r.Body.Close()
-		return r.StatusCode == 200
-	}) {
-		t.Fatalf("VictoriaLogs not up after 20 s:\n%s", log.String())
+	if err := p.WaitUp(context.Background(), base+"/health", "", 20*time.Second); err != nil {
+		t.Fatalf("VictoriaLogs: %v:\n%s", err, p.Log())
 	}
 	return base
 }
-
-type safeLog struct{ strings.Builder }
-
-func (s *safeLog) Write(p []byte) (int, error) { return s.Builder.Write(p) }
 
 // vlRecord is one record sent and what VictoriaLogs must hold for it.
 type vlRecord struct {
