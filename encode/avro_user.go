@@ -208,7 +208,7 @@ type avroPlan struct {
 
 // avroUserScratch is the per-encoder state of the user writer.
 type avroUserScratch struct {
-	cur      cdtCursor
+	cur      wire.CDTReader
 	tok      wire.CDTToken
 	binAt    []int32 // per field: the index of its bin in the message, -1 none
 	slots    []binSlot

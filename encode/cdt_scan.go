@@ -8,16 +8,20 @@ import (
 	"github.com/xdrhook/xdrhook/wire"
 )
 
-// A list or map bin is MessagePack already. The binary encoders do not walk
-// it token by token with wire.CDTReader (a token struct per element costs
-// more than copying the bytes through): they transcode it in one pass with the element
-// parser below, copying scalars as they are for message-pack. The walk
-// applies exactly the rules of wire.CDTReader (xdr-wire.md §6): order-flag
-// ext elements in first position dropped (and the nil paired with one in a
-// map), type prefixes of strings and bytes, nesting at most
-// wire.MaxCDTDepth, counts checked against the bytes left, no trailing
-// bytes; faults are *wire.CDTError. The tests compare both walks on the
-// same values, malformed ones included.
+// The one-pass CDT scanner of the encoders. A list or map bin is
+// MessagePack already. The binary encoders (appendMPCDT, appendAvroCDT) and
+// the JSON fast path (appendCDTFast) do not walk it token by token with
+// wire.CDTReader (a token struct per element costs more than copying the
+// bytes through): they transcode it in one pass with the element parser
+// below. This file is encode's one copy of the rules of xdr-wire.md §6,
+// which wire.CDTReader also applies: order-flag ext elements in first
+// position dropped (and the value paired with one in a map), nesting at
+// most wire.MaxCDTDepth, counts checked against the bytes left, no trailing
+// bytes; faults are *wire.CDTError. (The type prefixes of strings and bytes
+// are each transcoder's to write.) It is a second copy of wire's rules for
+// speed: cdt_scan_test.go and json_cdt_test.go hold each transcoder to a
+// reference built on wire.CDTReader, on the same values, malformed ones
+// included (DESIGN.md, encode).
 
 // Kinds of MessagePack elements.
 const (
@@ -51,15 +55,17 @@ func (e *mpElem) size() int {
 	return e.hdr
 }
 
+// Faults of the scanner (cdtFault makes them a *wire.CDTError).
 const (
 	cdtOK = iota
 	cdtShort
 	cdtC1
+	cdtFlagsPair // order flags in a map paired with a container
 )
 
 // mpParse parses the element at v[off:] into e. (Through a pointer, field
 // by field: returning the struct made the caller's wide loads of it miss
-// store forwarding, a third of the time of a transcoding walk.)
+// store forwarding.)
 func mpParse(v []byte, off int, e *mpElem) (fault uint8) {
 	if off >= len(v) {
 		return cdtShort
@@ -213,8 +219,11 @@ func mpParse(v []byte, off int, e *mpElem) (fault uint8) {
 }
 
 func cdtFault(off int, fault uint8) error {
-	if fault == cdtC1 {
+	switch fault {
+	case cdtC1:
 		return &wire.CDTError{Offset: off, What: "byte 0xc1 is never used in MessagePack"}
+	case cdtFlagsPair:
+		return &wire.CDTError{Offset: off, What: "order flags paired with a container"}
 	}
 	return &wire.CDTError{Offset: off, What: "value runs past the end"}
 }
@@ -248,25 +257,47 @@ func (w *cdtWalk) open(v []byte, off int, e *mpElem) (next, n int, flags uint8, 
 		return next, n, 0, &wire.CDTError{Offset: next, What: "nesting deeper than " + strconv.Itoa(wire.MaxCDTDepth)}
 	}
 	if n > 0 && isExtByte(v[next]) {
+		var fault uint8
+		if next, flags, fault = skipOrderFlags(v, next, e.kind == mkMap); fault != cdtOK {
+			return next, n, 0, cdtFault(next, fault)
+		}
+		n--
+	}
+	return next, n, flags, nil
+}
+
+// skipOrderFlags skips the order flags of a list or map whose first
+// element, at v[next], is an ext (isExtByte): the ext, and in a map the
+// value paired with it, which must not be a container. It returns the
+// offset after them and the flags (the ext's type); on a fault, the offset
+// of the fault. Aerospike writes c7 00 <flags> (and nil in a map): that
+// spelling is read without the general parser.
+func skipOrderFlags(v []byte, next int, isMap bool) (_ int, flags uint8, fault uint8) {
+	if v[next] == 0xc7 && len(v)-next >= 3 && v[next+1] == 0 {
+		flags = v[next+2]
+		next += 3
+	} else {
 		var x mpElem
 		if fault := mpParse(v, next, &x); fault != cdtOK {
-			return next, n, 0, cdtFault(next, fault)
+			return next, 0, fault
 		}
 		flags = x.sub
 		next += x.size()
-		n--
-		if e.kind == mkMap {
-			var pv mpElem
-			if fault := mpParse(v, next, &pv); fault != cdtOK {
-				return next, n, 0, cdtFault(next, fault)
-			}
-			if pv.kind == mkList || pv.kind == mkMap {
-				return next, n, 0, &wire.CDTError{Offset: next + pv.hdr, What: "order flags paired with a container"}
-			}
-			next += pv.size()
-		}
 	}
-	return next, n, flags, nil
+	if isMap {
+		if next < len(v) && v[next] == 0xc0 {
+			return next + 1, flags, cdtOK
+		}
+		var x mpElem
+		if fault := mpParse(v, next, &x); fault != cdtOK {
+			return next, 0, fault
+		}
+		if x.kind == mkList || x.kind == mkMap {
+			return next + x.hdr, 0, cdtFlagsPair
+		}
+		next += x.size()
+	}
+	return next, flags, cdtOK
 }
 
 // push makes a container of n elements (a map: n pairs) the innermost one;
@@ -308,102 +339,3 @@ var mpScalarSize = func() (t [256]uint8) {
 }()
 
 func isExtByte(c byte) bool { return c >= 0xd4 && c <= 0xd8 || c >= 0xc7 && c <= 0xc9 }
-
-// cdtCursor walks a list or map value as wire.CDTReader does, token by
-// token (same kinds, fields and faults; the tests compare the two), with
-// the element parser above. The user-schema Avro writer uses it.
-type cdtCursor struct {
-	v     []byte
-	off   int
-	done  bool
-	w     cdtWalk
-	isMap [wire.MaxCDTDepth]bool
-}
-
-// Reset starts walking the value v.
-func (c *cdtCursor) Reset(v []byte) {
-	c.v, c.off, c.done, c.w.depth = v, 0, false, 0
-}
-
-func (c *cdtCursor) finish() error {
-	c.done = true
-	if c.off != len(c.v) {
-		return &wire.CDTError{Offset: c.off, What: strconv.Itoa(len(c.v)-c.off) + " trailing bytes after the value"}
-	}
-	return nil
-}
-
-// Next reads the next token into t; after the whole value it returns
-// wire.ErrCDTEnd.
-func (c *cdtCursor) Next(t *wire.CDTToken) error {
-	if c.done {
-		return wire.ErrCDTEnd
-	}
-	w := &c.w
-	if w.depth > 0 && w.left[w.depth-1] == 0 {
-		w.depth--
-		*t = wire.CDTToken{Kind: wire.CDTEnd}
-		if w.depth == 0 {
-			return c.finish()
-		}
-		return nil
-	}
-	key := false
-	if w.depth > 0 {
-		key = c.isMap[w.depth-1] && w.left[w.depth-1]%2 == 0
-		w.left[w.depth-1]--
-	}
-	var e mpElem
-	if fault := mpParse(c.v, c.off, &e); fault != cdtOK {
-		return cdtFault(c.off, fault)
-	}
-	*t = wire.CDTToken{Key: key}
-	switch e.kind {
-	case mkNil:
-		t.Kind = wire.CDTNil
-	case mkBool:
-		t.Kind, t.Bool = wire.CDTBool, e.x != 0
-	case mkInt:
-		t.Kind, t.Int = wire.CDTInt, int64(e.x)
-	case mkUint:
-		t.Kind, t.Uint = wire.CDTUint, e.x
-	case mkFloat32:
-		t.Kind, t.Float, t.Float32 = wire.CDTFloat, float64(math.Float32frombits(uint32(e.x))), true
-	case mkFloat64:
-		t.Kind, t.Float = wire.CDTFloat, math.Float64frombits(e.x)
-	case mkBytes:
-		p := c.v[c.off+e.hdr : c.off+e.hdr+e.n]
-		switch {
-		case len(p) == 0:
-			t.Kind, t.Bytes = wire.CDTBytes, p
-		case p[0] == wire.ParticleString:
-			t.Kind, t.Bytes = wire.CDTString, p[1:]
-		case p[0] == wire.ParticleBlob:
-			t.Kind, t.Bytes = wire.CDTBytes, p[1:]
-		default:
-			t.Kind, t.Sub, t.Bytes = wire.CDTTyped, p[0], p[1:]
-		}
-	case mkExt:
-		t.Kind, t.Sub, t.Bytes = wire.CDTExt, e.sub, c.v[c.off+e.hdr:c.off+e.hdr+e.n]
-	case mkList, mkMap:
-		nxt, n, flags, err := w.open(c.v, c.off, &e)
-		if err != nil {
-			return err
-		}
-		t.Kind, t.N, t.Flags = wire.CDTList, n, flags
-		w.left[w.depth] = n
-		if e.kind == mkMap {
-			t.Kind = wire.CDTMap
-			w.left[w.depth] = 2 * n
-		}
-		c.isMap[w.depth] = e.kind == mkMap
-		w.depth++
-		c.off = nxt
-		return nil
-	}
-	c.off += e.size()
-	if w.depth == 0 {
-		return c.finish()
-	}
-	return nil
-}

@@ -182,28 +182,6 @@ func cdtSamples() [][]byte {
 // compareCDT checks one value through every walk.
 func compareCDT(t *testing.T, v []byte) {
 	t.Helper()
-	// Tokens: cdtCursor against wire.CDTReader.
-	var ref wire.CDTReader
-	var cur cdtCursor
-	ref.Reset(v)
-	cur.Reset(v)
-	for i := 0; ; i++ {
-		var a, b wire.CDTToken
-		ea := ref.Next(&a)
-		eb := cur.Next(&b)
-		if (ea == nil) != (eb == nil) || ea == wire.ErrCDTEnd != (eb == wire.ErrCDTEnd) {
-			t.Fatalf("%x: token %d: wire.CDTReader %v, cdtCursor %v", v, i, ea, eb)
-		}
-		if ea != nil {
-			break
-		}
-		if a.Kind == wire.CDTFloat && math.IsNaN(a.Float) && math.IsNaN(b.Float) {
-			a.Float, b.Float = 0, 0
-		}
-		if fmt.Sprintf("%#v", a) != fmt.Sprintf("%#v", b) {
-			t.Fatalf("%x: token %d:\nwire.CDTReader %#v\n     cdtCursor %#v", v, i, a, b)
-		}
-	}
 	// message-pack: the same value, decoded; into a full dst (append grows
 	// it) and into one with room (the in-place fast paths).
 	// The two must agree byte for byte and error for error.

@@ -1,7 +1,15 @@
 // Package encode turns decoded change notifications (wire.Message views)
 // into the messages and batch bodies the connector POSTs
 // (shared spec: output-formats.md). Every encoder appends to a caller's
-// buffer, walks values with wire.CDTReader and allocates nothing per record.
+// buffer and allocates nothing per record.
+//
+// List and map values are MessagePack on the wire. The binary encoders
+// (message-pack, avro) transcode them in one pass with the package's own
+// element scanner (cdt_scan.go); the JSON formats render the common values
+// with that scanner too and fall back to wire.CDTReader tokens for the rest
+// (faults, renamed keys, unusual key types), as the user-schema Avro writer
+// does for every value. Both walks apply the rules of xdr-wire.md §6, and a
+// malformed value fails with a *wire.CDTError either way.
 package encode
 
 import "github.com/xdrhook/xdrhook/wire"

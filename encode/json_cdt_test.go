@@ -48,7 +48,7 @@ func jtCompareCDTFast(t *testing.T, v []byte) bool {
 }
 
 // jtFastSamples are list and map values for the JSON fast path: the
-// transcoder samples of msgpack_cdt_test.go and map keys of every kind.
+// transcoder samples of cdt_scan_test.go and map keys of every kind.
 func jtFastSamples(t testing.TB) [][]byte {
 	out := cdtSamples()
 	long := jvStr("a string longer than 31 bytes, with \"quotes\" and \\ and é and \u2028")
