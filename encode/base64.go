@@ -32,7 +32,7 @@ func b64x6(x uint64) uint64 {
 // appendQuotedBase64 appends b as a quoted standard base64 string (padded),
 // the text of base64.StdEncoding. The digest and the blobs of a record are
 // short: encoding in place, 6 bytes per 64-bit load while 8 can be read,
-// costs about a third of AppendEncode with its separate grow, call and
+// is cheaper than AppendEncode with its separate grow, call and
 // byte-at-a-time loop.
 func appendQuotedBase64(dst, b []byte) []byte {
 	n := (len(b)+2)/3*4 + 2

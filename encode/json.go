@@ -213,10 +213,9 @@ var jsonBinTails = func() (t [256]struct {
 // through appendJSONString.
 //
 // The name's words repeat appendJSONString's short path on purpose: a
-// helper shared by the two does not inline (go build -gcflags=-m), and the
-// call cost the in-place head about half of its gain (interleaved runs:
-// median ~316 ns with the words here, ~360 ns calling appendJSONString,
-// ~350 ns before). TestJSONBinHead holds both to the same bytes.
+// helper shared by the two does not inline, and the call undid most of the
+// in-place head's gain (DESIGN.md, Performance notes). TestJSONBinHead
+// holds both to the same bytes.
 func jsonAppendBinHead(dst, name []byte, pt uint8) []byte {
 	n := len(dst)
 	m := len(name)
