@@ -90,14 +90,7 @@ func TestEveryFormatFramingAndProtocol(t *testing.T) {
 	if testing.Short() {
 		t.Skip("system tier: run by make test-system")
 	}
-	sk, err := sink.New(sink.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sk.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer sk.Close()
+	sk := harness.StartSink(t, sink.Config{})
 	cs := matrix()
 	proc := harness.Connector{Config: config(sk.URL(), cs)}.Start(t)
 

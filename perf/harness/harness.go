@@ -3,7 +3,8 @@
 // the binary once, picks free ports, writes a connector's config, starts
 // `xdrhook run` (or any command: sink, sim, bench baseline), waits until it
 // is ready, stops it, reads its resident memory, CPU time and run-queue
-// wait from /proc, and scrapes and reads Prometheus text (metrics.go).
+// wait from /proc; and starts an in-process sink. Prometheus text is read
+// by perf/harness/prom.
 package harness
 
 import (
@@ -18,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/xdrhook/xdrhook/perf/sink"
 )
 
 // TB is the part of testing.TB the harness uses: a *testing.T or
@@ -166,4 +169,19 @@ func (c Connector) start(tb TB) (*Proc, error) {
 		return nil, fmt.Errorf("%v:\n%s", err, p.Log())
 	}
 	return p, nil
+}
+
+// StartSink starts an in-process sink (perf/sink) on a free port; it is
+// closed when the test ends.
+func StartSink(tb TB, cfg sink.Config) *sink.Sink {
+	tb.Helper()
+	s, err := sink.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
 }

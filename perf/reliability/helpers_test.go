@@ -207,15 +207,7 @@ func startSink(t *testing.T, cfg sink.Config) *sink.Sink {
 	if cfg.Seed == 0 {
 		cfg.Seed = 7
 	}
-	s, err := sink.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return harness.StartSink(t, cfg)
 }
 
 // simConfig is the emulator of most scenarios: 8 connections, a modest

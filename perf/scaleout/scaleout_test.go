@@ -62,14 +62,7 @@ func TestScaleOutNodeFailures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("system tier: run by make test-system")
 	}
-	sk, err := sink.New(sink.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sk.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer sk.Close()
+	sk := harness.StartSink(t, sink.Config{})
 
 	cfgText := nodeConfig(sk.URL())
 	var nodes [3]*harness.Proc
