@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/xdrhook/xdrhook/perf/harness"
+	"github.com/xdrhook/xdrhook/perf/xdrsim"
 )
 
 // Connectors.
@@ -574,12 +575,5 @@ type simSummary struct {
 	Resent           int64            `json:"resent"`
 	Codes            map[string]int64 `json:"codes"`
 	SettledPerSecond float64          `json:"settledPerSecond"`
-	Latency          struct {
-		MeanMs float64 `json:"meanMs"`
-		P50Ms  float64 `json:"p50Ms"`
-		P90Ms  float64 `json:"p90Ms"`
-		P99Ms  float64 `json:"p99Ms"`
-		P999Ms float64 `json:"p999Ms"`
-		MaxMs  float64 `json:"maxMs"`
-	} `json:"latency"`
+	Latency          xdrsim.Latency   `json:"latency"`
 }
