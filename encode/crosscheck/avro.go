@@ -159,16 +159,7 @@ func cmpAvro(path string, got, want any, tagged bool) error {
 		}
 		return nil
 	case []any:
-		g, ok := got.([]any)
-		if !ok || len(g) != len(w) {
-			return fmt.Errorf("%s: %T of %d, want an array of %d", path, got, lenOf(got), len(w))
-		}
-		for i := range w {
-			if err := cmpAvro(path+"["+strconv.Itoa(i)+"]", g[i], w[i], tagged); err != nil {
-				return err
-			}
-		}
-		return nil
+		return cmpItems(path, got, w, func(path string, g, w any) error { return cmpAvro(path, g, w, tagged) })
 	case []byte:
 		g, ok := got.([]byte)
 		if !ok || !bytes.Equal(g, w) {

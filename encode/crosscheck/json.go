@@ -359,19 +359,24 @@ func cmpJSON(path string, got, want any) error {
 		}
 		return nil
 	case []any:
-		g, ok := got.([]any)
-		if !ok || len(g) != len(w) {
-			return fmt.Errorf("%s: %T of %d, want an array of %d", path, got, lenOf(got), len(w))
-		}
-		for i := range w {
-			if err := cmpJSON(path+"["+strconv.Itoa(i)+"]", g[i], w[i]); err != nil {
-				return err
-			}
-		}
-		return nil
+		return cmpItems(path, got, w, cmpJSON)
 	}
 	if !reflect.DeepEqual(got, want) {
 		return fmt.Errorf("%s: %T %q, want %T %q", path, got, short(fmt.Sprint(got)), want, short(fmt.Sprint(want)))
+	}
+	return nil
+}
+
+// cmpItems compares got with the array want, item by item with cmp.
+func cmpItems(path string, got any, want []any, cmp func(path string, got, want any) error) error {
+	g, ok := got.([]any)
+	if !ok || len(g) != len(want) {
+		return fmt.Errorf("%s: %T of %d, want an array of %d", path, got, lenOf(got), len(want))
+	}
+	for i := range want {
+		if err := cmp(path+"["+strconv.Itoa(i)+"]", g[i], want[i]); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -245,16 +245,7 @@ func cmpMP(path string, got, want any) error {
 		}
 		return nil
 	case []any:
-		g, ok := got.([]any)
-		if !ok || len(g) != len(w) {
-			return fmt.Errorf("%s: %T of %d, want an array of %d", path, got, lenOf(got), len(w))
-		}
-		for i := range w {
-			if err := cmpMP(path+"["+strconv.Itoa(i)+"]", g[i], w[i]); err != nil {
-				return err
-			}
-		}
-		return nil
+		return cmpItems(path, got, w, cmpMP)
 	case []MPPair:
 		g, ok := got.([]MPPair)
 		if !ok || len(g) != len(w) {
