@@ -69,7 +69,7 @@
 //	    http2-max-concurrent-streams: 100
 //	    connect-timeout: 1000         # ≤ call-timeout
 //	    call-timeout: 5000
-//	    idle-connection-timeout: 10000  # (xdrhook)
+//	    idle-connection-timeout: 10000  # (xdrhook) HTTP/1.1 and HTTP/2 connections idle that long are closed
 //	    http2-read-idle-timeout: 10000  # (xdrhook)
 //	    http2-ping-timeout: 5000        # (xdrhook)
 //	    http1-pipelining: false         # (xdrhook) HTTP_1_1 only

@@ -33,7 +33,7 @@ type HTTPOptions struct {
 	Pipeline bool
 	// UserAgent is sent on every request (empty: no User-Agent header).
 	UserAgent string
-	// IdleConnTimeout closes HTTP/1.1 keep-alive connections idle this
+	// IdleConnTimeout closes connections (HTTP/1.1 and HTTP/2) idle this
 	// long; keep it below the server's keep-alive so that a request seldom
 	// meets a connection the server is closing.
 	IdleConnTimeout time.Duration
@@ -54,7 +54,7 @@ func (o *HTTPOptions) check(h2 bool) error {
 		return fmt.Errorf("connect-timeout %v: want more than 0", o.ConnectTimeout)
 	case o.GzipThreshold < 0:
 		return fmt.Errorf("compression-threshold %d: want at least 0", o.GzipThreshold)
-	case !h2 && o.IdleConnTimeout <= 0:
+	case o.IdleConnTimeout <= 0:
 		return fmt.Errorf("idle-connection-timeout %v: want more than 0", o.IdleConnTimeout)
 	case h2 && (o.H2ReadIdleTimeout <= 0 || o.H2PingTimeout <= 0):
 		return fmt.Errorf("http2-read-idle-timeout %v, http2-ping-timeout %v: want more than 0", o.H2ReadIdleTimeout, o.H2PingTimeout)

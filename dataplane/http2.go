@@ -47,6 +47,7 @@ func NewHTTP2Sender(o HTTPOptions) (Sender, error) {
 				// PingTimeout instead of eating requests for minutes.
 				ReadIdleTimeout:    o.H2ReadIdleTimeout,
 				PingTimeout:        o.H2PingTimeout,
+				IdleConnTimeout:    o.IdleConnTimeout,
 				WriteByteTimeout:   10 * time.Second,
 				DisableCompression: true,
 			}

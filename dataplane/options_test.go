@@ -149,6 +149,7 @@ func TestOptionsChecked(t *testing.T) {
 		{"connect-timeout 0s", false, func(h *HTTPOptions) { h.ConnectTimeout = 0 }},
 		{"compression-threshold -1", false, func(h *HTTPOptions) { h.GzipThreshold = -1 }},
 		{"idle-connection-timeout 0s", false, func(h *HTTPOptions) { h.IdleConnTimeout = 0 }},
+		{"idle-connection-timeout 0s", true, func(h *HTTPOptions) { h.IdleConnTimeout = 0 }},
 		{"http2-read-idle-timeout 0s", true, func(h *HTTPOptions) { h.H2ReadIdleTimeout = 0 }},
 		{"http2-ping-timeout 0s", true, func(h *HTTPOptions) { h.H2PingTimeout = 0 }},
 	} {
