@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/xdrhook/xdrhook/shape"
 )
 
 // Defaults. Each is documented with its trade-off on the field it fills.
@@ -284,6 +286,11 @@ type Destination struct {
 	Path *PathTemplate
 	// Headers in the order of the file; values with ${VAR} are expanded.
 	Headers []Header
+	// Request, if not nil, shapes each record's request (destinations.*.
+	// request; batching off only): method, path and body per change kind,
+	// a query and extra headers, all templates rendered per record. Its
+	// method and path win over Method and Path.
+	Request *shape.Request
 	// Success statuses, default 200-299. PermanentFailure statuses drop the
 	// record (reply 4, counted) instead of retrying; default none: every
 	// other status is retried until the reply deadline and answered 11, so

@@ -63,6 +63,7 @@ type rawDestination struct {
 	Method                    *string       `yaml:"method,omitempty"`
 	Path                      *string       `yaml:"path,omitempty"`
 	Headers                   orderedMap    `yaml:"headers,omitempty"`
+	Request                   *rawRequest   `yaml:"request,omitempty"`
 	SuccessStatusCodes        statusList    `yaml:"http-success-status-codes,omitempty"`
 	PermanentFailureCodes     statusList    `yaml:"permanent-failure-status-codes,omitempty"`
 	Compression               *string       `yaml:"compression,omitempty"`
@@ -70,6 +71,21 @@ type rawDestination struct {
 	Retry                     *rawRetry     `yaml:"retry,omitempty"`
 	TLS                       *rawClientTLS `yaml:"tls,omitempty"`
 	AllowInsecure             *bool         `yaml:"allow-insecure,omitempty"`
+}
+
+// rawRequest is destinations.*.request: per-record request shaping.
+type rawRequest struct {
+	Write   *rawRequestOp `yaml:"write,omitempty"`
+	Delete  *rawRequestOp `yaml:"delete,omitempty"`
+	Query   *string       `yaml:"query,omitempty"`
+	Headers orderedMap    `yaml:"headers,omitempty"`
+	Missing *string       `yaml:"missing,omitempty"`
+}
+
+type rawRequestOp struct {
+	Method *string `yaml:"method,omitempty"`
+	Path   *string `yaml:"path,omitempty"`
+	Body   *bool   `yaml:"body,omitempty"`
 }
 
 type rawRetry struct {

@@ -182,6 +182,7 @@ func (l *loader) crossChecks(c *Config, used map[string]bool) {
 		}
 	}
 	l.checkFramingBatching(c)
+	l.checkRequestBatching(c)
 	s := c.Service
 	for _, port := range s.Ports {
 		if port != 0 && port == s.Manage.Port && overlaps(s.Address, s.Manage.Address) {
@@ -396,6 +397,7 @@ func (l *loader) resolveDestination(name string, r *rawDestination, id int, dead
 		secretHeader = secretHeader || fromEnv
 		d.Headers = append(d.Headers, Header{Name: h.k, Value: h.v, FromEnv: fromEnv})
 	}
+	d.Request = l.resolveRequest(p, r, d, names)
 
 	if !r.SuccessStatusCodes.set {
 		r.SuccessStatusCodes = statusList{set: true, items: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: "200-299"}}}
