@@ -80,7 +80,7 @@
 //	    permanent-failure-status-codes: []   # must not overlap success
 //	    compression: none             # or gzip
 //	    compression-threshold: 1024   # bytes
-//	    retry: {max-attempts: 3, initial-backoff: 50, max-backoff: 1000}
+//	    retry: {max-attempts: 3, initial-backoff: 50, max-backoff: 1000}  # ms, doubling; initial-backoff 0 retries at once, every time
 //	    tls: {ca-file: "", cert-file: "", key-file: "", server-name: "", insecure-skip-verify: false}
 //	    allow-insecure: false         # (xdrhook) see Security
 //	routing:                          # required
