@@ -152,6 +152,7 @@ func buildDestination(cd *config.Destination, userAgent string) (*dataplane.Dest
 		Success: &cd.Success,
 		Sender:  snd,
 		Path:    perRecordPath,
+		Request: cd.Request,
 	}
 	if !cd.PermanentFailure.Empty() {
 		do.Permanent = &cd.PermanentFailure

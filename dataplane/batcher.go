@@ -7,6 +7,7 @@ import (
 
 	"github.com/xdrhook/xdrhook/encode"
 	"github.com/xdrhook/xdrhook/pool"
+	"github.com/xdrhook/xdrhook/shape"
 	"github.com/xdrhook/xdrhook/wire"
 )
 
@@ -17,8 +18,9 @@ type batch struct {
 	refs        []ref
 	bornMs      int64 // accept time of its oldest record: the retry budget ends at bornMs + reply-deadline
 	contentType string
-	idem        []byte // Idempotency-Key of a single-message body
-	path        []byte // per-record path (destination path template), or empty
+	idem        []byte         // Idempotency-Key of a single-message body
+	path        []byte         // per-record path (destination path template), or empty
+	shaped      shape.Rendered // per-record request (destination request), if Method is set
 	framer      encode.Framer
 	check       encode.ResponseChecker // the framer's, if it has one
 }
@@ -47,6 +49,7 @@ func (e *Engine) releaseBatch(b *batch) {
 	b.refs = b.refs[:0]
 	b.idem = b.idem[:0]
 	b.path = b.path[:0]
+	b.shaped.Reset()
 	b.contentType = ""
 	b.framer = nil
 	b.check = nil
@@ -78,7 +81,7 @@ func newBatcher(p *Profile, d *Destination) *batcher {
 	switch {
 	case p.Batching:
 	case p.FrameOne:
-		bt.one = p.NewFramer()
+		bt.one = bt.newFramer()
 	default:
 		bt.enc = p.NewEncoder()
 	}
@@ -118,10 +121,20 @@ func (bt *batcher) start(e *Engine, m *wire.Message, nowMs int64) *batch {
 		b.framer = bt.framers[n-1]
 		bt.framers = bt.framers[:n-1]
 	} else {
-		b.framer = bt.p.NewFramer()
+		b.framer = bt.newFramer()
 	}
 	b.buf.B = b.framer.Begin(b.buf.B)
 	return b
+}
+
+// newFramer builds a framer of the profile, counting into the
+// destination's metrics what the framer counts while encoding.
+func (bt *batcher) newFramer() encode.Framer {
+	f := bt.p.NewFramer()
+	if es, ok := f.(*encode.ESBulk); ok {
+		es.DocIDFallbacks, es.UnversionedUpdates = bt.d.m.esDocIDFallback, bt.d.m.esUnversioned
+	}
+	return f
 }
 
 // rcTaken is what add returns for a record in a body: the destination
@@ -141,6 +154,19 @@ func (bt *batcher) add(e *Engine, m *wire.Message, r ref, nowMs, nowUnix int64) 
 	defer bt.mu.Unlock()
 	if !bt.p.Batching {
 		b := e.newBatch(bt.sizeHint, nowMs)
+		if q := bt.d.opts.Request; q != nil {
+			if o := q.Render(&b.shaped, m); o != shape.OK {
+				e.releaseBatch(b)
+				return bt.d.m.unshaped(o)
+			}
+			if !b.shaped.Body {
+				// No body (Content-Length 0): nothing to encode.
+				b.idem = appendIdempotencyKey(b.idem, m)
+				b.refs = append(b.refs, r)
+				bt.d.enqueue(b)
+				return rcTaken
+			}
+		}
 		var err error
 		if bt.enc != nil {
 			b.buf.B, err = bt.enc.Append(b.buf.B, m, nowUnix)
@@ -164,7 +190,7 @@ func (bt *batcher) add(e *Engine, m *wire.Message, r ref, nowMs, nowUnix int64) 
 		}
 		bt.sizeHint = len(b.buf.B)
 		b.idem = appendIdempotencyKey(b.idem, m)
-		if bt.d.opts.Path != nil {
+		if bt.d.opts.Path != nil && bt.d.opts.Request == nil {
 			b.path = bt.d.opts.Path(b.path, m.Namespace, m.Set)
 		}
 		b.refs = append(b.refs, r)

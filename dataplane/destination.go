@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/xdrhook/xdrhook/encode"
+	"github.com/xdrhook/xdrhook/shape"
 	"github.com/xdrhook/xdrhook/wire"
 )
 
@@ -18,8 +19,13 @@ type Request struct {
 	Records     int
 	// IdempotencyKey is set on single-message bodies (batching off).
 	IdempotencyKey []byte
-	// Path, when set, replaces the destination's static path.
+	// Path, when set, replaces the destination's static path (with a
+	// query: "?..." alone follows the URL's own path).
 	Path []byte
+	// Method, when set, replaces the sender's (destinations.*.request).
+	Method string
+	// Headers are sent after the sender's (destinations.*.request).
+	Headers []shape.Header
 	// Check, when set, reads the body of a 2xx response (an Elasticsearch
 	// _bulk response, which reports failed actions inside a 200): a
 	// Sender gives its status in place of the response's and puts the
@@ -27,6 +33,9 @@ type Request struct {
 	Check encode.ResponseChecker
 	// Refusal is set by Do when Check found records refused.
 	Refusal string
+	// Superseded is set by Do to the records Check found taken as already
+	// held by the destination (delivered, counted).
+	Superseded int
 }
 
 // checks reports whether a response of this status has a body to check.
@@ -42,9 +51,11 @@ func (r *Request) checked(status int, body []byte, readErr error) (int, error) {
 	if readErr != nil {
 		return 0, fmt.Errorf("reading the response to check it: %w", readErr)
 	}
-	if st, why := r.Check.CheckResponse(body); st != 0 {
+	st, sup, why := r.Check.CheckResponse(body)
+	if st != 0 {
 		status, r.Refusal = st, why
 	}
+	r.Superseded = sup
 	return status, nil
 }
 
@@ -110,6 +121,10 @@ type DestinationOptions struct {
 	// {namespace} or {set}) of a record to dst; bodies are then batched per
 	// namespace and set. A static path belongs in HTTPOptions.Path.
 	Path func(dst, ns, set []byte) []byte
+	// Request, if set, shapes each single-record request (config
+	// destinations.*.request; batching off): method, path and query,
+	// headers and whether a body goes, per record. Path is then unused.
+	Request *shape.Request
 }
 
 // Destination is one configured HTTP destination: a queue of finished
@@ -235,6 +250,9 @@ func (d *Destination) worker() {
 			return
 		}
 		req = Request{Body: b.buf.B, ContentType: b.contentType, Records: len(b.refs), IdempotencyKey: b.idem, Path: b.path, Check: b.check}
+		if b.shaped.Method != "" {
+			req.Path, req.Method, req.Headers = b.shaped.Target, b.shaped.Method, b.shaped.Headers
+		}
 		rc := d.deliver(&req, b.bornMs)
 		d.m.settled(rc, len(b.refs))
 		for _, r := range b.refs {
@@ -260,7 +278,7 @@ func (d *Destination) deliver(r *Request, bornMs int64) byte {
 		if ct := d.opts.CallTimeout; now.Add(ct).Before(deadline) {
 			callDeadline = now.Add(ct)
 		}
-		r.Refusal = ""
+		r.Refusal, r.Superseded = "", 0
 		status, retryAfter, err := d.opts.Sender.Do(r, callDeadline)
 		d.m.request(status, err, time.Since(now), len(r.Body))
 		d.reachable.Store(err == nil)
@@ -277,6 +295,9 @@ func (d *Destination) deliver(r *Request, bornMs int64) byte {
 				rc = wire.RCTimeout
 			}
 		case d.opts.Success.Contains(status):
+			if r.Superseded > 0 {
+				d.m.superseded.Add(r.Superseded)
+			}
 			return wire.RCOK
 		case d.opts.Permanent != nil && d.opts.Permanent.Contains(status):
 			return wire.RCParameter

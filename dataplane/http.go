@@ -134,6 +134,9 @@ const recordsHeader = "Xdrhook-Records"
 
 // target is the URL of a request to endpoint ep.
 func (ep *endpoint) target(r *Request) string {
+	if len(r.Path) > 0 && r.Path[0] == '?' {
+		return ep.url + string(r.Path)
+	}
 	if len(r.Path) > 0 {
 		return ep.base + string(r.Path)
 	}

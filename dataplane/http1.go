@@ -70,11 +70,20 @@ func (s *http1Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	req.SetRequestURI(s.eps[i].target(r))
-	req.Header.SetMethod(s.o.Method)
-	req.Header.SetContentType(r.ContentType)
+	if r.Method != "" {
+		req.Header.SetMethod(r.Method)
+	} else {
+		req.Header.SetMethod(s.o.Method)
+	}
+	if r.ContentType != "" {
+		req.Header.SetContentType(r.ContentType)
+	}
 	req.Header.SetUserAgent(s.o.UserAgent)
 	for _, h := range s.o.Headers {
 		req.Header.Set(h[0], h[1])
+	}
+	for _, h := range r.Headers {
+		req.Header.SetBytesV(h.Name, h.Value)
 	}
 	if len(r.IdempotencyKey) > 0 {
 		req.Header.SetBytesV("Idempotency-Key", r.IdempotencyKey)

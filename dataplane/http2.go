@@ -89,18 +89,31 @@ func (s *http2Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 		body = zbuf.B
 		defer pool.Put(zbuf)
 	}
-	req, err := http.NewRequestWithContext(ctx, s.o.Method, s.eps[i].target(r), bytes.NewReader(body))
+	method := s.o.Method
+	if r.Method != "" {
+		method = r.Method
+	}
+	var rd io.Reader = http.NoBody
+	if len(body) > 0 {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.eps[i].target(r), rd)
 	if err != nil {
 		return 0, 0, err
 	}
 	req.ContentLength = int64(len(body))
-	req.Header.Set("Content-Type", r.ContentType)
+	if r.ContentType != "" {
+		req.Header.Set("Content-Type", r.ContentType)
+	}
 	req.Header.Set("User-Agent", s.o.UserAgent) // "" sends none
 	if zbuf != nil {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
 	for _, h := range s.o.Headers {
 		req.Header.Set(h[0], h[1])
+	}
+	for _, h := range r.Headers {
+		req.Header.Set(h.Name, string(h.Value))
 	}
 	if len(r.IdempotencyKey) > 0 {
 		req.Header.Set("Idempotency-Key", string(r.IdempotencyKey))

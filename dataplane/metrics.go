@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/xdrhook/xdrhook/shape"
 	"github.com/xdrhook/xdrhook/wire"
 )
 
@@ -107,6 +108,12 @@ type destMetrics struct {
 	encodeErrors     *metrics.Counter // records answered 4 because they could not be encoded (e.g. a CDT nested too deep)
 	skipped          *metrics.Counter // records the framing leaves out (es-bulk omit-deletes), answered 0
 	refusals         *metrics.Counter // 2xx responses whose body said records were refused (Elasticsearch bulk errors)
+	missingFailed    *metrics.Counter // records answered 4: a request template's value missing (request.missing: fail)
+	missingSkipped   *metrics.Counter // records answered 0: a request template's value missing (request.missing: skip)
+	badHeader        *metrics.Counter // records answered 4: a request header value would hold CR, LF or NUL
+	superseded       *metrics.Counter // records delivered as already held (Elasticsearch 409 of a create or a versioned action)
+	esDocIDFallback  *metrics.Counter // es-bulk records given the digest as _id for want of their doc-id
+	esUnversioned    *metrics.Counter // es-bulk update actions sent unversioned under versioning: lut
 	latency          *metrics.PrometheusHistogram
 	inFlight         *metrics.Gauge
 }
@@ -124,11 +131,17 @@ func newDestMetrics(s *metrics.Set, d *Destination) *destMetrics {
 	m.deadline = s.NewCounter(`xdrhook_batches_deadline_total{` + l + `}`)
 	m.refusals = s.NewCounter(`xdrhook_responses_refusing_records_total{` + l + `}`)
 	m.bytesOut = s.NewCounter(`xdrhook_bytes_sent_total{` + l + `}`)
+	m.superseded = s.NewCounter(`xdrhook_records_superseded_total{` + l + `}`)
+	m.esDocIDFallback = s.NewCounter(`xdrhook_es_doc_id_fallback_total{` + l + `}`)
+	m.esUnversioned = s.NewCounter(`xdrhook_es_unversioned_updates_total{` + l + `}`)
 	m.delivered = s.NewCounter(`xdrhook_records_settled_total{` + l + `,outcome="delivered"}`)
 	m.retryReplied = s.NewCounter(`xdrhook_records_settled_total{` + l + `,outcome="retry"}`)
 	m.droppedPermanent = s.NewCounter(`xdrhook_records_settled_total{` + l + `,outcome="dropped-permanent"}`)
 	m.encodeErrors = s.NewCounter(`xdrhook_records_settled_total{` + l + `,outcome="encode-error"}`)
 	m.skipped = s.NewCounter(`xdrhook_records_settled_total{` + l + `,outcome="skipped"}`)
+	m.missingFailed = s.NewCounter(`xdrhook_records_settled_total{` + l + `,outcome="missing-value"}`)
+	m.missingSkipped = s.NewCounter(`xdrhook_records_settled_total{` + l + `,outcome="missing-value-skipped"}`)
+	m.badHeader = s.NewCounter(`xdrhook_records_settled_total{` + l + `,outcome="bad-header-value"}`)
 	m.latency = s.NewPrometheusHistogram(`xdrhook_request_duration_seconds{` + l + `}`)
 	m.inFlight = s.NewGauge(`xdrhook_requests_queued{`+l+`}`, func() float64 { return float64(d.queued.Load()) })
 	return m
@@ -158,4 +171,19 @@ func (m *destMetrics) settled(rc byte, n int) {
 	default:
 		m.droppedPermanent.Add(n)
 	}
+}
+
+// unshaped counts a record whose request could not be rendered and returns
+// the code to answer it with.
+func (m *destMetrics) unshaped(o shape.Outcome) byte {
+	switch o {
+	case shape.Skipped:
+		m.missingSkipped.Inc()
+		return wire.RCOK
+	case shape.BadHeader:
+		m.badHeader.Inc()
+	default:
+		m.missingFailed.Inc()
+	}
+	return wire.RCParameter
 }
