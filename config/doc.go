@@ -76,6 +76,13 @@
 //	    method: POST                  # POST | PUT | PATCH
 //	    path: ""                      # "/..." with {namespace} {set}; appended to each URL
 //	    headers: {}                   # name: value, ${VAR} allowed
+//	    request:                      # (xdrhook) per-record request, batching off only; its method/path win
+//	      write:  {method: PUT, path: "/{set}/{user-key}", body: true}  # POST | PUT | PATCH | DELETE (never GET)
+//	      delete: {method: DELETE, path: "/{set}/{user-key}", body: false}  # body: false sends Content-Length 0
+//	      query: "ns={namespace}"     # after the path; values escaped as query values
+//	      headers: {X-Record-Version: "{lut}-{gen}"}  # a value rendering CR/LF fails the record (answered 4)
+//	      missing: fail               # fail (answered 4) | digest (hex digest instead) | skip (answered 0); counted
+//	      # placeholders: {namespace} {set} {digest} {digest-b64url} {user-key} {gen} {lut} {bin:NAME}
 //	    http-success-status-codes: [200-299]
 //	    permanent-failure-status-codes: []   # must not overlap success
 //	    compression: none             # or gzip

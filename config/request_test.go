@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -121,4 +122,24 @@ namespaces:
     routing: {mode: static, destination: e}
     batching: {enabled: true}
 `, nil)
+}
+
+// README's "REST resource per record" example loads.
+func TestReadmeRequestExample(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "A REST resource per record")
+	if i < 0 {
+		t.Fatal("README has no REST resource per record example")
+	}
+	s = s[i:]
+	s = s[strings.Index(s, "```yaml\n")+len("```yaml\n"):]
+	s = s[:strings.Index(s, "```")]
+	c := mustParse(t, s, nil)
+	if q := c.Destinations["users"].Request; q == nil || q.Delete.Body || q.Write.Method != "PUT" {
+		t.Fatalf("%+v", q)
+	}
 }
