@@ -74,24 +74,82 @@ func (f *JSONArray) ContentType() string { return ContentTypeJSON }
 // DefaultESIndex is the default index template of ESBulk.
 const DefaultESIndex = "{set}"
 
+// ESDocID is where the _id of an ESBulk action comes from.
+type ESDocID uint8
+
+const (
+	// ESDocIDDigest: the record digest in lowercase hex (40 characters).
+	ESDocIDDigest ESDocID = iota
+	// ESDocIDUserKey: the user key; a string as it is, an integer in
+	// decimal, bytes in lowercase hex.
+	ESDocIDUserKey
+	// ESDocIDBin: the value of the bin ESBulk.DocIDBin, a string as it is
+	// or an integer in decimal.
+	ESDocIDBin
+)
+
+// ESWriteOp is the action of an ESBulk write.
+type ESWriteOp uint8
+
+const (
+	// ESWriteAuto: index for a full write, update with doc_as_upsert for a
+	// partial or metadata-only one (bins not shipped stay).
+	ESWriteAuto ESWriteOp = iota
+	// ESWriteIndex: index (replace the document) for every write.
+	ESWriteIndex
+	// ESWriteCreate: create; an existing _id answers 409, which is taken
+	// as delivered.
+	ESWriteCreate
+	// ESWriteUpdate: update with doc_as_upsert for every write.
+	ESWriteUpdate
+)
+
+// Counter counts an event; Inc must be safe for concurrent use (a
+// metrics counter).
+type Counter interface{ Inc() }
+
 // ESBulk frames messages as an Elasticsearch/OpenSearch _bulk body
 // (application/x-ndjson, every line ends with '\n'):
 //
-//	{"index":{"_index":I,"_id":D}}   then the flat-json document, per write
-//	{"delete":{"_index":I,"_id":D}}  per delete (unless OmitDeletes)
+//	{"index":{"_index":I,"_id":D}}    then the flat-json document
+//	{"create":{"_index":I,"_id":D}}   then the flat-json document
+//	{"update":{"_index":I,"_id":D}}   then {"doc":<flat-json>,"doc_as_upsert":true}
+//	{"delete":{"_index":I,"_id":D}}   per delete (unless OmitDeletes)
 //
-// D is the record digest in lowercase hex (40 characters). I comes from the
-// Index template, where {set} is the set name, or the namespace when the
-// record has no set (or an empty one), and {namespace} is the namespace;
-// other text is kept as it is. The default template is "{set}". A partial
-// write is indexed like a full one: the document holds only the bins sent,
-// with "partial":true in its metadata.
+// The action of a write is WriteOp's: with ESWriteAuto (the zero value)
+// index for a full write and update for a partial or metadata-only one,
+// so that the bins a partial write does not carry stay in the document.
+// With VersionLUT, index and delete actions also carry
+// "version":<LUT Unix ms>,"version_type":"external_gte" (a record without
+// a LUT is sent unversioned); Elasticsearch takes no external version on
+// update or create, so those are unversioned (UnversionedUpdates counts
+// the updates).
+//
+// D comes from DocID: by default the record digest in lowercase hex (40
+// characters); a record without the user key or the bin DocID asks for
+// (or whose value is empty or of another type) gets the digest, counted
+// in DocIDFallbacks. I comes from the Index template, where {set} is the
+// set name, or the namespace when the record has no set (or an empty
+// one), and {namespace} is the namespace; other text is kept as it is.
+// The default template is "{set}".
 type ESBulk struct {
 	// Index is the index template; "" means DefaultESIndex.
 	Index string
 	// OmitDeletes leaves delete actions out of the body (some ES-compatible
 	// stores reject them); the deletes are then skipped, not failed.
 	OmitDeletes bool
+	// DocID picks the _id; DocIDBin names the bin of ESDocIDBin (the
+	// bin's name as sent, before bin-transforms).
+	DocID    ESDocID
+	DocIDBin string
+	// WriteOp is the action of writes.
+	WriteOp ESWriteOp
+	// VersionLUT versions index and delete actions by the record's LUT.
+	VersionLUT bool
+	// DocIDFallbacks counts records given the digest for want of their
+	// DocID; UnversionedUpdates the update actions sent unversioned under
+	// VersionLUT. Nil: not counted.
+	DocIDFallbacks, UnversionedUpdates Counter
 	// Doc writes the documents (its MetadataKey and Transform apply).
 	Doc FlatJSON
 }
@@ -102,29 +160,105 @@ func (f *ESBulk) Begin(dst []byte) []byte { return dst }
 // Append appends the action line (and the document line of a write).
 func (f *ESBulk) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, error) {
 	start := len(dst)
+	versioned := false
+	update := false
 	switch m.Kind {
 	case wire.KindWrite:
-		dst = append(dst, `{"index":{"_index":`...)
+		switch f.WriteOp {
+		case ESWriteIndex:
+		case ESWriteCreate:
+			dst = append(dst, `{"create":{"_index":`...)
+		case ESWriteUpdate:
+			update = true
+		default:
+			update = m.Partial || m.MetadataOnly
+		}
+		switch {
+		case update:
+			dst = append(dst, `{"update":{"_index":`...)
+		case f.WriteOp != ESWriteCreate:
+			dst = append(dst, `{"index":{"_index":`...)
+			versioned = f.VersionLUT
+		}
 	case wire.KindDelete:
 		if f.OmitDeletes {
 			return dst, nil
 		}
 		dst = append(dst, `{"delete":{"_index":`...)
+		versioned = f.VersionLUT
 	default:
 		return dst, errJSONKind
 	}
 	dst = f.appendIndex(dst, m)
 	dst = append(dst, `,"_id":"`...)
-	dst = hex.AppendEncode(dst, m.Digest)
-	dst = append(dst, "\"}}\n"...)
+	dst = f.appendID(dst, m)
+	if versioned && m.HasLUT {
+		dst = append(dst, `","version":`...)
+		dst = strconv.AppendInt(dst, m.LUTUnixMs(), 10)
+		dst = append(dst, ",\"version_type\":\"external_gte\"}}\n"...)
+	} else {
+		dst = append(dst, "\"}}\n"...)
+	}
 	if m.Kind == wire.KindDelete {
 		return dst, nil
+	}
+	if update {
+		dst = append(dst, `{"doc":`...)
 	}
 	dst, err := f.Doc.Append(dst, m, nowUnix)
 	if err != nil {
 		return dst[:start], err
 	}
+	if update {
+		dst = append(dst, `,"doc_as_upsert":true}`...)
+		if f.VersionLUT && f.UnversionedUpdates != nil {
+			f.UnversionedUpdates.Inc()
+		}
+	}
 	return append(dst, '\n'), nil
+}
+
+// appendID appends the inside of the _id string of m.
+func (f *ESBulk) appendID(dst []byte, m *wire.Message) []byte {
+	switch f.DocID {
+	case ESDocIDUserKey:
+		switch k := &m.Key; k.Type {
+		case wire.ParticleInteger:
+			return strconv.AppendInt(dst, k.Int, 10)
+		case wire.ParticleString:
+			if len(k.Bytes) > 0 {
+				return appendEscaped(dst, k.Bytes)
+			}
+		case wire.ParticleBlob:
+			if len(k.Bytes) > 0 {
+				return hex.AppendEncode(dst, k.Bytes)
+			}
+		}
+	case ESDocIDBin:
+		for i := range m.Bins {
+			b := &m.Bins[i]
+			if string(b.Name) != f.DocIDBin {
+				continue
+			}
+			switch b.Type {
+			case wire.ParticleInteger:
+				if v, ok := wire.Int(b.Value); ok {
+					return strconv.AppendInt(dst, v, 10)
+				}
+			case wire.ParticleString:
+				if len(b.Value) > 0 {
+					return appendEscaped(dst, b.Value)
+				}
+			}
+			break
+		}
+	default:
+		return hex.AppendEncode(dst, m.Digest)
+	}
+	if f.DocIDFallbacks != nil {
+		f.DocIDFallbacks.Inc()
+	}
+	return hex.AppendEncode(dst, m.Digest)
 }
 
 // appendIndex appends the index name of m as a JSON string.

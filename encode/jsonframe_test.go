@@ -170,12 +170,18 @@ func TestESBulkIndex(t *testing.T) {
 		}
 		jtLines(t, []byte(body), true)
 	}
-	// A partial write with a deleted bin is indexed with its metadata.
+	// A partial write with a deleted bin is indexed with its metadata
+	// (write-operation index), or merged into the document (auto).
 	r = jtRecord(wire.BinSpec{Name: "gone", Type: wire.ParticleNull})
 	r.Partial = true
-	body := string(jtBody(t, &ESBulk{Doc: FlatJSON{MetadataKey: "_xdr"}}, jtMessage(t, r)))
-	if want := `"_xdr":{"namespace":"test","set":"myset","userKey":10,"digest":"X+O3wPRmmnfIRWwb9PH2jFWsEAI=","msg":"write","gen":1,"lut":1734388704784,"exp":0,"partial":true},"gone":null}` + "\n"; !strings.HasSuffix(body, want) {
+	const doc = `"_xdr":{"namespace":"test","set":"myset","userKey":10,"digest":"X+O3wPRmmnfIRWwb9PH2jFWsEAI=","msg":"write","gen":1,"lut":1734388704784,"exp":0,"partial":true},"gone":null}`
+	body := string(jtBody(t, &ESBulk{WriteOp: ESWriteIndex, Doc: FlatJSON{MetadataKey: "_xdr"}}, jtMessage(t, r)))
+	if want := doc + "\n"; !strings.HasSuffix(body, want) || !strings.HasPrefix(body, `{"index":`) {
 		t.Errorf("partial: %s", body)
+	}
+	body = string(jtBody(t, &ESBulk{Doc: FlatJSON{MetadataKey: "_xdr"}}, jtMessage(t, r)))
+	if want := doc + `,"doc_as_upsert":true}` + "\n"; !strings.HasSuffix(body, want) || !strings.HasPrefix(body, `{"update":`) {
+		t.Errorf("partial, auto: %s", body)
 	}
 }
 
