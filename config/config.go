@@ -440,12 +440,72 @@ type Format struct {
 	// OmitDeletes leaves deletes out of es-bulk bodies (answered 0, counted
 	// as skipped) for stores that reject delete actions. Default false.
 	OmitDeletes bool
+	// DocID is the es-bulk _id: digest (default), user-key or bin (then
+	// DocIDBin names the bin). A record without it gets the hex digest.
+	DocID    DocID
+	DocIDBin string
+	// WriteOperation is the es-bulk action of writes. Default auto.
+	WriteOperation WriteOperation
+	// Versioning lut makes es-bulk index and delete actions carry the LUT
+	// as an external_gte version. Default none.
+	Versioning Versioning
+	// Pipeline and Refresh are the ?pipeline= and ?refresh= query
+	// parameters of es-bulk requests; "" leaves them out. Every es-bulk
+	// profile that can route to a destination must agree on them (a load
+	// error otherwise): they go on that destination's URL (ESQuery).
+	Pipeline, Refresh string
 	// Splunk HEC event fields, written when set (splunk-hec framing).
 	SplunkSource, SplunkSourceType, SplunkIndex string
 
 	path       string
 	raw        *rawFormat
 	framingSet bool // framing written in the file, not the default
+}
+
+// DocID is format.doc-id: where an es-bulk _id comes from.
+type DocID string
+
+// DocID values; "bin:NAME" resolves to DocIDBin and Format.DocIDBin.
+const (
+	DocIDDigest  DocID = "digest"
+	DocIDUserKey DocID = "user-key"
+	DocIDBin     DocID = "bin"
+)
+
+// WriteOperation is format.write-operation.
+type WriteOperation string
+
+// WriteOperation values.
+const (
+	WriteAuto   WriteOperation = "auto"
+	WriteIndex  WriteOperation = "index"
+	WriteCreate WriteOperation = "create"
+	WriteUpdate WriteOperation = "update"
+)
+
+// Versioning is format.versioning.
+type Versioning string
+
+// Versioning values.
+const (
+	VersioningNone Versioning = "none"
+	VersioningLUT  Versioning = "lut"
+)
+
+// ESQuery is the query string (without '?') of es-bulk requests under
+// this format: pipeline and refresh, when set; "" for other framings.
+func (f *Format) ESQuery() string {
+	if f.Framing != FramingESBulk {
+		return ""
+	}
+	q := url.Values{}
+	if f.Pipeline != "" {
+		q.Set("pipeline", f.Pipeline)
+	}
+	if f.Refresh != "" {
+		q.Set("refresh", f.Refresh)
+	}
+	return q.Encode()
 }
 
 // Batching is a resolved batching section.

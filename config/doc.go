@@ -104,6 +104,11 @@
 //	  schema-file: ""                 # or from a file (read at load); not both
 //	  index-template: "{set}"         # es-bulk; {set} {namespace}
 //	  omit-deletes: false             # (xdrhook) es-bulk: leave deletes out
+//	  doc-id: digest                  # (xdrhook) es-bulk _id: digest | user-key | bin:NAME; none: the hex digest, counted
+//	  write-operation: auto           # (xdrhook) es-bulk: auto (index; partial → update + doc_as_upsert) | index | create | update
+//	  versioning: none                # (xdrhook) es-bulk: none | lut (index/delete carry version_type external_gte; updates unversioned)
+//	  pipeline: ""                    # (xdrhook) es-bulk: ?pipeline= on the destination URL
+//	  refresh: ""                     # (xdrhook) es-bulk: ?refresh= false | true | wait_for; profiles sharing a destination must agree
 //	  splunk-source: ""               # (xdrhook) splunk-hec event fields
 //	  splunk-sourcetype: ""
 //	  splunk-index: ""

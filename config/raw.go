@@ -117,6 +117,11 @@ type rawFormat struct {
 	SchemaFile       *string `yaml:"schema-file,omitempty"`
 	IndexTemplate    *string `yaml:"index-template,omitempty"`
 	OmitDeletes      *bool   `yaml:"omit-deletes,omitempty"`
+	DocID            *string `yaml:"doc-id,omitempty"`
+	WriteOperation   *string `yaml:"write-operation,omitempty"`
+	Versioning       *string `yaml:"versioning,omitempty"`
+	Pipeline         *string `yaml:"pipeline,omitempty"`
+	Refresh          *string `yaml:"refresh,omitempty"`
 	SplunkSource     *string `yaml:"splunk-source,omitempty"`
 	SplunkSourceType *string `yaml:"splunk-sourcetype,omitempty"`
 	SplunkIndex      *string `yaml:"splunk-index,omitempty"`

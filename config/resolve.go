@@ -182,6 +182,7 @@ func (l *loader) crossChecks(c *Config, used map[string]bool) {
 		}
 	}
 	l.checkFramingBatching(c)
+	l.checkESQuery(c)
 	l.checkRequestBatching(c)
 	s := c.Service
 	for _, port := range s.Ports {
@@ -652,6 +653,7 @@ func (l *loader) resolveFormat(r *rawFormat, p string) *Format {
 		l.errorf(p+".index-template", "%v", err)
 	}
 	f.OmitDeletes = l.boolean(&r.OmitDeletes, false)
+	l.resolveESBulk(r, p, f)
 	f.SplunkSource = l.str(&r.SplunkSource, "")
 	f.SplunkSourceType = l.str(&r.SplunkSourceType, "")
 	f.SplunkIndex = l.str(&r.SplunkIndex, "")

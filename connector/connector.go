@@ -35,8 +35,9 @@ func New(cfg *config.Config, o dataplane.Options, version string) (*dataplane.En
 // options fills o from cfg: what New hands to dataplane.New.
 func options(cfg *config.Config, o dataplane.Options, version string) (dataplane.Options, error) {
 	dests := make([]*dataplane.Destination, len(cfg.DestinationNames))
+	queries := esQueries(cfg)
 	for i, cd := range cfg.DestinationList() {
-		d, err := buildDestination(cd, "xdrhook/"+version)
+		d, err := buildDestination(cd, "xdrhook/"+version, queries[cd.ID])
 		if err != nil {
 			return o, fmt.Errorf("destination %q: %w", cd.Name, err)
 		}
@@ -93,7 +94,9 @@ func staticDests(r *config.Routing, dests []*dataplane.Destination) []*dataplane
 
 // buildDestination makes the sender and the destination of one configured
 // destination.
-func buildDestination(cd *config.Destination, userAgent string) (*dataplane.Destination, error) {
+// query, if not empty, goes on every request's URL (es-bulk pipeline and
+// refresh: esQueries).
+func buildDestination(cd *config.Destination, userAgent, query string) (*dataplane.Destination, error) {
 	ho := dataplane.HTTPOptions{
 		Method:              cd.Method,
 		Gzip:                cd.Compression == config.CompressionGzip,
@@ -118,6 +121,9 @@ func buildDestination(cd *config.Destination, userAgent string) (*dataplane.Dest
 	for _, u := range cd.URLs {
 		ho.URLs = append(ho.URLs, u.String())
 		https = https || u.Scheme == "https"
+	}
+	if query != "" {
+		perRecordPath = addQuery(&ho, perRecordPath, query)
 	}
 	for _, h := range cd.Headers {
 		ho.Headers = append(ho.Headers, [2]string{h.Name, h.Value})
@@ -206,7 +212,9 @@ func buildProfile(cp *config.Profile) (*dataplane.Profile, error) {
 			p.NewFramer = func() encode.Framer { return &encode.JSONArray{Enc: single()} }
 		case config.FramingESBulk:
 			p.NewFramer = func() encode.Framer {
-				return &encode.ESBulk{Index: f.IndexTemplate, OmitDeletes: f.OmitDeletes, Doc: flat()}
+				return &encode.ESBulk{Index: f.IndexTemplate, OmitDeletes: f.OmitDeletes, Doc: flat(),
+					DocID: esDocID[f.DocID], DocIDBin: f.DocIDBin, WriteOp: esWriteOp[f.WriteOperation],
+					VersionLUT: f.Versioning == config.VersioningLUT}
 			}
 		case config.FramingSplunkHEC:
 			p.NewFramer = func() encode.Framer {
