@@ -137,7 +137,7 @@ func TestHTTP2OverTLSThroughNginx(t *testing.T) {
 	port := freeAddr(t)
 	conf := fmt.Sprintf(`
 user root;
-worker_processes 1;
+master_process off;
 error_log %[1]s/error.log warn;
 pid %[1]s/nginx.pid;
 events { worker_connections 256; }
