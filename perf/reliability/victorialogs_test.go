@@ -107,7 +107,10 @@ func testVictoriaLogs(t *testing.T, bin, batching string) {
 	c := conf{
 		URL:      base,
 		Batching: batching,
-		Format:   "{mode: flat-json, framing: es-bulk, omit-deletes: true}",
+		// VictoriaLogs takes index and create actions only (no update, no
+		// delete, no versions): write-operation index, so that a partial
+		// write is never sent as an update (this workload has none).
+		Format: "{mode: flat-json, framing: es-bulk, omit-deletes: true, write-operation: index}",
 		Dest: []string{
 			`path: /insert/elasticsearch/_bulk`,
 			`headers: {VL-Time-Field: metadata.lut, VL-Msg-Field: metadata.digest, VL-Stream-Fields: "metadata.namespace,metadata.set"}`,
