@@ -36,6 +36,11 @@ type Request struct {
 	// Superseded is set by Do to the records Check found taken as already
 	// held by the destination (delivered, counted).
 	Superseded int
+	// Retained is set by Do when the transport may still read Body after
+	// Do returned (a pipelined HTTP/1.1 write past its deadline): Body's
+	// buffer must then not go back to the pool, where the next body would
+	// reuse it while it is still being written.
+	Retained bool
 }
 
 // checks reports whether a response of this status has a body to check.
@@ -257,6 +262,9 @@ func (d *Destination) worker() {
 		d.m.settled(rc, len(b.refs))
 		for _, r := range b.refs {
 			r.s.settle(r.seq, rc)
+		}
+		if req.Retained {
+			b.buf = nil // left to the garbage collector, not the pool
 		}
 		d.e.releaseBatch(b)
 	}

@@ -105,6 +105,12 @@ func (s *http1Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 	} else {
 		err = s.hosts[i].DoDeadline(req, resp, deadline)
 	}
+	if s.pipes != nil && errors.Is(err, fasthttp.ErrTimeout) {
+		// The pipeline's writer owns the body now and may write it later:
+		// neither buffer may be reused (fasthttp's request object is done
+		// with, it swapped the body into its own copy).
+		r.Retained, zbuf = true, nil
+	}
 	if zbuf != nil {
 		pool.Put(zbuf)
 	}

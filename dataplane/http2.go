@@ -1,7 +1,6 @@
 package dataplane
 
 import (
-	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/tls"
@@ -77,36 +76,53 @@ func NewHTTP2Sender(o HTTPOptions) (Sender, error) {
 }
 
 func (s *http2Sender) Do(r *Request, deadline time.Time) (int, time.Duration, error) {
-	k := s.rr.next(len(s.eps) * s.o.MaxConnsPerEndpoint)
-	i, j := k%len(s.eps), k/len(s.eps)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
 	body := r.Body
 	var zbuf *pool.Buf
 	if s.o.Gzip && len(body) >= s.o.GzipThreshold {
 		zbuf = pool.Get(len(body)/2 + 64)
 		zbuf.B = fasthttp.AppendGzipBytesLevel(zbuf.B, body, gzip.DefaultCompression)
 		body = zbuf.B
-		defer pool.Put(zbuf)
 	}
+	var sb *sentBody
+	if len(body) > 0 {
+		sb = newSentBody(body)
+	}
+	status, retryAfter, err := s.roundTrip(ctx, r, sb, zbuf != nil)
+	cancel()
+	if sb != nil && !sb.release() {
+		// The transport still holds the bytes: neither buffer is reused.
+		r.Retained, zbuf = true, nil
+	}
+	if zbuf != nil {
+		pool.Put(zbuf)
+	}
+	return status, retryAfter, err
+}
+
+// roundTrip sends r with body sb (nil: none) and reads the response.
+func (s *http2Sender) roundTrip(ctx context.Context, r *Request, sb *sentBody, gzipped bool) (int, time.Duration, error) {
+	k := s.rr.next(len(s.eps) * s.o.MaxConnsPerEndpoint)
+	i, j := k%len(s.eps), k/len(s.eps)
 	method := s.o.Method
 	if r.Method != "" {
 		method = r.Method
 	}
 	var rd io.Reader = http.NoBody
-	if len(body) > 0 {
-		rd = bytes.NewReader(body)
+	var n int64
+	if sb != nil {
+		rd, n = sb, int64(len(sb.b))
 	}
 	req, err := http.NewRequestWithContext(ctx, method, s.eps[i].target(r), rd)
 	if err != nil {
 		return 0, 0, err
 	}
-	req.ContentLength = int64(len(body))
+	req.ContentLength = n
 	if r.ContentType != "" {
 		req.Header.Set("Content-Type", r.ContentType)
 	}
 	req.Header.Set("User-Agent", s.o.UserAgent) // "" sends none
-	if zbuf != nil {
+	if gzipped {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
 	for _, h := range s.o.Headers {
@@ -127,6 +143,7 @@ func (s *http2Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 		}
 		return 0, 0, err
 	}
+	defer resp.Body.Close()
 	status := resp.StatusCode
 	if r.checks(status) {
 		buf := pool.Get(64 << 10)
@@ -134,13 +151,11 @@ func (s *http2Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 		status, err = r.checked(status, body, err)
 		pool.Put(buf)
 		if err != nil {
-			resp.Body.Close()
 			return 0, 0, err
 		}
 	} else {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	}
-	resp.Body.Close()
 	return status, parseRetryAfter([]byte(resp.Header.Get("Retry-After")), time.Now()), nil
 }
 
