@@ -68,6 +68,7 @@ type batcher struct {
 	enc     encode.Encoder  // batching off (nil with Profile.FrameOne)
 	one     encode.Framer   // batching off, Profile.FrameOne
 	framers []encode.Framer // batching on: framers of no open body
+	omit    encode.Omitter  // the framing's, if it leaves records out
 	cur     *batch          // the open body (static path)
 	byPath  map[string]map[string]*batch
 	// sizeHint is the capacity the next body starts with: the size of the
@@ -80,8 +81,11 @@ func newBatcher(p *Profile, d *Destination) *batcher {
 	bt := &batcher{p: p, d: d, sizeHint: 4096}
 	switch {
 	case p.Batching:
+		bt.framers = append(bt.framers, bt.newFramer())
+		bt.omit, _ = bt.framers[0].(encode.Omitter)
 	case p.FrameOne:
 		bt.one = bt.newFramer()
+		bt.omit, _ = bt.one.(encode.Omitter)
 	default:
 		bt.enc = p.NewEncoder()
 	}
@@ -142,10 +146,14 @@ func (bt *batcher) newFramer() encode.Framer {
 const rcTaken byte = 0xff
 
 // add encodes m into its body. It returns rcTaken when the record is taken,
-// or the result code to settle it with now: 11 when the destination is
-// backed up, 4 when the record cannot be encoded, 0 when the framing leaves
-// it out.
+// or the result code to settle it with now: 0 when the framing leaves it
+// out (no request carries it, so none would answer it), 11 when the
+// destination is backed up, 4 when the record cannot be encoded.
 func (bt *batcher) add(e *Engine, m *wire.Message, r ref, nowMs, nowUnix int64) byte {
+	if bt.omit != nil && bt.omit.Omits(m) {
+		bt.d.m.skipped.Inc()
+		return wire.RCOK
+	}
 	if bt.d.backedUp() {
 		bt.d.m.refused.Inc()
 		return wire.RCRetry
@@ -182,12 +190,6 @@ func (bt *batcher) add(e *Engine, m *wire.Message, r ref, nowMs, nowUnix int64) 
 			e.logEncodeError(bt.d, err)
 			return wire.RCParameter
 		}
-		if len(b.buf.B) == 0 {
-			// The framing leaves this record out (es-bulk omit-deletes).
-			e.releaseBatch(b)
-			bt.d.m.skipped.Inc()
-			return wire.RCOK
-		}
 		bt.sizeHint = len(b.buf.B)
 		b.idem = appendIdempotencyKey(b.idem, m)
 		if bt.d.opts.Path != nil && bt.d.opts.Request == nil {
@@ -208,12 +210,6 @@ func (bt *batcher) add(e *Engine, m *wire.Message, r ref, nowMs, nowUnix int64) 
 		e.logEncodeError(bt.d, err)
 		return wire.RCParameter
 	}
-	if len(b.buf.B) == mark {
-		// The framing leaves this record out (es-bulk omit-deletes): no
-		// request carries it, so none answers it.
-		bt.d.m.skipped.Inc()
-		return wire.RCOK
-	}
 	b.refs = append(b.refs, r)
 	if len(b.refs) >= bt.p.MaxRecords || len(b.buf.B) >= bt.p.MaxBytes {
 		bt.seal(b, m.Namespace, m.Set)
@@ -222,14 +218,11 @@ func (bt *batcher) add(e *Engine, m *wire.Message, r ref, nowMs, nowUnix int64) 
 }
 
 // appendOne appends a body of bt.one's framing holding m alone. On error
-// dst is returned unchanged; a record the framing leaves out gives an empty
-// body.
+// dst is returned unchanged.
 func (bt *batcher) appendOne(dst []byte, m *wire.Message, nowUnix int64) ([]byte, error) {
 	start := len(dst)
-	dst = bt.one.Begin(dst)
-	mark := len(dst)
-	dst, err := bt.one.Append(dst, m, nowUnix)
-	if err != nil || len(dst) == mark {
+	dst, err := bt.one.Append(bt.one.Begin(dst), m, nowUnix)
+	if err != nil {
 		return dst[:start], err
 	}
 	return bt.one.End(dst), nil

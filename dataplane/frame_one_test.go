@@ -112,3 +112,36 @@ func TestOmittedDeletesAreSkipped(t *testing.T) {
 		})
 	}
 }
+
+// emptyFramer writes no bytes for a record, as avro-ocf does for a datum of
+// a schema with no fields: an empty message, not a record left out.
+type emptyFramer struct{}
+
+func (emptyFramer) Begin(dst []byte) []byte { return dst }
+func (emptyFramer) Append(dst []byte, _ *wire.Message, _ int64) ([]byte, error) {
+	return dst, nil
+}
+func (emptyFramer) End(dst []byte) []byte { return dst }
+func (emptyFramer) ContentType() string   { return "application/octet-stream" }
+
+// Only a framing that says so (encode.Omitter) leaves a record out: a
+// message of no bytes is still sent, and answered when the request is.
+func TestEmptyMessageIsSentNotSkipped(t *testing.T) {
+	c := newCapture(t)
+	p := &Profile{NewFramer: func() encode.Framer { return emptyFramer{} }, Batching: true, MaxRecords: 100, MaxBytes: 1 << 20, Interval: 5 * time.Millisecond}
+	e := startEngineWith(t, Options{}, c.srv.URL, p, DestinationOptions{MaxInFlight: 1})
+	x := dialXDR(t, e.addr)
+	x.c.Write(frames(3))
+	if rcs := x.replies(t, 3, 5*time.Second); !allRC(rcs, 0) {
+		t.Fatalf("replies %v", rcs)
+	}
+	c.mu.Lock()
+	n := len(c.bodies)
+	c.mu.Unlock()
+	if n == 0 {
+		t.Fatal("no request: the empty messages were taken as left out")
+	}
+	if got := e.dest.m.skipped.Get(); got != 0 {
+		t.Fatalf("skipped counted %d, want 0", got)
+	}
+}

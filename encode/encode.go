@@ -31,3 +31,10 @@ type Framer interface {
 	End(dst []byte) []byte
 	ContentType() string
 }
+
+// Omitter is a Framer that leaves some records out of its bodies on purpose
+// (es-bulk's omit-deletes). The dataplane asks before encoding: such a
+// record is answered 0 and counted as skipped, and no body carries it.
+type Omitter interface {
+	Omits(m *wire.Message) bool
+}

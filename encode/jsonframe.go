@@ -154,6 +154,9 @@ type ESBulk struct {
 	Doc FlatJSON
 }
 
+// Omits implements Omitter: deletes, with OmitDeletes.
+func (f *ESBulk) Omits(m *wire.Message) bool { return f.OmitDeletes && m.Kind == wire.KindDelete }
+
 // Begin starts a body.
 func (f *ESBulk) Begin(dst []byte) []byte { return dst }
 
