@@ -83,6 +83,7 @@
 //	      headers: {X-Record-Version: "{lut}-{gen}"}  # a value rendering CR/LF fails the record (answered 4)
 //	      missing: fail               # fail (answered 4) | digest (hex digest instead) | skip (answered 0); counted
 //	      # placeholders: {namespace} {set} {digest} {digest-b64url} {user-key} {gen} {lut} {bin:NAME}
+//	      # a DELETE answered 404 or 410 is done (the resource is gone already), whatever the success codes
 //	    http-success-status-codes: [200-299]
 //	    permanent-failure-status-codes: []   # must not overlap success
 //	    compression: none             # or gzip

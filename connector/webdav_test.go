@@ -106,17 +106,16 @@ http {
 	return addr, root
 }
 
-// davConfig is the configuration under test. max-in-flight 1 and one
-// connection keep the requests in the order XDR sent them; 404 is a
-// success because a DELETE that XDR redelivers (at-least-once) finds the
-// file gone, and nginx answers 404 — retrying it would never succeed.
+// davConfig is the configuration under test, with the default success
+// codes: a DELETE that XDR redelivers (at-least-once) finds the file gone
+// and nginx answers 404, which a DELETE takes as done. max-in-flight 1 and
+// one connection keep the requests in the order XDR sent them.
 const davConfig = `service: {address: 127.0.0.1, port: %[2]s, io-threads: 1}
 destinations:
   docs:
     urls: ["http://%[1]s"]
     max-in-flight: 1
     max-connections-per-endpoint: 1
-    http-success-status-codes: [200-299, 404]
     request:
       write:  {method: PUT,    path: "/{set}/{user-key}.json"}
       delete: {method: DELETE, path: "/{set}/{user-key}.json", body: false}

@@ -270,6 +270,13 @@ func (d *Destination) worker() {
 	}
 }
 
+// goneAlready reports a DELETE answered 404 or 410: the resource is gone,
+// which is what the delete asked for (a delete re-sent by XDR, or of a
+// record the destination never had), not a failure to retry.
+func goneAlready(method string, status int) bool {
+	return method == "DELETE" && (status == 404 || status == 410)
+}
+
 // deliver sends one body with retries inside the reply deadline of its
 // oldest record and returns the result code for all of its records.
 func (d *Destination) deliver(r *Request, bornMs int64) byte {
@@ -293,7 +300,8 @@ func (d *Destination) deliver(r *Request, bornMs int64) byte {
 		if r.Refusal != "" {
 			d.m.refusals.Inc()
 		}
-		if err != nil || !d.opts.Success.Contains(status) {
+		ok := err == nil && (d.opts.Success.Contains(status) || goneAlready(r.Method, status))
+		if !ok {
 			d.logFailure(r, attempt, status, err)
 		}
 		switch {
@@ -302,7 +310,7 @@ func (d *Destination) deliver(r *Request, bornMs int64) byte {
 			if errors.Is(err, ErrTimeout) {
 				rc = wire.RCTimeout
 			}
-		case d.opts.Success.Contains(status):
+		case ok:
 			if r.Superseded > 0 {
 				d.m.superseded.Add(r.Superseded)
 			}
