@@ -52,6 +52,7 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 
 type scenarioFlags struct {
 	connector, format, proto, size string
+	framing, writeOp, versioning   string
 	batch, conns, window           int
 	rate                           float64
 	warmup, measure                time.Duration
@@ -64,7 +65,10 @@ func benchFlagSet(w io.Writer) (*flag.FlagSet, *scenarioFlags) {
 	fs.SetOutput(w)
 	f := &scenarioFlags{}
 	fs.StringVar(&f.connector, "connector", "both", "xdrhook, baseline, or both (xdrhook, then the baseline, and the ratio)")
-	fs.StringVar(&f.format, "format", "json", "json, flat-json, message-pack or avro")
+	fs.StringVar(&f.format, "format", "json", "json, flat-json, message-pack or avro (flat-json with --framing es-bulk)")
+	fs.StringVar(&f.framing, "framing", "", "es-bulk: flat-json documents in Elasticsearch _bulk bodies, posted to a sink path ending /_bulk (xdrhook only; the baseline posts plain flat-json); empty: the format's default framing")
+	fs.StringVar(&f.writeOp, "write-operation", "", "es-bulk write-operation: auto, index, create or update (default auto)")
+	fs.StringVar(&f.versioning, "versioning", "", "es-bulk versioning: none or lut (default none)")
 	fs.IntVar(&f.batch, "batch", 500, "records per request: 500 (batching on, max-records) or 1 (off); the baseline always sends 1")
 	fs.StringVar(&f.proto, "proto", suite.HTTP1, "http1 or h2c")
 	fs.StringVar(&f.size, "size", "typical", "record size: small (~150 B), typical (~1 KB), large (~64 KB)")
@@ -111,9 +115,18 @@ func runBenchOne(args []string, stdout, stderr io.Writer) int {
 	var scenarios []suite.Scenario
 	for _, c := range conns {
 		s := suite.Scenario{Connector: c, Format: f.format, Batch: f.batch, Proto: f.proto, Size: f.size,
+			Framing: f.framing, WriteOp: f.writeOp, Versioning: f.versioning,
 			Conns: f.conns, Window: f.window, Rate: f.rate, Warmup: f.warmup, Measure: f.measure}
+		if f.framing == suite.ESBulk && !formatSet(fs) {
+			s.Format = "flat-json" // es-bulk embeds flat-json documents
+		}
 		if c == suite.Baseline {
 			s.Batch = 1 // the baseline sends one record per request
+			if f.framing != "" && f.connector == "both" {
+				// Nothing but plain messages: compared with the same format
+				// posted one record per request, as in the suite's matrix.
+				s.Framing, s.WriteOp, s.Versioning = "", "", ""
+			}
 		} else {
 			s.Profile = f.profile
 		}
@@ -160,6 +173,13 @@ func runBenchOne(args []string, stdout, stderr io.Writer) int {
 		enc.Encode(results)
 	}
 	return rc
+}
+
+// formatSet reports whether --format was given.
+func formatSet(fs *flag.FlagSet) bool {
+	set := false
+	fs.Visit(func(fl *flag.Flag) { set = set || fl.Name == "format" })
+	return set
 }
 
 func benchLine(r *suite.Result) string {

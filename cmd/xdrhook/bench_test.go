@@ -13,7 +13,7 @@ func TestBenchUsage(t *testing.T) {
 	if rc := dispatch([]string{"bench", "help"}, nil, &out, &errb); rc != 0 {
 		t.Fatalf("bench help: %d", rc)
 	}
-	for _, want := range []string{"xdrhook bench suite", "xdrhook bench baseline", "profiled-run", "-connector", "-window"} {
+	for _, want := range []string{"xdrhook bench suite", "xdrhook bench baseline", "profiled-run", "-connector", "-window", "-framing", "-write-operation", "-versioning"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("usage lacks %q:\n%s", want, out.String())
 		}
@@ -30,6 +30,11 @@ func TestBenchBadFlags(t *testing.T) {
 		{"bench", "--format", "xml", "--connector", "xdrhook"},
 		{"bench", "--connector", "nobody"},
 		{"bench", "--size", "huge"},
+		{"bench", "--framing", "xml", "--connector", "xdrhook"},
+		{"bench", "--framing", "es-bulk", "--format", "json", "--connector", "xdrhook"}, // es-bulk embeds flat-json
+		{"bench", "--framing", "es-bulk", "--write-operation", "upsert", "--connector", "xdrhook"},
+		{"bench", "--write-operation", "index", "--connector", "xdrhook"}, // without es-bulk
+		{"bench", "--framing", "es-bulk", "--connector", "baseline"},
 		{"bench", "extra"},
 		{"bench", "--no-such-flag"},
 		{"bench", "baseline"},                 // --url is required

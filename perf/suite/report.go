@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/xdrhook/xdrhook/perf/xdrsim"
 )
 
 // Markdown renders REPORT.md.
@@ -94,6 +96,8 @@ func (rep *Report) Markdown() string {
 		p("\n")
 	}
 
+	rep.writeESBulk(&b)
+
 	// Latency
 	p("## Latency under load\n\n")
 	p("![latency](latency.svg)\n\n")
@@ -152,12 +156,50 @@ func (rep *Report) Markdown() string {
 
 	p("## Method\n\n")
 	p("- `make perf` runs the microbenchmarks, then `xdrhook bench suite`; `xdrhook bench` runs one scenario (xdrhook, then the baseline, and their ratio); `-h` lists the flags. `make perf QUICK=1` is the CI smoke run; `make perf PROFILE=1` adds a profiled run of the headline scenario (`perf/out/profile/cpu.pprof`, `allocs.pprof`; `go tool pprof -http : perf/out/profile/cpu.pprof`).\n")
-	p("- Every scenario starts three fresh processes of the same binary: `xdrhook sink --check count` (frames and counts records, no per-message validation, so it is not the bottleneck it would be in full mode), the connector (`xdrhook run --config` with a generated YAML — defaults except format, batching and protocol; or `xdrhook bench baseline`), and `xdrhook sim --prebuilt` (records built once, sent cycling: the emulator's cheapest send path; the default mix of writes, partial and metadata-only writes and deletes).\n")
+	p("- Every scenario starts three fresh processes of the same binary: `xdrhook sink --check count` (frames and counts records, no per-message validation, so it is not the bottleneck it would be in full mode), the connector (`xdrhook run --config` with a generated YAML — defaults except format, batching and protocol, and for the es-bulk rows `framing: es-bulk` with their write-operation and versioning, posted to a path ending `/_bulk`, where the sink takes only es-bulk bodies and answers as Elasticsearch does; or `xdrhook bench baseline`), and `xdrhook sim --prebuilt` (records built once, sent cycling: the emulator's cheapest send path; the default mix of writes, partial and metadata-only writes and deletes).\n")
 	p("- Records in flight (emulator connections × window): %d × %d = %d when xdrhook batches (enough to fill many 500-record batches), %d × %d = %d for one record per request (XDR's usual 64 per connection: beyond the connector's queue bound of 1024 bodies it answers 11 and XDR backs off, which would measure the back-off), both capped at 8 MiB of records (large records: %d). The baseline is driven like the one-per-request rows.\n",
 		DefaultConns, InFlight(500, "typical")/DefaultConns, InFlight(500, "typical"), DefaultConns, InFlight(1, "typical")/DefaultConns, InFlight(1, "typical"), InFlight(500, "large"))
 	p("- The window opens %.1fs after the first record reached the sink and lasts %.1fs; then the emulator stops making records, waits for every reply, and prints its summary. A scenario fails (and the suite exits non-zero) only when a process fails to start or dies, or records are lost (unsettled or abandoned at the emulator, or fewer records at the sink than the emulator saw answered 0). Speed is reported, never asserted.\n", rep.WarmupSeconds, rep.MeasureSeconds)
 	p("- Files next to this one: `report.json` (every figure of this report), `throughput.svg`, `latency.svg`, `scaling.svg`. Per-scenario logs and configs: `perf/out/logs/` (not committed). `xdrhook bench suite --rerender report.json --report DIR` writes the report again from the JSON.\n")
 	return b.String()
+}
+
+// ESBulkBudget is issue 15's budget: es-bulk with write-operation auto and
+// versioning lut costs at most this many times the CPU per record of
+// es-bulk with write-operation index and versioning none.
+const ESBulkBudget = 1.10
+
+// writeESBulk compares the two es-bulk rows of the matrix.
+func (rep *Report) writeESBulk(b *strings.Builder) {
+	ss := ESBulkScenarios()
+	plain, auto := findResult(rep.Matrix, ss[0]), findResult(rep.Matrix, ss[1])
+	if plain == nil && auto == nil {
+		return
+	}
+	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
+	w := xdrsim.DefaultWorkload()
+	p("### es-bulk: write-operation auto + versioning lut\n\n")
+	p("Flat-json documents in Elasticsearch `_bulk` bodies (`format.framing: es-bulk`), batched, HTTP/1.1, typical records, to a sink path ending `/_bulk`. The emulator's default mix (`xdrsim.DefaultWorkload`): %.0f%% partial writes, %.0f%% metadata-only writes, %.0f%% deletes, the rest full writes. With write-operation index every write is an index action; with auto the partial and metadata-only ones are update actions (`{\"doc\":…,\"doc_as_upsert\":true}`), and versioning lut adds the record's LUT as an `external_gte` version to the index and delete actions. ",
+		100*w.PartialRatio, 100*w.MetaRatio, 100*w.DeleteRatio)
+	if auto != nil && auto.OK && auto.ESUpdateShare > 0 {
+		p("Measured in the auto + lut window: %.1f%% of the records delivered were update actions (`xdrhook_es_unversioned_updates_total`). ", 100*auto.ESUpdateShare)
+	}
+	if plain == nil || auto == nil || !plain.OK || !auto.OK || plain.CPUSecPerMillion <= 0 || auto.CPUSecPerMillion <= 0 {
+		p("\n\nThe comparison with es-bulk as it was (write-operation index, versioning none) needs both rows: not in this run.\n\n")
+		return
+	}
+	ratio := auto.CPUSecPerMillion / plain.CPUSecPerMillion
+	verdict := "within"
+	if ratio > ESBulkBudget {
+		verdict = "over"
+	}
+	p("\n\n| | write-operation index, versioning none | write-operation auto, versioning lut | ratio |\n|---|--:|--:|--:|\n")
+	p("| CPU-s / M records | %.2f | %.2f | %.3f× |\n", plain.CPUSecPerMillion, auto.CPUSecPerMillion, ratio)
+	p("| records/s | %s | %s | %.3f× |\n", num(plain.RecordsPerSec), num(auto.RecordsPerSec), auto.RecordsPerSec/math.Max(plain.RecordsPerSec, 1))
+	p("| allocs / record | %s | %s | |\n", allocs(plain.AllocsPerRecord), allocs(auto.AllocsPerRecord))
+	p("| MB/s out | %.1f | %.1f | %.3f× |\n\n", plain.MBPerSecOut, auto.MBPerSecOut, auto.MBPerSecOut/math.Max(plain.MBPerSecOut, 1e-9))
+	p("Issue 15's budget is ≤ %.2f× the CPU per record: %.3f× in this run, %s it. One window per row on a shared machine moves a few percent from run to run; `xdrhook bench --connector xdrhook --format flat-json --framing es-bulk --write-operation auto --versioning lut` (and `--write-operation index`) run alternately several times give the medians.\n\n",
+		ESBulkBudget, ratio, verdict)
 }
 
 // writeAnalysis is "where the time goes, and what would close the gaps":

@@ -67,6 +67,15 @@ type Scenario struct {
 	Conns     int     `json:"conns"`     // XDR connections
 	Window    int     `json:"window"`    // requests in flight per connection
 	Rate      float64 `json:"rate"`      // offered records/s; 0 = as fast as the windows allow
+	// Framing is "" (the format's default framing) or "es-bulk"
+	// (format.framing: es-bulk, flat-json documents in an Elasticsearch
+	// _bulk body, sent to a path ending /_bulk so the sink enforces the
+	// framing). WriteOp (auto, index, create, update; default auto) and
+	// Versioning (none, lut; default none) are its write-operation and
+	// versioning; es-bulk only, and xdrhook only.
+	Framing    string `json:"framing,omitempty"`
+	WriteOp    string `json:"writeOperation,omitempty"`
+	Versioning string `json:"versioning,omitempty"`
 
 	Warmup  time.Duration `json:"-"`
 	Measure time.Duration `json:"-"`
@@ -114,6 +123,9 @@ func (s *Scenario) Normalize() error {
 	if s.Batch <= 0 {
 		s.Batch = 500
 	}
+	if err := s.normalizeESBulk(); err != nil {
+		return err
+	}
 	switch s.Proto {
 	case "":
 		s.Proto = HTTP1
@@ -142,6 +154,52 @@ func (s *Scenario) Normalize() error {
 	return nil
 }
 
+// ESBulk is the framing value of Scenario.Framing for es-bulk.
+const ESBulk = "es-bulk"
+
+func (s *Scenario) normalizeESBulk() error {
+	switch s.Framing {
+	case "":
+		if s.WriteOp != "" || s.Versioning != "" {
+			return fmt.Errorf("write-operation and versioning are options of framing %s", ESBulk)
+		}
+		return nil
+	case ESBulk:
+	default:
+		return fmt.Errorf("framing %q: want %s or none", s.Framing, ESBulk)
+	}
+	if s.Connector == Baseline {
+		return fmt.Errorf("the baseline has no %s framing: it posts one flat message per record", ESBulk)
+	}
+	if s.Format != "flat-json" {
+		return fmt.Errorf("format %s with framing %s: es-bulk embeds flat-json documents, use format flat-json", s.Format, ESBulk)
+	}
+	switch s.WriteOp {
+	case "":
+		s.WriteOp = "auto"
+	case "auto", "index", "create", "update":
+	default:
+		return fmt.Errorf("write-operation %q: want auto, index, create or update", s.WriteOp)
+	}
+	switch s.Versioning {
+	case "":
+		s.Versioning = "none"
+	case "none", "lut":
+	default:
+		return fmt.Errorf("versioning %q: want none or lut", s.Versioning)
+	}
+	return nil
+}
+
+// FormatLabel is the format of the row label: the format, and for es-bulk
+// its write operation and versioning.
+func (s *Scenario) FormatLabel() string {
+	if s.Framing == "" {
+		return s.Format
+	}
+	return fmt.Sprintf("%s %s (%s, versioning %s)", s.Format, s.Framing, s.WriteOp, s.Versioning)
+}
+
 // Name is the scenario's row label.
 func (s *Scenario) Name() string {
 	b := "batch 500"
@@ -154,12 +212,16 @@ func (s *Scenario) Name() string {
 	if s.Proto == H2C {
 		p = "h2c"
 	}
-	return fmt.Sprintf("%s · %s · %s · %s", s.Format, b, p, s.Size)
+	return fmt.Sprintf("%s · %s · %s · %s", s.FormatLabel(), b, p, s.Size)
 }
 
 // Key names the scenario's files.
 func (s *Scenario) Key() string {
-	k := fmt.Sprintf("%s-%s-b%d-%s-%s-c%d-w%d", s.Connector, s.Format, s.Batch, s.Proto, s.Size, s.Conns, s.Window)
+	f := s.Format
+	if s.Framing != "" {
+		f += "-" + strings.ReplaceAll(s.Framing, "-", "") + "-" + s.WriteOp + "-" + s.Versioning
+	}
+	k := fmt.Sprintf("%s-%s-b%d-%s-%s-c%d-w%d", s.Connector, f, s.Batch, s.Proto, s.Size, s.Conns, s.Window)
 	if s.Rate > 0 {
 		k += fmt.Sprintf("-r%.0f", s.Rate)
 	}
@@ -193,6 +255,12 @@ type Result struct {
 	// (run queue, /proc/PID/task/*/schedstat) in the window, in cores: CPU
 	// the machine did not give.
 	Waiting Cores `json:"waiting"`
+	// ESUpdateShare is, for es-bulk with versioning lut, the update actions
+	// the connector wrote in the window (xdrhook_es_unversioned_updates_total:
+	// partial and metadata-only writes under write-operation auto) per
+	// record delivered in it; 0 when not measured (another framing or
+	// versioning: the counter counts only unversioned updates).
+	ESUpdateShare float64 `json:"esUpdateShare,omitempty"`
 
 	WindowSeconds  float64          `json:"windowSeconds"`
 	WindowRecords  int64            `json:"windowRecords"`
@@ -233,12 +301,13 @@ destinations:
     urls: ["{{SINK_URL}}"]
     protocol: {{PROTOCOL}}
 routing: {mode: static, destination: sink}
-format: {mode: {{FORMAT}}}
+format: {mode: {{FORMAT}}{{ESBULK}}}
 {{BATCHING}}logging: {level: warn}
 `
 
 // ConnectorConfig is the YAML xdrhook runs with in a scenario: defaults
-// everywhere but the format, the batching and the protocol.
+// everywhere but the format (and its es-bulk options), the batching and the
+// protocol.
 func ConnectorConfig(s *Scenario, xdrPort, managePort int, sinkURL string) string {
 	proto := "HTTP_1_1"
 	if s.Proto == H2C {
@@ -248,9 +317,13 @@ func ConnectorConfig(s *Scenario, xdrPort, managePort int, sinkURL string) strin
 	if s.Batch > 1 {
 		batching = fmt.Sprintf("batching: {max-records: %d}\n", s.Batch)
 	}
+	esbulk := ""
+	if s.Framing == ESBulk {
+		esbulk = fmt.Sprintf(", framing: %s, write-operation: %s, versioning: %s", ESBulk, s.WriteOp, s.Versioning)
+	}
 	return strings.NewReplacer(
 		"{{XDR_PORT}}", strconv.Itoa(xdrPort), "{{MANAGE_PORT}}", strconv.Itoa(managePort),
-		"{{SINK_URL}}", sinkURL, "{{PROTOCOL}}", proto, "{{FORMAT}}", s.Format, "{{BATCHING}}", batching,
+		"{{SINK_URL}}", sinkURL, "{{PROTOCOL}}", proto, "{{FORMAT}}", s.Format, "{{ESBULK}}", esbulk, "{{BATCHING}}", batching,
 	).Replace(configTemplate)
 }
 
@@ -270,6 +343,8 @@ type sample struct {
 	sinkWait        time.Duration
 	mallocs         float64
 	mallocsOK       bool
+	esUpdates       float64
+	esUpdatesOK     bool
 }
 
 // startError is a process that did not come up.
@@ -342,7 +417,7 @@ func (e *Env) run(ctx context.Context, s *Scenario, res *Result) error {
 		}
 	} else {
 		cfgPath := filepath.Join(logDir, key+".yml")
-		if err := os.WriteFile(cfgPath, []byte(ConnectorConfig(s, xdrPort, managePort, sinkBase+"/in")), 0o644); err != nil {
+		if err := os.WriteFile(cfgPath, []byte(ConnectorConfig(s, xdrPort, managePort, sinkBase+sinkPath(s))), 0o644); err != nil {
 			return err
 		}
 		args = []string{"run", "--config", cfgPath}
@@ -467,6 +542,9 @@ func (e *Env) run(ctx context.Context, s *Scenario, res *Result) error {
 		if s0.mallocsOK && s1.mallocsOK {
 			res.AllocsPerRecord = math.Max(0, s1.mallocs-s0.mallocs) / float64(recs)
 		}
+		if s.Framing == ESBulk && s.Versioning == "lut" && s0.esUpdatesOK && s1.esUpdatesOK {
+			res.ESUpdateShare = math.Max(0, s1.esUpdates-s0.esUpdates) / float64(recs)
+		}
 	}
 	res.Latency = Latency{P50: sm.Latency.P50Ms, P90: sm.Latency.P90Ms, P99: sm.Latency.P99Ms,
 		P999: sm.Latency.P999Ms, Max: sm.Latency.MaxMs, Mean: sm.Latency.MeanMs}
@@ -505,6 +583,16 @@ func (e *Env) run(ctx context.Context, s *Scenario, res *Result) error {
 	return nil
 }
 
+// sinkPath is the path the connector posts to: one ending /_bulk for
+// es-bulk, where the sink takes only es-bulk bodies (ending with a newline)
+// and answers as Elasticsearch does.
+func sinkPath(s *Scenario) string {
+	if s.Framing == ESBulk {
+		return "/in/_bulk"
+	}
+	return "/in"
+}
+
 func exitOf(p *harness.Proc) string {
 	if !p.Exited() {
 		return "running"
@@ -529,6 +617,34 @@ func (e *Env) mallocs(manageBase string) (float64, bool) {
 	return metricValue(body, "go_memstats_mallocs_total")
 }
 
+// metricSum sums the series of a metric, labelled or not; ok is false when
+// there is none.
+func metricSum(text []byte, name string) (sum float64, ok bool) {
+	for line := range bytes.Lines(text) {
+		rest, found := bytes.CutPrefix(line, []byte(name))
+		if !found || len(rest) == 0 {
+			continue
+		}
+		switch rest[0] {
+		case ' ':
+		case '{':
+			i := bytes.LastIndexByte(rest, '}')
+			if i < 0 {
+				continue
+			}
+			rest = rest[i+1:]
+		default:
+			continue // another metric with this prefix
+		}
+		v, err := strconv.ParseFloat(string(bytes.TrimSpace(rest)), 64)
+		if err != nil {
+			return 0, false
+		}
+		sum, ok = sum+v, true
+	}
+	return sum, ok
+}
+
 // metricValue finds one unlabelled series in Prometheus text; ok is false
 // when it is absent. A line lookup, not perf/harness/prom: the suite runs
 // inside the xdrhook binary, and linking expfmt and protobuf there would
@@ -548,7 +664,10 @@ func (e *Env) sample(sinkBase, manageBase string, cn, sim, sk *harness.Proc) (sa
 	// between the two reads are counted, which errs on the side of more
 	// records per CPU second by at most a few milliseconds' worth.
 	var sm sample
-	sm.mallocs, sm.mallocsOK = e.mallocs(manageBase)
+	if code, body, err := harness.HTTPGet(manageBase + "/metrics"); err == nil && code == 200 {
+		sm.mallocs, sm.mallocsOK = metricValue(body, "go_memstats_mallocs_total")
+		sm.esUpdates, sm.esUpdatesOK = metricSum(body, "xdrhook_es_unversioned_updates_total")
+	}
 	sm.connCPU = cn.CPU()
 	sm.simCPU = sim.CPU()
 	sm.sinkCPU = sk.CPU()

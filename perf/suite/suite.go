@@ -131,16 +131,38 @@ func (o *Options) matrix() []Scenario {
 		add("json", HTTP1, "typical", Batches)
 		add("json", H2C, "typical", []int{500})
 		add("message-pack", HTTP1, "small", []int{500})
+		// one es-bulk row, the costlier of the two: the _bulk framing and
+		// its update actions end to end
+		out = append(out, ESBulkScenarios()[1])
 		return out
 	}
 	for _, size := range Sizes {
 		for _, proto := range Protos {
 			for _, f := range Formats {
 				add(f, proto, size, Batches)
+				if f == "flat-json" && proto == HTTP1 && size == "typical" {
+					out = append(out, ESBulkScenarios()...) // next to the flat-json rows they embed
+				}
 			}
 		}
 	}
 	return out
+}
+
+// ESBulkScenarios are the es-bulk rows of the matrix (issue 15): flat-json
+// documents in _bulk bodies, batched, HTTP/1.1, typical records; first as
+// es-bulk was before its options (write-operation index, versioning none),
+// then write-operation auto (partial and metadata-only writes become
+// update actions with doc_as_upsert) with versioning lut (index and delete
+// actions carry the record's LUT as an external_gte version). They are
+// compared with each other (see the report), and with the flat-json
+// baseline.
+func ESBulkScenarios() []Scenario {
+	s := Scenario{Connector: Ours, Format: "flat-json", Framing: ESBulk, Batch: 500, Proto: HTTP1, Size: "typical"}
+	plain, auto := s, s
+	plain.WriteOp, plain.Versioning = "index", "none"
+	auto.WriteOp, auto.Versioning = "auto", "lut"
+	return []Scenario{plain, auto}
 }
 
 func (o *Options) window(s *Scenario) {
@@ -383,12 +405,13 @@ func (r *Result) line() string {
 		r.CPUSecPerMillion, allocs, r.PeakRSSMiB, r.Cores.Connector, r.Cores.Sim, r.Cores.Sink, r.Waiting.Connector, r.SimRetries)
 }
 
-// findResult finds the matrix run of s (connector, format, batch, proto,
-// size; default connections, no rate).
+// findResult finds the matrix run of s (connector, format, framing and its
+// options, batch, proto, size; default connections, no rate).
 func findResult(rs []Result, s Scenario) *Result {
 	for i := range rs {
 		r := &rs[i]
 		if r.Connector == s.Connector && r.Format == s.Format && r.Batch == s.Batch && r.Proto == s.Proto &&
+			r.Framing == s.Framing && r.WriteOp == s.WriteOp && r.Versioning == s.Versioning &&
 			r.Size == s.Size && r.Rate == 0 && r.Conns == DefaultConns {
 			return r
 		}
@@ -405,6 +428,7 @@ func compare(rs []Result) []Comparison {
 		}
 		b := r.Scenario
 		b.Connector, b.Batch = Baseline, 1
+		b.Framing, b.WriteOp, b.Versioning = "", "", "" // the baseline posts plain messages
 		br := findResult(rs, b)
 		c := Comparison{Name: r.Name, Ours: r.RecordsPerSec, OursCPU: r.CPUSecPerMillion}
 		if br != nil {
