@@ -29,7 +29,7 @@ type parsed struct {
 	raws        [][]byte // each message's bytes, for --store-raw
 	modes       map[string]int
 	unvalidated int // avro single-object messages not checked (no schema)
-	noID        int // valid messages without an id (an avro user schema without the fields)
+	noID        int // valid messages without an id (an avro user schema without the fields, an es-bulk delete by user key)
 }
 
 func (p *parsed) add(id ID, raw []byte, mode string, keepRaw bool) {

@@ -84,7 +84,7 @@ type Stats struct {
 	Bytes           int64                   `json:"bytes"`        // body bytes of accepted requests (decompressed)
 	Invalid         int64                   `json:"invalid"`      // requests answered 400
 	Unvalidated     int64                   `json:"unvalidated"`  // avro single-object messages accepted without a schema
-	NoID            int64                   `json:"noId"`         // valid messages without an id (avro user schema)
+	NoID            int64                   `json:"noId"`         // valid messages without an id (avro user schema, es-bulk delete by user key)
 	DistinctIDs     int64                   `json:"distinctIds"`  // distinct ids kept
 	Duplicates      int64                   `json:"duplicates"`   // messages whose id was already received
 	IDsTruncated    bool                    `json:"idsTruncated"` // MaxIDs reached
