@@ -42,7 +42,6 @@ type Rendered struct {
 	Target  []byte
 	Headers []Header
 	vals    []byte
-	ends    []int
 }
 
 // Reset empties r, keeping its buffers.
@@ -54,7 +53,6 @@ func (r *Rendered) Reset() {
 	}
 	r.Headers = r.Headers[:0]
 	r.vals = r.vals[:0]
-	r.ends = r.ends[:0]
 }
 
 // Op returns the op for m's kind.
@@ -68,11 +66,13 @@ func (q *Request) Op(m *wire.Message) *Op {
 // Render renders the request of m into out (reset first). On an Outcome
 // other than OK out is to be discarded.
 func (q *Request) Render(out *Rendered, m *wire.Message) Outcome {
-	out.Reset()
 	op := q.Op(m)
 	out.Method, out.Body = op.Method, op.Body
+	// Every field is overwritten (or emptied on failure) without Reset's
+	// clearing: the old headers name q's strings and out's own buffer.
+	out.Headers = out.Headers[:0]
 	var o Outcome
-	if out.Target, o = op.Path.Append(out.Target, m, q.Missing); o != OK {
+	if out.Target, o = op.Path.Append(out.Target[:0], m, q.Missing); o != OK {
 		return o
 	}
 	if q.Query != nil {
@@ -81,17 +81,30 @@ func (q *Request) Render(out *Rendered, m *wire.Message) Outcome {
 			return o
 		}
 	}
+	if len(q.Headers) == 0 {
+		return OK
+	}
+	vals := out.vals[:0]
+	c := cap(vals)
+	hs := out.Headers
 	for i := range q.Headers {
-		if out.vals, o = q.Headers[i].Value.Append(out.vals, m, q.Missing); o != OK {
+		h := &q.Headers[i]
+		start := len(vals)
+		if vals, o = h.Value.Append(vals, m, q.Missing); o != OK {
+			out.vals = vals
 			return o
 		}
-		out.ends = append(out.ends, len(out.vals))
+		hs = append(hs, Header{Name: h.Name, Value: vals[start:len(vals):len(vals)]})
 	}
-	// The values are sliced once vals has stopped growing.
-	start := 0
-	for i, end := range out.ends {
-		out.Headers = append(out.Headers, Header{Name: q.Headers[i].Name, Value: out.vals[start:end:end]})
-		start = end
+	if cap(vals) != c {
+		// vals grew: the values before the last moved with it.
+		start := 0
+		for i := range hs {
+			end := start + len(hs[i].Value)
+			hs[i].Value = vals[start:end:end]
+			start = end
+		}
 	}
+	out.vals, out.Headers = vals, hs
 	return OK
 }
