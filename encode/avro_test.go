@@ -415,31 +415,6 @@ func TestAvroOCFBlockHeader(t *testing.T) {
 }
 
 func TestAvroAllocs(t *testing.T) {
-	e := NewAvro(nil)
-	m := typicalMessage(t)
-	buf := make([]byte, 0, 4096)
-	var err error
-	allocs := testing.AllocsPerRun(200, func() {
-		buf, err = e.Append(buf[:0], m, testNow)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if allocs != 0 {
-		t.Errorf("%v allocs per Append, want 0", allocs)
-	}
+	buf := appendAllocsNone(t, NewAvro(nil))
 	t.Logf("typical record: %d bytes of avro", len(buf))
-
-	f := NewAvroOCF(e)
-	buf = make([]byte, 0, 64<<10)
-	allocs = testing.AllocsPerRun(100, func() {
-		buf = f.Begin(buf[:0])
-		for range 20 {
-			buf, _ = f.Append(buf, m, testNow)
-		}
-		buf = f.End(buf)
-	})
-	if allocs != 0 {
-		t.Errorf("%v allocs per avro-ocf batch, want 0", allocs)
-	}
 }

@@ -3,7 +3,6 @@ package encode
 import (
 	"bytes"
 	"math"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,30 +103,7 @@ func TestJSONCDTFast(t *testing.T) {
 // TestJSONCDTFastRandom mutates the samples: every prefix, and random
 // byte changes.
 func TestJSONCDTFastRandom(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	n := 20000
-	if testing.Short() {
-		n = 2000
-	}
-	samples := jtFastSamples(t)
-	for _, v := range samples {
-		if len(v) > 300 {
-			continue
-		}
-		for i := range v {
-			jtCompareCDTFast(t, v[:i])
-		}
-	}
-	for range n {
-		v := bytes.Clone(samples[rng.IntN(len(samples))])
-		if len(v) == 0 || len(v) > 4096 {
-			continue
-		}
-		for range 1 + rng.IntN(3) {
-			v[rng.IntN(len(v))] = byte(rng.Uint32())
-		}
-		jtCompareCDTFast(t, v)
-	}
+	mutateSamples(t, jtFastSamples(t), 300, 20000, 5, func(v []byte) { jtCompareCDTFast(t, v) })
 }
 
 func FuzzJSONCDTFast(f *testing.F) {
