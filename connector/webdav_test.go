@@ -9,14 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/xdrhook/xdrhook/dataplane"
+	"github.com/xdrhook/xdrhook/perf/harness"
 	"github.com/xdrhook/xdrhook/wire"
 )
 
@@ -27,83 +26,26 @@ import (
 // builds it — YAML through config.Parse and connector.New — and driven by
 // XDR frames on one connection; the files on disk are then the proof.
 
-// davNginx starts nginx serving dir with PUT and DELETE on a free loopback
-// port and returns its address. It skips when nginx or its dav module is
-// missing, and kills nginx at cleanup.
+// davNginx starts nginx serving a directory with PUT and DELETE and
+// returns its address and the directory. It skips when nginx or its dav
+// module is missing.
 func davNginx(t *testing.T) (addr, root string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("system tier: run by make test-system")
 	}
-	nginx, err := exec.LookPath("nginx")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("nginx is not installed: .ci/run installs nginx-light")
-		}
-		t.Skip("nginx not installed (apt-get install nginx-light)")
-	}
-	if v, _ := exec.Command(nginx, "-V").CombinedOutput(); !strings.Contains(string(v), "--with-http_dav_module") {
-		t.Skipf("this nginx has no WebDAV module (--with-http_dav_module not in nginx -V):\n%s", v)
-	}
-	dir := t.TempDir()
-	root = filepath.Join(dir, "docs")
+	n := harness.NewNginx(t, "--with-http_dav_module")
+	root = filepath.Join(n.Dir, "docs")
 	if err := os.Mkdir(root, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr = l.Addr().String()
-	l.Close()
-	// master_process off: one process, which never switches to the user
-	// directive's user, so the files are written as whoever runs the test.
-	conf := fmt.Sprintf(`
-daemon off;
-master_process off;
-worker_processes 1;
-error_log %[1]s/error.log warn;
-pid %[1]s/nginx.pid;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path %[1]s/body;
-  proxy_temp_path %[1]s/proxy;
-  fastcgi_temp_path %[1]s/fastcgi;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
-  server {
-    listen %[2]s;
-    location / {
-      root %[3]s;
+	n.Start(t, "", `    location / {
+      root `+root+`;
       dav_methods PUT DELETE;
       create_full_put_path on;
       client_max_body_size 16m;
-    }
-  }
-}
-`, dir, addr, root)
-	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(nginx, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx did not start: %s", b)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return addr, root
+    }`)
+	return n.Addr, root
 }
 
 // davConfig is the configuration under test, with the default success

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,6 +22,7 @@ import (
 	"golang.org/x/net/http2/h2c"
 
 	"github.com/xdrhook/xdrhook/encode"
+	"github.com/xdrhook/xdrhook/perf/harness"
 )
 
 // h2Recorder records what arrives and over which protocol.
@@ -113,13 +113,7 @@ func TestHTTP2OverTLSThroughNginx(t *testing.T) {
 	if testing.Short() {
 		t.Skip("system tier: runs nginx; run by make test-system")
 	}
-	nginx, err := exec.LookPath("nginx")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("nginx is not installed: .ci/run installs nginx-light")
-		}
-		t.Skip("nginx not installed (apt-get install nginx-light)")
-	}
+	ng := harness.NewNginx(t)
 	rec := &h2Recorder{}
 	backend, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -129,52 +123,16 @@ func TestHTTP2OverTLSThroughNginx(t *testing.T) {
 	go bsrv.Serve(backend)
 	defer bsrv.Close()
 
-	dir := t.TempDir()
+	dir := ng.Dir
 	cert, leaf := selfSigned(t, "127.0.0.1")
 	keyDER, _ := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
 	os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600)
 	os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
-	port := freeAddr(t)
-	conf := fmt.Sprintf(`
-user root;
-master_process off;
-error_log %[1]s/error.log warn;
-pid %[1]s/nginx.pid;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path %[1]s/body;
-  proxy_temp_path %[1]s/proxy;
-  fastcgi_temp_path %[1]s/fastcgi;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
-  server {
-    listen %[2]s ssl http2;
-    ssl_certificate %[1]s/cert.pem;
+	ng.Start(t, "ssl http2", fmt.Sprintf(`    ssl_certificate %[1]s/cert.pem;
     ssl_certificate_key %[1]s/key.pem;
     client_max_body_size 16m;
-    location / { proxy_pass http://%[3]s; proxy_http_version 1.1; }
-  }
-}
-`, dir, port, backend.Addr().String())
-	os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o600)
-	cmd := exec.Command(nginx, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-g", "daemon off;")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		if c, err := net.Dial("tcp", port); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx did not start: %s", b)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+    location / { proxy_pass http://%[2]s; proxy_http_version 1.1; }`, dir, backend.Addr().String()))
+	port := ng.Addr
 
 	roots := x509.NewCertPool()
 	roots.AddCert(leaf)
