@@ -1,6 +1,9 @@
 package config
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // A framing that batching settings leave unused is a warning that says why
 // and what each body is instead; es-bulk and splunk-hec are the
@@ -42,6 +45,26 @@ func TestFramingProtocol(t *testing.T) {
 	for f, want := range map[Framing]bool{FramingESBulk: true, FramingSplunkHEC: true, FramingNDJSON: false, FramingJSONArray: false, FramingMsgPackArray: false, FramingAvroOCF: false} {
 		if f.Protocol() != want {
 			t.Errorf("%s.Protocol() = %v", f, !want)
+		}
+	}
+}
+
+// check's summary of a profile says what batching does to the framing and
+// which es-bulk actions go out.
+func TestDescribeProfileFraming(t *testing.T) {
+	const head = `
+destinations:
+  d: {urls: ["http://127.0.0.1:9200/"]}
+routing: {mode: static, destination: d}
+`
+	for yml, want := range map[string]string{
+		"format: {mode: flat-json, framing: es-bulk, versioning: lut, doc-id: \"bin:uid\"}\n": "; format flat-json, framing es-bulk (write-operation auto, versioning lut, doc-id bin:uid); batching off: one record per es-bulk body",
+		"format: {mode: flat-json, framing: splunk-hec}\nbatching: {}\n":                      "; format flat-json, framing splunk-hec; batching 500 records / 1048576 bytes / 50 ms",
+		"format: {mode: json, framing: json-array}\n":                                         "; format json, framing json-array; batching off: one message per body, unframed",
+	} {
+		c := mustParse(t, head+yml, nil)
+		if got := c.describeProfile(c.Profiles()[0]); !strings.Contains(got, want) {
+			t.Errorf("%s: %q\nwant it to contain %q", yml, got, want)
 		}
 	}
 }

@@ -208,11 +208,22 @@ func (c *Config) describeProfile(p *Profile) string {
 		}
 		fmt.Fprintf(&b, " → the destination named like %s, else %s", what, fallback)
 	}
-	fmt.Fprintf(&b, "; format %s, framing %s", p.Format.Mode, p.Format.Framing)
-	if bt := p.Batching; bt.Enabled {
+	f := p.Format
+	fmt.Fprintf(&b, "; format %s, framing %s", f.Mode, f.Framing)
+	if f.Framing == FramingESBulk {
+		id := string(f.DocID)
+		if f.DocID == DocIDBin {
+			id += ":" + c.Redact(f.DocIDBin)
+		}
+		fmt.Fprintf(&b, " (write-operation %s, versioning %s, doc-id %s)", f.WriteOperation, f.Versioning, id)
+	}
+	switch bt := p.Batching; {
+	case bt.Enabled:
 		fmt.Fprintf(&b, "; batching %d records / %d bytes / %d ms", bt.MaxRecords, bt.MaxBytes, bt.Interval.Milliseconds())
-	} else {
-		b.WriteString("; batching off")
+	case f.Framing.Protocol():
+		fmt.Fprintf(&b, "; batching off: one record per %s body", f.Framing)
+	default:
+		b.WriteString("; batching off: one message per body, unframed")
 	}
 	bt := p.BinTransforms
 	switch {
