@@ -46,6 +46,8 @@ func (l *loader) resolveESBulk(r *rawFormat, p string, f *Format) {
 	f.Pipeline = l.str(&r.Pipeline, "")
 	if r.Refresh != nil && *r.Refresh != "" {
 		f.Refresh = l.enum(&r.Refresh, p+".refresh", "", refreshes...)
+	} else {
+		r.Refresh = ptr("") // printed by check, as pipeline is
 	}
 	if f.Versioning == VersioningLUT && f.WriteOperation == WriteCreate && f.Framing == FramingESBulk {
 		l.warnf(p+".versioning", "lut does not version create actions (Elasticsearch takes no external version on create): only deletes carry the version")
