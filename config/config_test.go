@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xdrhook/xdrhook/wire"
 )
 
 func loadExample(t *testing.T) *Config {
@@ -813,13 +815,14 @@ routing: {mode: static, destination: d}
 		t.Errorf("%+v", p)
 	}
 	buf := make([]byte, 0, 64)
-	if got := string(p.Append(buf, []byte("test"), []byte("a b/ü"))); got != "/test/_doc/a%20b%2F%C3%BC" {
+	if got := string(p.Append(buf, &wire.Message{Namespace: []byte("test"), Set: []byte("a b/ü")})); got != "/test/_doc/a%20b%2F%C3%BC" {
 		t.Errorf("Append: %s", got)
 	}
-	if n := testing.AllocsPerRun(100, func() { buf = p.Append(buf[:0], []byte("ns"), []byte("set")) }); n != 0 {
+	m := &wire.Message{Namespace: []byte("ns"), Set: []byte("set")}
+	if n := testing.AllocsPerRun(100, func() { buf = p.Append(buf[:0], m) }); n != 0 {
 		t.Errorf("Append allocates %v", n)
 	}
-	for _, bad := range []string{"x/{set}", "/{set", "/a?b", "/{foo}"} {
+	for _, bad := range []string{"x/{set}", "/{set", "/a?b", "/{foo}", "/{user-key}"} {
 		if _, err := parsePathTemplate(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}

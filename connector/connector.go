@@ -109,7 +109,7 @@ func buildDestination(cd *config.Destination, userAgent, query string) (*datapla
 		H2ReadIdleTimeout:   cd.HTTP2ReadIdleTimeout,
 		H2PingTimeout:       cd.HTTP2PingTimeout,
 	}
-	var perRecordPath func(dst, ns, set []byte) []byte
+	var perRecordPath func(dst []byte, m *wire.Message) []byte
 	if cd.Path != nil {
 		if cd.Path.IsStatic() {
 			ho.Path = cd.Path.String()

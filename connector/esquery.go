@@ -8,6 +8,7 @@ import (
 	"github.com/xdrhook/xdrhook/config"
 	"github.com/xdrhook/xdrhook/dataplane"
 	"github.com/xdrhook/xdrhook/encode"
+	"github.com/xdrhook/xdrhook/wire"
 )
 
 // es-bulk options: config values to encode.ESBulk's.
@@ -44,12 +45,12 @@ func esQueries(cfg *config.Config) []string {
 // addQuery puts query on the requests of a destination: after its static
 // path, after each per-record path, or else on each URL. It returns the
 // per-record path function to use.
-func addQuery(ho *dataplane.HTTPOptions, perRecord func(dst, ns, set []byte) []byte, query string) func(dst, ns, set []byte) []byte {
+func addQuery(ho *dataplane.HTTPOptions, perRecord func(dst []byte, m *wire.Message) []byte, query string) func(dst []byte, m *wire.Message) []byte {
 	switch {
 	case perRecord != nil:
-		return func(dst, ns, set []byte) []byte {
+		return func(dst []byte, m *wire.Message) []byte {
 			start := len(dst)
-			dst = perRecord(dst, ns, set)
+			dst = perRecord(dst, m)
 			return appendQuery(dst, bytes.IndexByte(dst[start:], '?') >= 0, query)
 		}
 	case ho.Path != "":

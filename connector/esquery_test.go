@@ -5,6 +5,7 @@ import (
 
 	"github.com/xdrhook/xdrhook/dataplane"
 	"github.com/xdrhook/xdrhook/encode"
+	"github.com/xdrhook/xdrhook/wire"
 )
 
 // The es-bulk options of the format section reach the framer.
@@ -48,7 +49,7 @@ func TestESBulkQueryOnDestination(t *testing.T) {
 		}
 		var got string
 		if do.Path != nil {
-			got = string(do.Path(nil, []byte("test"), []byte("s")))
+			got = string(do.Path(nil, &wire.Message{Namespace: []byte("test"), Set: []byte("s")}))
 		}
 		if got != tc.perRecord {
 			t.Errorf("%s: per-record path %q, want %q", tc.dest, got, tc.perRecord)

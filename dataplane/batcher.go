@@ -119,7 +119,7 @@ func (bt *batcher) open(e *Engine, m *wire.Message, nowMs int64) *batch {
 func (bt *batcher) start(e *Engine, m *wire.Message, nowMs int64) *batch {
 	b := e.newBatch(bt.sizeHint, nowMs)
 	if bt.d.opts.Path != nil {
-		b.path = bt.d.opts.Path(b.path, m.Namespace, m.Set)
+		b.path = bt.d.opts.Path(b.path, m)
 	}
 	if n := len(bt.framers); n > 0 {
 		b.framer = bt.framers[n-1]
@@ -193,7 +193,7 @@ func (bt *batcher) add(e *Engine, m *wire.Message, r ref, nowMs, nowUnix int64) 
 		bt.sizeHint = len(b.buf.B)
 		b.idem = appendIdempotencyKey(b.idem, m)
 		if bt.d.opts.Path != nil && bt.d.opts.Request == nil {
-			b.path = bt.d.opts.Path(b.path, m.Namespace, m.Set)
+			b.path = bt.d.opts.Path(b.path, m)
 		}
 		b.refs = append(b.refs, r)
 		bt.d.enqueue(b)

@@ -125,7 +125,7 @@ type DestinationOptions struct {
 	// Path, if set, appends the per-record path (config `path` with
 	// {namespace} or {set}) of a record to dst; bodies are then batched per
 	// namespace and set. A static path belongs in HTTPOptions.Path.
-	Path func(dst, ns, set []byte) []byte
+	Path func(dst []byte, m *wire.Message) []byte
 	// Request, if set, shapes each single-record request (config
 	// destinations.*.request; batching off): method, path and query,
 	// headers and whether a body goes, per record. Path is then unused.

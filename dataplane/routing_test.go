@@ -218,9 +218,9 @@ func TestPerRecordPathBatchesPerSet(t *testing.T) {
 	a := newCapture(t)
 	snd, _ := newTestHTTP1(HTTPOptions{URLs: []string{a.srv.URL + "/api"}})
 	d := newTestDestination(DestinationOptions{Name: "p", Sender: snd,
-		Path: func(dst, ns, set []byte) []byte {
-			dst = append(append(dst, '/'), ns...)
-			return append(append(dst, '/'), set...)
+		Path: func(dst []byte, m *wire.Message) []byte {
+			dst = append(append(dst, '/'), m.Namespace...)
+			return append(append(dst, '/'), m.Set...)
 		}})
 	p := &Profile{
 		NewFramer: func() encode.Framer { return &encode.NDJSON{Enc: &encode.FlatJSON{}} },
