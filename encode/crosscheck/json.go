@@ -255,11 +255,16 @@ func DecodeJSON(b []byte) ([]any, error) {
 // DecodeJSONOne decodes exactly one JSON value.
 func DecodeJSONOne(b []byte) (any, error) {
 	vs, err := DecodeJSON(b)
+	return exactlyOne(vs, err, "JSON")
+}
+
+// exactlyOne returns the one value of a stream decoder's result.
+func exactlyOne(vs []any, err error, what string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
 	if len(vs) != 1 {
-		return nil, fmt.Errorf("%d JSON values, want 1", len(vs))
+		return nil, fmt.Errorf("%d %s values, want 1", len(vs), what)
 	}
 	return vs[0], nil
 }

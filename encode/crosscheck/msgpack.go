@@ -30,13 +30,7 @@ type MPPair struct{ Key, Val any }
 // DecodeMsgPack decodes exactly one MessagePack value.
 func DecodeMsgPack(b []byte) (any, error) {
 	vs, err := DecodeMsgPackStream(b)
-	if err != nil {
-		return nil, err
-	}
-	if len(vs) != 1 {
-		return nil, fmt.Errorf("%d MessagePack values, want 1", len(vs))
-	}
-	return vs[0], nil
+	return exactlyOne(vs, err, "MessagePack")
 }
 
 // DecodeMsgPackStream decodes consecutive MessagePack values until b ends.
