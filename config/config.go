@@ -211,11 +211,20 @@ type Manage struct {
 // Addr returns host:port.
 func (m Manage) Addr() string { return net.JoinHostPort(m.Address, strconv.Itoa(m.Port)) }
 
-// ServerTLS is service.tls: the XDR listener's certificate (PEM files).
+// ServerTLS is service.tls: the XDR listener's certificate (PEM files or
+// a Java key store).
 type ServerTLS struct {
 	CertFile, KeyFile string
 	// ClientCAFile, if set, requires and verifies client certificates.
 	ClientCAFile string
+	// KeyStore replaces CertFile and KeyFile; TrustStore replaces
+	// ClientCAFile (and likewise requires client certificates).
+	KeyStore, TrustStore *KeyStore
+	// AllowedPeerNames, if set, are the names a client certificate must
+	// carry one of (common name, DNS or IP SAN): XDR's nodes.
+	AllowedPeerNames []string
+	// Protocols and CipherSuites as in ClientTLS.
+	Protocols, CipherSuites []string
 }
 
 // Protocol is destinations.*.protocol.
@@ -340,10 +349,19 @@ type ClientTLS struct {
 	ServerName string
 	// InsecureSkipVerify needs AllowInsecure.
 	InsecureSkipVerify bool
+	// TrustStore (ESP's tls.trust-store) replaces CAFile; KeyStore (tls.
+	// key-store) replaces CertFile and KeyFile. Java stores, read at load.
+	TrustStore, KeyStore *KeyStore
+	// Protocols (TLSv1.2, TLSv1.3) bound the versions offered; CipherSuites
+	// (IANA/JSSE names) the TLS 1.2 suites. Empty: Go's defaults.
+	Protocols, CipherSuites []string
 }
 
 // IsZero reports whether nothing is set.
-func (t ClientTLS) IsZero() bool { return t == ClientTLS{} }
+func (t ClientTLS) IsZero() bool {
+	return t.CAFile == "" && t.CertFile == "" && t.KeyFile == "" && t.ServerName == "" && !t.InsecureSkipVerify &&
+		t.TrustStore == nil && t.KeyStore == nil && len(t.Protocols) == 0 && len(t.CipherSuites) == 0
+}
 
 // RoutingMode is routing.mode.
 type RoutingMode string

@@ -868,7 +868,7 @@ func TestSecurity(t *testing.T) {
 		t.Errorf("warnings %v", Errors(c.Warnings))
 	}
 	wantErrs(t, minimal+"service: {tls: {cert-file: a.pem}}\n", nil,
-		`config.yml:5: service.tls: the XDR listener needs both cert-file and key-file`)
+		`config.yml:5: service.tls: the XDR listener needs both cert-file and key-file (PEM), or a key-store`)
 	wantErrs(t, minimal+"service: {tls: {cert-file: a.pem, key-file: a.key}}\n", nil,
 		`config.yml:5: service.tls: cannot load the certificate: open a.pem: file does not exist`)
 }

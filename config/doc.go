@@ -52,6 +52,13 @@
 //	    cert-file: ""                 # required with tls
 //	    key-file: ""                  # required with tls
 //	    client-ca-file: ""            # set: client certificates required and verified
+//	    key-store: {store-file: "", store-password-file: "", store-password: "", key-password-file: "", store-type: ""}
+//	                                  # ESP: a Java store (JKS | PKCS12, "" = from the file) instead of cert-file/key-file
+//	    trust-store: {...}            # ESP: as key-store, instead of client-ca-file (client certificates required)
+//	    allowed-peer-names: []        # ESP: a client certificate must name one (CN, DNS or IP SAN); needs a trust store
+//	    protocols: []                 # ESP: TLSv1.2 | TLSv1.3 (older: warned, not offered); [] = both
+//	    cipher-suites: []             # ESP: IANA/JSSE names of TLS 1.2 suites; TLS 1.3 ones warned (Go offers all)
+//	    port: (none)                  # ESP's TLS port: taken as service.port when that is absent
 //	  manage:
 //	    address: 127.0.0.1            # non-loopback: allowed, with a warning
 //	    port: 8902                    # must differ from the XDR ports
@@ -90,6 +97,7 @@
 //	    compression-threshold: 1024   # bytes
 //	    retry: {max-attempts: 3, initial-backoff: 50, max-backoff: 1000}  # ms, doubling; initial-backoff 0 retries at once, every time
 //	    tls: {ca-file: "", cert-file: "", key-file: "", server-name: "", insecure-skip-verify: false}
+//	      # ESP: key-store, trust-store (as service.tls), protocols, cipher-suites
 //	    allow-insecure: false         # (xdrhook) see Security
 //	routing:                          # required
 //	  mode: static                    # static | static-multi-destination | skip | namespace | set | bin

@@ -38,9 +38,24 @@ type rawService struct {
 }
 
 type rawServerTLS struct {
-	CertFile     *string `yaml:"cert-file,omitempty"`
-	KeyFile      *string `yaml:"key-file,omitempty"`
-	ClientCAFile *string `yaml:"client-ca-file,omitempty"`
+	Port             *int       `yaml:"port,omitempty"`
+	CertFile         *string    `yaml:"cert-file,omitempty"`
+	KeyFile          *string    `yaml:"key-file,omitempty"`
+	ClientCAFile     *string    `yaml:"client-ca-file,omitempty"`
+	KeyStore         *rawStore  `yaml:"key-store,omitempty"`
+	TrustStore       *rawStore  `yaml:"trust-store,omitempty"`
+	AllowedPeerNames stringList `yaml:"allowed-peer-names,omitempty"`
+	Protocols        stringList `yaml:"protocols,omitempty"`
+	CipherSuites     stringList `yaml:"cipher-suites,omitempty"`
+}
+
+// rawStore is ESP's Java key store: tls.key-store and tls.trust-store.
+type rawStore struct {
+	StoreFile         *string `yaml:"store-file,omitempty"`
+	StorePasswordFile *string `yaml:"store-password-file,omitempty"`
+	StorePassword     *string `yaml:"store-password,omitempty"`
+	KeyPasswordFile   *string `yaml:"key-password-file,omitempty"`
+	StoreType         *string `yaml:"store-type,omitempty"`
 }
 
 type rawManage struct {
@@ -95,11 +110,15 @@ type rawRetry struct {
 }
 
 type rawClientTLS struct {
-	CAFile             *string `yaml:"ca-file,omitempty"`
-	CertFile           *string `yaml:"cert-file,omitempty"`
-	KeyFile            *string `yaml:"key-file,omitempty"`
-	ServerName         *string `yaml:"server-name,omitempty"`
-	InsecureSkipVerify *bool   `yaml:"insecure-skip-verify,omitempty"`
+	CAFile             *string    `yaml:"ca-file,omitempty"`
+	CertFile           *string    `yaml:"cert-file,omitempty"`
+	KeyFile            *string    `yaml:"key-file,omitempty"`
+	ServerName         *string    `yaml:"server-name,omitempty"`
+	InsecureSkipVerify *bool      `yaml:"insecure-skip-verify,omitempty"`
+	KeyStore           *rawStore  `yaml:"key-store,omitempty"`
+	TrustStore         *rawStore  `yaml:"trust-store,omitempty"`
+	Protocols          stringList `yaml:"protocols,omitempty"`
+	CipherSuites       stringList `yaml:"cipher-suites,omitempty"`
 }
 
 type rawRouting struct {

@@ -238,6 +238,7 @@ var singleContentType = map[FormatMode]string{
 
 func (l *loader) resolveService(r *rawService, s *Service) {
 	const p = "service"
+	l.mapTLSPort(r)
 	if !r.Port.set {
 		r.Port = portList{ports: []int{DefaultPort}, set: true}
 	}
@@ -262,21 +263,7 @@ func (l *loader) resolveService(r *rawService, s *Service) {
 	s.Address = l.strDef(&r.Address, DefaultAddress)
 	l.checkHost(p+".address", s.Address)
 	if r.TLS != nil {
-		tp := p + ".tls"
-		t := &ServerTLS{
-			CertFile:     l.fileName(&r.TLS.CertFile),
-			KeyFile:      l.fileName(&r.TLS.KeyFile),
-			ClientCAFile: l.fileName(&r.TLS.ClientCAFile),
-		}
-		switch {
-		case t.CertFile == "" || t.KeyFile == "":
-			l.errorf(tp, "the XDR listener needs both cert-file and key-file")
-		case !l.opt.SkipFiles:
-			if _, err := t.build(l.opt.ReadFile); err != nil {
-				l.errorf(tp, "cannot load the certificate: %v", err)
-			}
-		}
-		s.TLS = t
+		s.TLS = l.resolveServerTLS(r.TLS, p+".tls")
 	}
 	if r.Manage == nil {
 		r.Manage = &rawManage{}
@@ -437,31 +424,7 @@ func (l *loader) resolveDestination(name string, r *rawDestination, id int, dead
 
 	d.AllowInsecure = l.boolean(&r.AllowInsecure, false)
 	if r.TLS != nil {
-		tp := p + ".tls"
-		d.TLS = ClientTLS{
-			CAFile:             l.fileName(&r.TLS.CAFile),
-			CertFile:           l.fileName(&r.TLS.CertFile),
-			KeyFile:            l.fileName(&r.TLS.KeyFile),
-			ServerName:         l.str(&r.TLS.ServerName, ""),
-			InsecureSkipVerify: l.boolean(&r.TLS.InsecureSkipVerify, false),
-		}
-		t := d.TLS
-		switch {
-		case (t.CertFile == "") != (t.KeyFile == ""):
-			l.errorf(tp, "a client certificate needs both cert-file and key-file")
-		case !t.IsZero() && !hasHTTPS && len(d.URLs) > 0:
-			l.errorf(tp, "is set but no URL is https")
-		case !l.opt.SkipFiles && !t.IsZero():
-			if _, err := t.build(l.opt.ReadFile); err != nil {
-				l.errorf(tp, "cannot load: %v", err)
-			}
-		}
-		switch {
-		case t.InsecureSkipVerify && !d.AllowInsecure:
-			l.errorf(tp+".insecure-skip-verify", "true turns off certificate checks (anyone on the path can read and change the records); set %s.allow-insecure: true to accept that", p)
-		case t.InsecureSkipVerify:
-			l.warnf(tp+".insecure-skip-verify", "certificate checks are off (allow-insecure: true)")
-		}
+		l.resolveClientTLS(r.TLS, d, p, hasHTTPS)
 	}
 	if secretHeader && plainRemote {
 		if d.AllowInsecure {
