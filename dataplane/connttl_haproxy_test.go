@@ -126,4 +126,3 @@ func TestConnectionTTLBehindHAProxy(t *testing.T) {
 		}
 	}
 }
-
