@@ -318,6 +318,14 @@ type Destination struct {
 	// tls.insecure-skip-verify, and headers from the environment (tokens)
 	// sent over plain http to a host other than loopback.
 	AllowInsecure bool
+	// ConnectionTTL (connection-ttl, ms; -1, the default, is never → 0):
+	// a connection older than that takes no new request; it is closed once
+	// its in-flight requests are done and a new one is dialled. Behind a
+	// load balancer this spreads load onto backends added since.
+	ConnectionTTL time.Duration
+	// HealthCheck, if not nil (the section is present), checks each URL
+	// actively; see HealthCheck.
+	HealthCheck *HealthCheck
 
 	rawURLs []string
 }

@@ -99,6 +99,15 @@
 //	    tls: {ca-file: "", cert-file: "", key-file: "", server-name: "", insecure-skip-verify: false}
 //	      # ESP: key-store, trust-store (as service.tls), protocols, cipher-suites
 //	    allow-insecure: false         # (xdrhook) see Security
+//	    connection-ttl: -1            # ms; -1 = never. Older connections take no new request, close when idle, are re-dialled
+//	    health-check:                 # absent: no active checks
+//	      call-timeout: 1000          # ms, < interval
+//	      interval-seconds: 5
+//	      healthy-threshold: 3        # passes in a row to come back
+//	      unhealthy-threshold: 3      # (xdrhook) failures in a row to leave the round robin
+//	      path: ""                    # (xdrhook) "" = the URL itself; "/health" replaces the URL's path
+//	      method: GET                 # (xdrhook) GET | HEAD | OPTIONS
+//	      expected-status: [200-499]  # (xdrhook) statuses that pass; errors and timeouts fail
 //	routing:                          # required
 //	  mode: static                    # static | static-multi-destination | skip | namespace | set | bin
 //	  destination: NAME               # static only
@@ -178,6 +187,16 @@
 //     the first connection); `check --skip-files` skips that elsewhere.
 //   - call-timeout ≥ reply-deadline is a warning; batch-interval ≥
 //     reply-deadline and reply-deadline > 8000 are errors.
+//   - health-check (ESP documents call-timeout, interval-seconds,
+//     healthy-threshold only): a URL leaves the round robin after
+//     unhealthy-threshold (3) failed checks in a row and returns after
+//     healthy-threshold passes. A check is a GET of the URL itself (or of
+//     path on its host) expecting 200-499: any answer short of a server
+//     error shows the server is up and routing (an Elasticsearch _bulk URL
+//     answers GET with 405); 5xx, transport errors and timeouts fail. With
+//     every URL of a destination down its records are answered 11 at once.
+//   - connection-ttl 0 is an error (it would mean a connection per
+//     request); -1 is never, as ESP.
 //   - Bin names (routing.bin, include/exclude bins, map old names) longer
 //     than Aerospike's 15 bytes are errors: they could never match.
 package config

@@ -423,6 +423,10 @@ func (l *loader) resolveDestination(name string, r *rawDestination, id int, dead
 	}
 
 	d.AllowInsecure = l.boolean(&r.AllowInsecure, false)
+	d.ConnectionTTL = l.resolveConnectionTTL(&r.ConnectionTTL, p)
+	if r.HealthCheck != nil {
+		d.HealthCheck = l.resolveHealthCheck(r.HealthCheck, p)
+	}
 	if r.TLS != nil {
 		l.resolveClientTLS(r.TLS, d, p, hasHTTPS)
 	}

@@ -359,8 +359,6 @@ var espOnly = map[reflect.Type]map[string]string{
 	},
 	reflect.TypeOf(rawDestination{}): {
 		"max-request-queued-per-endpoint": "max-in-flight bounds the requests per destination",
-		"connection-ttl":                  "idle-connection-timeout closes idle connections",
-		"health-check":                    "failed requests are retried and answered 11 until the destination is back",
 	},
 	reflect.TypeOf(rawClientTLS{}): {
 		"key-store":   "use cert-file and key-file (PEM)",

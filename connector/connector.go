@@ -106,6 +106,7 @@ func buildDestination(cd *config.Destination, userAgent, query string) (*datapla
 		Pipeline:            cd.HTTP1Pipelining,
 		UserAgent:           userAgent,
 		IdleConnTimeout:     cd.IdleConnectionTimeout,
+		ConnTTL:             cd.ConnectionTTL,
 		H2ReadIdleTimeout:   cd.HTTP2ReadIdleTimeout,
 		H2PingTimeout:       cd.HTTP2PingTimeout,
 	}

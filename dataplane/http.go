@@ -40,6 +40,9 @@ type HTTPOptions struct {
 	// HTTP/2: a connection silent for ReadIdleTimeout is pinged and closed
 	// if no answer comes within PingTimeout.
 	H2ReadIdleTimeout, H2PingTimeout time.Duration
+	// ConnTTL, if more than 0, retires connections that old
+	// (connection-ttl; see connttl.go).
+	ConnTTL time.Duration
 }
 
 // check rejects the options a sender cannot work with. The values come

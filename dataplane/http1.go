@@ -18,7 +18,7 @@ type http1Sender struct {
 	o     HTTPOptions
 	eps   []endpoint
 	hosts []*fasthttp.HostClient
-	pipes []*fasthttp.PipelineClient
+	pipes []*rotatingPipe
 	rr    roundRobin
 }
 
@@ -35,11 +35,13 @@ func NewHTTP1Sender(o HTTPOptions) (Sender, error) {
 	dial := func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, o.ConnectTimeout) }
 	for _, ep := range eps {
 		if o.Pipeline {
-			s.pipes = append(s.pipes, &fasthttp.PipelineClient{
-				Addr: ep.host, IsTLS: ep.tls, TLSConfig: o.TLS, Dial: dial,
-				MaxConns: o.MaxConnsPerEndpoint, MaxPendingRequests: 1024,
-				MaxIdleConnDuration: o.IdleConnTimeout,
-			})
+			s.pipes = append(s.pipes, newRotatingPipe(o.ConnTTL, func() *fasthttp.PipelineClient {
+				return &fasthttp.PipelineClient{
+					Addr: ep.host, IsTLS: ep.tls, TLSConfig: o.TLS, Dial: dial,
+					MaxConns: o.MaxConnsPerEndpoint, MaxPendingRequests: 1024,
+					MaxIdleConnDuration: o.IdleConnTimeout,
+				}
+			}))
 			continue
 		}
 		s.hosts = append(s.hosts, &fasthttp.HostClient{
@@ -51,6 +53,9 @@ func NewHTTP1Sender(o HTTPOptions) (Sender, error) {
 			// Below common server keep-alives (nginx 75 s), so that we
 			// seldom reuse a connection the server just closed.
 			MaxIdleConnDuration: o.IdleConnTimeout,
+			// connection-ttl: an older connection's request goes with
+			// Connection: close, and the next one dials.
+			MaxConnDuration: o.ConnTTL,
 			// A POST that failed on a reused connection is retried once:
 			// duplicates are within the at-least-once contract.
 			RetryIfErr: func(_ *fasthttp.Request, attempts int, _ error) (bool, bool) {
@@ -101,7 +106,7 @@ func (s *http1Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 	}
 	var err error
 	if s.pipes != nil {
-		err = s.pipes[i].DoDeadline(req, resp, deadline)
+		err = s.pipes[i].client().DoDeadline(req, resp, deadline)
 	} else {
 		err = s.hosts[i].DoDeadline(req, resp, deadline)
 	}

@@ -26,6 +26,8 @@ type http2Sender struct {
 	eps []endpoint
 	tr  [][]*http2.Transport // [endpoint][connection]
 	rr  roundRobin
+	// pools are the connection pools when a connection TTL is set.
+	pools []*ttlConnPool
 }
 
 // NewHTTP2Sender builds an HTTP/2 sender.
@@ -50,6 +52,7 @@ func NewHTTP2Sender(o HTTPOptions) (Sender, error) {
 				WriteByteTimeout:   10 * time.Second,
 				DisableCompression: true,
 			}
+			var dial func(ctx context.Context) (net.Conn, error)
 			if ep.tls {
 				cfg := &tls.Config{}
 				if o.TLS != nil {
@@ -58,15 +61,19 @@ func NewHTTP2Sender(o HTTPOptions) (Sender, error) {
 				cfg.NextProtos = []string{"h2"}
 				t.TLSClientConfig = cfg
 				d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: o.ConnectTimeout}, Config: cfg}
-				t.DialTLSContext = func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-					return d.DialContext(ctx, network, addr)
-				}
+				addr := ep.host
+				dial = func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
 			} else {
 				t.AllowHTTP = true
 				d := &net.Dialer{Timeout: o.ConnectTimeout}
-				t.DialTLSContext = func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-					return d.DialContext(ctx, network, addr)
-				}
+				addr := ep.host
+				dial = func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+			}
+			t.DialTLSContext = func(ctx context.Context, _, _ string, _ *tls.Config) (net.Conn, error) { return dial(ctx) }
+			if o.ConnTTL > 0 {
+				p := &ttlConnPool{t: t, ttl: o.ConnTTL, dial: dial, h2: ep.tls}
+				t.ConnPool = p
+				s.pools = append(s.pools, p)
 			}
 			row = append(row, t)
 		}
@@ -167,6 +174,9 @@ func (s *http2Sender) Close() {
 		for _, t := range row {
 			t.CloseIdleConnections()
 		}
+	}
+	for _, p := range s.pools {
+		p.closeIdle()
 	}
 }
 
