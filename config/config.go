@@ -76,6 +76,9 @@ type Config struct {
 	// manage listener, an unroutable default, ...). `xdrhook check` prints
 	// them and `xdrhook run` should log them at startup.
 	Warnings []*Problem
+	// Notes are differences from ESP worth knowing that are not problems
+	// (a destination without protocol gets HTTP_1_1, not ESP's HTTP_2).
+	Notes []*Problem
 
 	profiles []*Profile // by ID; profiles[0] is the top-level one
 	byNS     map[string]*nsProfiles
@@ -183,6 +186,9 @@ type Service struct {
 	// opens a few connections per source node, so raise it only for very
 	// large source clusters.
 	MaxConnections int
+	// ClusterName (service.cluster-name, as ESP's) is the value of a
+	// constant label cluster on every metric; "" adds none.
+	ClusterName string
 	// IOThreads is the number of event loops (service.io-threads, as ESP's).
 	// Default 0: one per CPU (GOMAXPROCS). Fewer leaves CPU to encoding and
 	// sending; more than the CPUs only adds switching.

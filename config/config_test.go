@@ -411,9 +411,11 @@ namespaces:
 `, nil,
 		`config.yml:10: unknown key "framming" in namespaces.test.sets.orders.format (did you mean "framing"?)`,
 		`config.yml:11: unknown key "record-ordering" in namespaces.test.sets.orders (known keys: routing, format, batching, bin-transforms)`)
-	wantErrs(t, minimal+"service: {worker-threads: 4}\nlogging: {file: /var/log/x.log}\n", nil,
-		`config.yml:5: unknown key "worker-threads" in service (a Connect for ESP key that xdrhook does not implement; io-threads sizes the event loops)`,
-		`config.yml:6: unknown key "file" in logging (a Connect for ESP key that xdrhook does not implement; xdrhook logs to stderr)`)
+	// ESP keys xdrhook cannot honour (esp_test.go has the rest).
+	wantErrs(t, minimal+"custom-transformer: {class: com.example.T}\n", nil,
+		`config.yml:5: custom-transformer: an ESP key xdrhook does not honour: `+customCode)
+	wantErrs(t, minimal+"service: {protocol: HTTP}\n", nil,
+		`config.yml:5: service.protocol: "HTTP": xdrhook receives XDR over TCP only (protocol: TCP); the HTTP input of ESP is not served`)
 	wantErrs(t, minimal+"zzz: 1\n", nil,
 		`config.yml:5: unknown key "zzz" at the top level (known keys: service, destinations, routing, format, batching, bin-transforms, namespaces, record-ordering, logging)`)
 }
@@ -435,7 +437,7 @@ func TestSyntaxAndStructure(t *testing.T) {
 
 func TestTypeErrors(t *testing.T) {
 	wantErrs(t, minimal+"service: 5\n", nil,
-		`config.yml:5: service: want a mapping of port, address, tls, manage, max-concurrent-records, max-frame-bytes, reply-deadline, max-connections, io-threads, got "5"`)
+		`config.yml:5: service: want a mapping of port, address, tls, manage, max-concurrent-records, max-frame-bytes, reply-deadline, max-connections, io-threads, protocol, cluster-name, got "5"`)
 	wantErrs(t, minimal+"service:\n  max-concurrent-records: lots\n  reply-deadline: 1.5\n", nil,
 		`config.yml:6: service.max-concurrent-records: want an integer, got "lots"`,
 		`config.yml:7: service.reply-deadline: want an integer, got "1.5"`)
@@ -584,7 +586,7 @@ destinations:
 		wantErrs(t, dests+"routing: {destination: search}\n", nil,
 			`config.yml:5: routing.mode: missing: one of static, static-multi-destination, skip, namespace, set, bin`)
 		wantErrs(t, dests+"routing: {mode: custom, class: x.Y}\n", nil,
-			`config.yml:5: unknown key "class" in routing (a Connect for ESP key that xdrhook does not implement; custom routing code is not supported; routing modes are static, static-multi-destination, skip, namespace, set, bin)`)
+			`config.yml:5: routing.class: an ESP key xdrhook does not honour: `+customCode)
 		wantErrs(t, dests+"routing: {mode: statc, destination: search}\n", nil,
 			`config.yml:5: routing.mode: "statc" is not one of static, static-multi-destination, skip, namespace, set, bin (did you mean "static"?)`)
 	})

@@ -35,6 +35,9 @@ type rawService struct {
 	ReplyDeadline        *int          `yaml:"reply-deadline,omitempty"`
 	MaxConnections       *int          `yaml:"max-connections,omitempty"`
 	IOThreads            *int          `yaml:"io-threads,omitempty"`
+	// ESP keys: protocol TCP (mapped), cluster-name (a metric label).
+	Protocol    *string `yaml:"protocol,omitempty"`
+	ClusterName *string `yaml:"cluster-name,omitempty"`
 }
 
 type rawServerTLS struct {

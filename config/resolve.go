@@ -66,6 +66,9 @@ func (l *loader) resolve(raw *rawConfig) *Config {
 	if raw.Logging == nil {
 		raw.Logging = &rawLogging{}
 	}
+	if f := raw.Logging.Format; f != nil && strings.EqualFold(*f, "simple") {
+		raw.Logging.Format = ptr("text") // ESP's name of the plain format
+	}
 	c.Logging = Logging{
 		Level:  l.enum(&raw.Logging.Level, "logging.level", "info", "debug", "info", "warn", "error"),
 		Format: l.enum(&raw.Logging.Format, "logging.format", "text", "text", "json"),
@@ -92,6 +95,7 @@ func (l *loader) resolve(raw *rawConfig) *Config {
 	}
 	l.buildProfiles(c)
 	l.crossChecks(c, used)
+	l.espNotes(c)
 
 	return c
 }
@@ -239,6 +243,15 @@ var singleContentType = map[FormatMode]string{
 func (l *loader) resolveService(r *rawService, s *Service) {
 	const p = "service"
 	l.mapTLSPort(r)
+	if l.espValue(p+".protocol", r.Protocol) && r.Protocol != nil {
+		r.Protocol = ptr("TCP")
+	}
+	if r.ClusterName != nil {
+		s.ClusterName = *r.ClusterName
+		if strings.ContainsAny(s.ClusterName, "\r\n\x00") || s.ClusterName == "" {
+			l.errorf(p+".cluster-name", "%s cannot be a metric label value (empty, or CR, LF or NUL in it)", l.show(p+".cluster-name", s.ClusterName))
+		}
+	}
 	if !r.Port.set {
 		r.Port = portList{ports: []int{DefaultPort}, set: true}
 	}
@@ -490,6 +503,9 @@ func (l *loader) resolveRouting(r *rawRouting, p string, c *Config, used map[str
 		l.errorf(p+".mode", "missing: one of %s", strings.Join(routingModes, ", "))
 		return rt
 	}
+	if !l.espValue(p+".mode", r.Mode) {
+		return rt
+	}
 	rt.Mode = RoutingMode(l.enum(&r.Mode, p+".mode", "", routingModes...))
 	only := func(keys ...string) {
 		has := map[string]bool{"destination": r.Destination != nil, "destinations": r.Destinations.set, "bin": r.Bin != nil}
@@ -606,6 +622,9 @@ var allFramings = []string{string(FramingNDJSON), string(FramingJSONArray), stri
 
 func (l *loader) resolveFormat(r *rawFormat, p string) *Format {
 	f := &Format{path: p, raw: r}
+	if !l.espValue(p+".mode", r.Mode) {
+		r.Mode = ptr(string(FormatJSON)) // reported; one error is enough
+	}
 	f.Mode = FormatMode(l.enum(&r.Mode, p+".mode", string(FormatJSON), formatModes...))
 	f.framingSet = r.Framing != nil
 	if ok := framingsFor[f.Mode]; ok != nil {

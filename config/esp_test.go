@@ -1,0 +1,163 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// rawFieldAt reports whether a generic ESP path is a key of the raw types
+// (the keys of routing, format, batching and bin-transforms at the top).
+func rawFieldAt(path string) bool {
+	t := rawType
+	for _, seg := range strings.Split(path, ".") {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if seg == "*" {
+			if t.Kind() != reflect.Map {
+				return false
+			}
+			t = t.Elem()
+			continue
+		}
+		if t.Kind() != reflect.Struct {
+			return false
+		}
+		ft, ok := structFields(t)[seg]
+		if !ok {
+			return false
+		}
+		t = ft
+	}
+	return true
+}
+
+// The table says what the code does: an implemented or mapped key is a key
+// of the config, a warned or refused one is not. A key implemented on
+// another branch fails this test until its row is updated.
+func TestESPTableMatchesKeys(t *testing.T) {
+	for _, e := range ESPKeys {
+		has := rawFieldAt(e.Path)
+		switch e.Status {
+		case ESPImplemented, ESPMapped:
+			if !has {
+				t.Errorf("%s is %s but no config key", e.Path, e.Status)
+			}
+		case ESPWarned, ESPRefused:
+			if has {
+				t.Errorf("%s is %s but a config key: update its row", e.Path, e.Status)
+			}
+		default:
+			t.Errorf("%s: status %q", e.Path, e.Status)
+		}
+		if (e.Status == ESPWarned || e.Status == ESPRefused) && e.Note == "" {
+			t.Errorf("%s is %s without a note saying why", e.Path, e.Status)
+		}
+	}
+}
+
+const docPath = "../docs/migrating-from-esp.md"
+
+// docs/migrating-from-esp.md holds ESPKeysMarkdown between its markers
+// (xdrhook check --esp-keys prints it; XDRHOOK_UPDATE_DOCS=1 rewrites it).
+func TestMigratingDocTable(t *testing.T) {
+	b, err := os.ReadFile(docPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const begin, end = "<!-- esp-keys: generated from config.ESPKeys, do not edit -->\n", "<!-- end esp-keys -->"
+	doc := string(b)
+	i, j := strings.Index(doc, begin), strings.Index(doc, end)
+	if i < 0 || j < i {
+		t.Fatalf("%s lacks the markers %q ... %q", docPath, begin, end)
+	}
+	want := ESPKeysMarkdown()
+	if got := doc[i+len(begin) : j]; got != want {
+		if os.Getenv("XDRHOOK_UPDATE_DOCS") == "1" {
+			if err := os.WriteFile(docPath, []byte(doc[:i+len(begin)]+want+doc[j:]), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		t.Fatalf("%s's key table is not ESPKeys: run XDRHOOK_UPDATE_DOCS=1 go test ./config -run TestMigratingDocTable", docPath)
+	}
+}
+
+// Warned keys load with a warning saying what to do instead; refused
+// values are errors saying why.
+func TestESPWarnedAndRefused(t *testing.T) {
+	c, err := parse(t, minimal+`service:
+  worker-threads: 4
+  enable-tcp-xdr-ack-buffering: true
+  socket-receive-buffer-bytes: 65536
+  protocol: tcp
+  cluster-name: east
+logging:
+  file: /var/log/aerospike-esp-outbound/aerospike-esp-outbound.log
+  enable-console-logging: true
+  levels: {root: info}
+  ticker-interval: 10
+  format: simple
+`, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range c.Warnings {
+		got = append(got, w.Error())
+	}
+	want := []string{
+		"config.yml:6: service.worker-threads: an ESP key with no effect: encoding runs on the event loops (io-threads) and sending on goroutines",
+		"config.yml:7: service.enable-tcp-xdr-ack-buffering: an ESP key with no effect: replies are always coalesced per flush",
+		"config.yml:8: service.socket-receive-buffer-bytes: an ESP key with no effect: the kernel sizes the socket buffers (net.core.rmem_default); xdrhook reads whole frames whatever their size",
+		"config.yml:12: logging.file: an ESP key with no effect: xdrhook logs to stderr; redirect it (xdrhook run ... 2>>/var/log/xdrhook.log) or let systemd/journald or the container runtime collect it",
+		"config.yml:13: logging.enable-console-logging: an ESP key with no effect: xdrhook logs to stderr, always",
+		"config.yml:14: logging.levels: an ESP key with no effect: per-logger levels are Java's; logging.level sets xdrhook's one level",
+		"config.yml:15: logging.ticker-interval: an ESP key with no effect: xdrhook logs no periodic ticker; /metrics has the figures",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if c.Logging.Format != "text" || c.Service.ClusterName != "east" {
+		t.Fatalf("logging.format %q, cluster-name %q", c.Logging.Format, c.Service.ClusterName)
+	}
+	wantErrs(t, minimal+"format: {mode: xdr}\n", nil,
+		`config.yml:5: format.mode: xdr: the XDR Proxy's wire format is not public, so xdrhook cannot write it; use json, flat-json, message-pack or avro`)
+	wantErrs(t, minimal+"namespaces: {test: {format: {mode: custom, class: com.example.F}}}\n", nil,
+		`config.yml:5: namespaces.test.format.class: an ESP key xdrhook does not honour: `+customCode)
+	wantErrs(t, minimal+"namespaces: {test: {sets: {s: {format: {mode: Custom}}}}}\n", nil,
+		`config.yml:5: namespaces.test.sets.s.format.mode: custom: `+customCode)
+	wantErrs(t, minimal+"service: {cluster-name: \"a\\nb\"}\n", nil,
+		`config.yml:5: service.cluster-name: "a\nb" cannot be a metric label value (empty, or CR, LF or NUL in it)`)
+}
+
+func TestExplainESP(t *testing.T) {
+	uses, err := ExplainESP([]byte(`service:
+  port: 8901
+  worker-threads: 4
+destinations:
+  esp:
+    urls: [http://127.0.0.1:8080]
+    http1-pipelining: false
+    max-request-queued-per-endpoint: 100
+routing: {mode: custom, class: com.example.R}
+format: {mode: json}
+wibble: 1
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, u := range uses {
+		got = append(got, fmt.Sprintf("%d %s %s", u.Line, u.Path, u.Status))
+	}
+	want := "2 service.port implemented|3 service.worker-threads warned|6 destinations.esp.urls implemented|" +
+		"8 destinations.esp.max-request-queued-per-endpoint warned|9 routing.mode refused|9 routing.class refused|" +
+		"10 format.mode implemented|11 wibble refused"
+	if strings.Join(got, "|") != want {
+		t.Fatalf("explain:\n%s\nwant\n%s", strings.Join(got, "|"), want)
+	}
+}
