@@ -71,6 +71,7 @@ func options(cfg *config.Config, o dataplane.Options, version string) (dataplane
 	o.ReplyDeadline = s.ReplyDeadline
 	o.MaxConnections = s.MaxConnections
 	o.Loops = s.IOThreads
+	o.ClusterName = s.ClusterName
 	if s.TLS != nil {
 		tc, err := s.TLS.Build()
 		if err != nil {

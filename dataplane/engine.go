@@ -28,6 +28,9 @@ import (
 type Options struct {
 	// Listen are the XDR listener addresses, host:port.
 	Listen []string
+	// ClusterName, if set, labels every metric cluster="NAME"
+	// (service.cluster-name).
+	ClusterName string
 	// TLS, if set, makes the XDR listeners speak TLS (set ClientAuth and
 	// ClientCAs to require client certificates).
 	TLS *tls.Config
