@@ -40,14 +40,20 @@ func newMTLSSink(t *testing.T, pki *harness.PKI) *mTLSSink {
 		s.peers = append(s.peers, r.TLS.PeerCertificates[0].Subject.CommonName)
 		s.mu.Unlock()
 	}))
-	srv.TLS = &tls.Config{
-		Certificates: []tls.Certificate{pki.Issue(t, "sink", true).TLS()},
-		ClientAuth:   tls.RequireAndVerifyClientCert, ClientCAs: pki.Pool(),
-	}
+	srv.TLS = newMTLSConfig(t, pki)
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
 	return s
+}
+
+// newMTLSConfig is a server config that requires a client certificate of
+// the PKI's CA.
+func newMTLSConfig(t *testing.T, pki *harness.PKI) *tls.Config {
+	return &tls.Config{
+		Certificates: []tls.Certificate{pki.Issue(t, "sink", true).TLS()},
+		ClientAuth:   tls.RequireAndVerifyClientCert, ClientCAs: pki.Pool(),
+	}
 }
 
 func (s *mTLSSink) got() ([]string, []string) {
