@@ -164,6 +164,13 @@ func buildDestination(cd *config.Destination, userAgent, query string) (*datapla
 	if !cd.PermanentFailure.Empty() {
 		do.Permanent = &cd.PermanentFailure
 	}
+	if h := cd.HealthCheck; h != nil {
+		do.HealthCheck = &dataplane.HealthCheckOptions{
+			Interval: h.Interval, Timeout: h.CallTimeout,
+			HealthyThreshold: h.HealthyThreshold, UnhealthyThreshold: h.UnhealthyThreshold,
+			Method: h.Method, Path: h.Path, Expected: &h.Expected,
+		}
+	}
 	return dataplane.NewDestination(do), nil
 }
 

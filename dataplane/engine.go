@@ -145,6 +145,9 @@ func New(o Options) (*Engine, error) {
 		}
 		d.index, d.e = i, e
 		d.m = newDestMetrics(e.m.set, d)
+		if err := d.initHealth(); err != nil {
+			return nil, fmt.Errorf("dataplane: destination %q: %w", d.opts.Name, err)
+		}
 	}
 	e.batchers = make([][]*batcher, len(o.Profiles))
 	for i, p := range o.Profiles {
@@ -219,11 +222,11 @@ func (e *Engine) Ready() error {
 		return nil
 	}
 	for _, d := range e.opts.Destinations {
-		if d.reachable.Load() {
+		if d.ready() {
 			return nil
 		}
 	}
-	return errors.New("no destination reachable")
+	return errors.New("no destination reachable (or, with health-check, no endpoint healthy)")
 }
 
 // Stop shuts down gracefully: new records are answered 11 (XDR retries

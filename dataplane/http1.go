@@ -20,6 +20,9 @@ type http1Sender struct {
 	hosts []*fasthttp.HostClient
 	pipes []*rotatingPipe
 	rr    roundRobin
+	// health, with health-check, steers the round robin off endpoints
+	// that are down.
+	health *endpointHealth
 }
 
 // NewHTTP1Sender builds an HTTP/1.1 sender.
@@ -69,7 +72,7 @@ func NewHTTP1Sender(o HTTPOptions) (Sender, error) {
 }
 
 func (s *http1Sender) Do(r *Request, deadline time.Time) (int, time.Duration, error) {
-	i := s.rr.next(len(s.eps))
+	i := s.health.pick(s.rr.next(len(s.eps)))
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
