@@ -308,7 +308,7 @@ func TestHealthCheckAllDownAnswersAtOnce(t *testing.T) {
 func TestRedactURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"http://u:p@127.0.0.1:9200/_bulk?token=s3cret#f": "http://127.0.0.1:9200/_bulk",
-		"https://search.example/a\"b":                     "https://search.example/a%22b",
+		"https://search.example/a\"b":                    "https://search.example/a%22b",
 	} {
 		if got := redactURL(in); got != want {
 			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
