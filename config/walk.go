@@ -341,7 +341,6 @@ func fieldNames(t reflect.Type) []string {
 // implement, per section, with a hint where there is an equivalent.
 var espOnly = map[reflect.Type]map[string]string{
 	rawType: {
-		"port-based-config":   "run one xdrhook per port, or route by namespace/set",
 		"message-transformer": "",
 		"custom-transformer":  "",
 	},

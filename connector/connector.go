@@ -262,11 +262,10 @@ type router struct {
 	one      [][]*dataplane.Destination // per destination ID, a list of one
 }
 
-// Route implements dataplane.Router. A record that routes nowhere (skip,
-// or no destination named and no default) gets no destinations: answered
-// 0, counted skipped.
-func (r *router) Route(m *wire.Message) (*dataplane.Profile, []*dataplane.Destination) {
-	cp := r.cfg.Profile(m.Namespace, m.Set)
+// routeProfile applies the routing of cp, the record's profile (Route,
+// RoutePort). A record that routes nowhere (skip, or no destination named
+// and no default) gets no destinations: answered 0, counted skipped.
+func (r *router) routeProfile(cp *config.Profile, m *wire.Message) (*dataplane.Profile, []*dataplane.Destination) {
 	p := r.profiles[cp.ID]
 	var d *config.Destination
 	switch rt := cp.Routing; rt.Mode {

@@ -81,6 +81,9 @@ type Engine struct {
 	m        *engineMetrics
 	log      *slog.Logger
 
+	// portRouter is router when it routes by listener port too.
+	portRouter PortRouter
+
 	sessMu   sync.Mutex
 	sessions map[*session]struct{}
 
@@ -136,6 +139,7 @@ func New(o Options) (*Engine, error) {
 		booted: make(chan struct{}), served: make(chan error, 1+len(o.Listen)),
 	}
 	e.clock.set(time.Now())
+	e.portRouter, _ = o.Router.(PortRouter)
 	if o.LUTCacheTTL > 0 {
 		e.order = newLUTCache(o.LUTCacheTTL.Milliseconds())
 	}
