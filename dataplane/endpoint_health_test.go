@@ -3,10 +3,12 @@ package dataplane
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"sync"
@@ -317,3 +319,50 @@ func TestRedactURL(t *testing.T) {
 }
 
 func appendFrame(b []byte, i int) []byte { return wire.AppendFrame(b, record(i)) }
+
+// TestHealthCheckBusyEndpointStaysUp: an endpoint whose only connection is
+// busy with slow requests (300 ms each, twice the check's timeout) is slow,
+// not dead: its checks go on their own connection and pass.
+func TestHealthCheckBusyEndpointStaysUp(t *testing.T) {
+	for _, pipelined := range []bool{false, true} {
+		t.Run(fmt.Sprint("pipelined=", pipelined), func(t *testing.T) {
+			var posts atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == "POST" {
+					posts.Add(1)
+					time.Sleep(300 * time.Millisecond)
+				}
+			}))
+			defer srv.Close()
+			snd, err := newTestHTTP1(HTTPOptions{URLs: []string{srv.URL}, MaxConnsPerEndpoint: 1, Pipeline: pipelined})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := newTestDestination(DestinationOptions{Name: "slow", Sender: snd, HealthCheck: &HealthCheckOptions{
+				Interval: 50 * time.Millisecond, Timeout: 150 * time.Millisecond,
+				HealthyThreshold: 1, UnhealthyThreshold: 1, Method: "GET", Expected: StatusRange{200, 499},
+			}})
+			// New wires the destination's health checker; the engine is not started.
+			if _, err := newTestEngine(Options{Listen: []string{freeAddr(t)}, Router: &StaticRouter{}, Destinations: []*Destination{d},
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}); err != nil {
+				t.Fatal(err)
+			}
+			d.startHealthChecks()
+			defer d.stopHealthChecks()
+			var wg sync.WaitGroup
+			for w := 0; w < 3; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					snd.Do(&Request{Body: []byte("{}\n"), Records: 1}, time.Now().Add(2*time.Second))
+				}()
+			}
+			for end := time.Now().Add(800 * time.Millisecond); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+				if d.unhealthy() {
+					t.Fatalf("a busy endpoint was taken out (%d posts served)", posts.Load())
+				}
+			}
+			wg.Wait()
+		})
+	}
+}

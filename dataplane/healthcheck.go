@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -235,8 +236,23 @@ func (d *Destination) checkEndpoint(i int) {
 
 // ---- the senders' side
 
-func (s *http1Sender) endpointList() []endpoint    { return s.eps }
-func (s *http1Sender) useHealth(h *endpointHealth) { s.health = h }
+func (s *http1Sender) endpointList() []endpoint { return s.eps }
+
+// useHealth also makes the probes' own clients: a check must not wait
+// behind the records for one of the endpoint's connections (a busy, slow
+// endpoint is not a dead one), nor sit in a pipeline's queue.
+func (s *http1Sender) useHealth(h *endpointHealth) {
+	s.health = h
+	for _, ep := range s.eps {
+		s.probes = append(s.probes, &fasthttp.HostClient{
+			Addr: ep.host, IsTLS: ep.tls, TLSConfig: s.o.TLS, MaxConns: 1,
+			Dial:                     func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, s.o.ConnectTimeout) },
+			MaxIdleConnDuration:      s.o.IdleConnTimeout,
+			NoDefaultUserAgentHeader: true,
+			DisablePathNormalizing:   true,
+		})
+	}
+}
 
 func (s *http1Sender) probe(i int, method, target string, deadline time.Time) (int, error) {
 	req := fasthttp.AcquireRequest()
@@ -250,13 +266,7 @@ func (s *http1Sender) probe(i int, method, target string, deadline time.Time) (i
 		req.Header.Set(h[0], h[1])
 	}
 	resp.SkipBody = method == fasthttp.MethodHead
-	var err error
-	if s.pipes != nil {
-		err = s.pipes[i].client().DoDeadline(req, resp, deadline)
-	} else {
-		err = s.hosts[i].DoDeadline(req, resp, deadline)
-	}
-	if err != nil {
+	if err := s.probes[i].DoDeadline(req, resp, deadline); err != nil {
 		return 0, err
 	}
 	return resp.StatusCode(), nil

@@ -23,6 +23,7 @@ type http1Sender struct {
 	// health, with health-check, steers the round robin off endpoints
 	// that are down.
 	health *endpointHealth
+	probes []*fasthttp.HostClient // health checks' own clients, by endpoint
 }
 
 // NewHTTP1Sender builds an HTTP/1.1 sender.
@@ -144,6 +145,9 @@ func (s *http1Sender) HTTPOptions() HTTPOptions { return s.o }
 
 func (s *http1Sender) Close() {
 	for _, h := range s.hosts {
+		h.CloseIdleConnections()
+	}
+	for _, h := range s.probes {
 		h.CloseIdleConnections()
 	}
 }
