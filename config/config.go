@@ -69,6 +69,9 @@ type Config struct {
 
 	// Namespaces holds the overrides as written (nil sections inherit).
 	Namespaces map[string]*NamespaceOverride
+	// PortConfigs is port-based-config by port (nil when absent); see
+	// ProfileFor.
+	PortConfigs map[int]*PortConfig
 
 	Logging Logging
 
@@ -82,6 +85,7 @@ type Config struct {
 
 	profiles []*Profile // by ID; profiles[0] is the top-level one
 	byNS     map[string]*nsProfiles
+	ports    map[int]*portProfiles // port-based-config
 
 	raw         *rawConfig
 	order       map[string][]string
@@ -107,6 +111,9 @@ type Profile struct {
 	// Namespace and Set say where the profile was defined: both empty for
 	// the top level, Set empty for a namespace-wide profile.
 	Namespace, Set string
+	// Port is the listener port of port-based-config the profile belongs
+	// to; 0 for the file's top level and namespaces.
+	Port int
 
 	Routing        *Routing
 	Format         *Format

@@ -417,14 +417,14 @@ namespaces:
 	wantErrs(t, minimal+"service: {protocol: HTTP}\n", nil,
 		`config.yml:5: service.protocol: "HTTP": xdrhook receives XDR over TCP only (protocol: TCP); the HTTP input of ESP is not served`)
 	wantErrs(t, minimal+"zzz: 1\n", nil,
-		`config.yml:5: unknown key "zzz" at the top level (known keys: service, destinations, routing, format, batching, bin-transforms, namespaces, record-ordering, logging)`)
+		`config.yml:5: unknown key "zzz" at the top level (known keys: service, destinations, routing, format, batching, bin-transforms, namespaces, record-ordering, logging, port-based-config)`)
 }
 
 func TestSyntaxAndStructure(t *testing.T) {
 	wantErrs(t, "", nil, `config.yml: the file is empty: it needs at least a routing section (and destinations to route to)`)
 	wantErrs(t, "# only a comment\n", nil, `config.yml: the file is empty: it needs at least a routing section (and destinations to route to)`)
 	wantErrs(t, "- a\n- b\n", nil,
-		`config.yml:1: want a mapping of service, destinations, routing, format, batching, bin-transforms, namespaces, record-ordering, logging at the top level, got a list`)
+		`config.yml:1: want a mapping of service, destinations, routing, format, batching, bin-transforms, namespaces, record-ordering, logging, port-based-config at the top level, got a list`)
 	wantErrs(t, minimal+"---\nservice: {}\n", nil, `config.yml:5: a second YAML document (after ---): the config is one document`)
 	wantErrs(t, "service:\n  port: [1\n", nil, `config.yml:1: YAML syntax: did not find expected ',' or ']'`)
 	wantErrs(t, minimal+"logging:\n  level: info\n  level: debug\n", nil,

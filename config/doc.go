@@ -146,6 +146,10 @@
 //	record-ordering:
 //	  enable: false
 //	  lut-cache-ttl-seconds: 30
+//	port-based-config:                # records arriving on a listener port; each port must be in service.port
+//	  PORT:                           # routing, format, batching, bin-transforms, record-ordering, namespaces
+//	    routing: {mode: static, destination: NAME}
+//	    namespaces: {NS: {sets: {SET: {}}}}   # overrides on top of the port's block
 //	logging:
 //	  level: info                     # debug | info | warn | error
 //	  format: text                    # or json
@@ -195,6 +199,16 @@
 //     error shows the server is up and routing (an Elasticsearch _bulk URL
 //     answers GET with 405); 5xx, transport errors and timeouts fail. With
 //     every URL of a destination down its records are answered 11 at once.
+//   - port-based-config: a port's block is the top level of the records
+//     arriving on that port. Its sections replace the file's top-level ones
+//     (a section it omits is the file's), its own namespaces overrides apply
+//     on top of it (set, else namespace, else the port's block, else the
+//     top level), and the file's top-level namespaces overrides do not apply
+//     to it (a warning says so when the port's block has none). A port it
+//     names must be one of service.port, and not 0. Ports without a block
+//     get the file's top level and namespaces. It takes every section a
+//     namespace may override, so a section added there is available per
+//     port too.
 //   - connection-ttl 0 is an error (it would mean a connection per
 //     request); -1 is never, as ESP.
 //   - Bin names (routing.bin, include/exclude bins, map old names) longer

@@ -79,6 +79,7 @@ var ESPKeys = []ESPKey{
 	{Path: "destinations.*.connect-timeout", Status: ESPImplemented},
 	{Path: "destinations.*.connection-ttl", Status: ESPImplemented},
 	{Path: "destinations.*.health-check", Status: ESPImplemented, Note: "call-timeout, interval-seconds, healthy-threshold (and xdrhook's unhealthy-threshold, path, method, expected-status)"},
+	{Path: "destinations.*.http2-max-concurrent-streams", Status: ESPImplemented},
 	{Path: "destinations.*.tls", Status: ESPImplemented},
 	{Path: "destinations.*.tls.key-store", Status: ESPImplemented, Note: "JKS or PKCS12; or cert-file and key-file (PEM)"},
 	{Path: "destinations.*.tls.trust-store", Status: ESPImplemented, Note: "JKS or PKCS12; or ca-file (PEM)"},
@@ -129,7 +130,7 @@ var ESPKeys = []ESPKey{
 	{Path: "namespaces.*.sets.*.custom-transformer", Status: ESPRefused, Note: customCode},
 	{Path: "record-ordering.enable", Status: ESPImplemented},
 	{Path: "record-ordering.lut-cache-ttl-seconds", Status: ESPImplemented},
-	{Path: "port-based-config", Status: ESPRefused, Note: "not implemented on this branch: run one xdrhook per port, or route by namespace/set"},
+	{Path: "port-based-config", Status: ESPImplemented, Note: "per listener port: routing, format, batching, bin-transforms, record-ordering, namespaces"},
 	{Path: "logging.file", Status: ESPWarned, Note: "no effect: xdrhook logs to stderr; redirect it (xdrhook run ... 2>>/var/log/xdrhook.log) or let systemd/journald or the container runtime collect it"},
 	{Path: "logging.enable-console-logging", Status: ESPWarned, Note: "no effect: xdrhook logs to stderr, always"},
 	{Path: "logging.max-history", Status: ESPWarned, Note: "no effect: xdrhook writes no log files to rotate (logrotate or journald keep history)"},
@@ -148,9 +149,15 @@ var espTable = func() map[string]*ESPKey {
 }()
 
 // espGeneric turns a key path into the table's form: names of
-// destinations, namespaces and sets become "*".
+// destinations, namespaces, sets and port-based-config ports become "*".
 func espGeneric(path string) string {
 	seg := strings.Split(path, ".")
+	if len(seg) > 1 && seg[0] == "port-based-config" {
+		if len(seg) == 2 {
+			return "port-based-config.*"
+		}
+		return "port-based-config.*." + espGeneric(strings.Join(seg[2:], "."))
+	}
 	if len(seg) > 1 && (seg[0] == "destinations" || seg[0] == "namespaces") {
 		seg[1] = "*"
 	}
@@ -166,6 +173,10 @@ func espLookup(path string) *ESPKey {
 	g := espGeneric(path)
 	if e := espTable[g]; e != nil {
 		return e
+	}
+	// A port's block holds the top-level sections and namespaces.
+	if rest, ok := strings.CutPrefix(g, "port-based-config.*."); ok {
+		return espLookup(rest)
 	}
 	for _, prefix := range []string{"namespaces.*.sets.*.", "namespaces.*."} {
 		if rest, ok := strings.CutPrefix(g, prefix); ok {

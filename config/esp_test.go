@@ -130,6 +130,10 @@ logging:
 		`config.yml:5: namespaces.test.format.class: an ESP key xdrhook does not honour: `+customCode)
 	wantErrs(t, minimal+"namespaces: {test: {sets: {s: {format: {mode: Custom}}}}}\n", nil,
 		`config.yml:5: namespaces.test.sets.s.format.mode: custom: `+customCode)
+	wantErrs(t, minimal+"port-based-config: {\"8901\": {routing: {mode: custom, class: com.example.R}}}\n", nil,
+		`config.yml:5: port-based-config.8901.routing.class: an ESP key xdrhook does not honour: `+customCode)
+	wantErrs(t, minimal+"port-based-config: {\"8901\": {namespaces: {test: {custom-transformer: {class: com.example.T}}}}}\n", nil,
+		`config.yml:5: port-based-config.8901.namespaces.test.custom-transformer: an ESP key xdrhook does not honour: `+customCode)
 	wantErrs(t, minimal+"service: {cluster-name: \"a\\nb\"}\n", nil,
 		`config.yml:5: service.cluster-name: "a\nb" cannot be a metric label value (empty, or CR, LF or NUL in it)`)
 }

@@ -67,7 +67,10 @@ func (l *loader) resolveHealthCheck(r *rawHealthCheck, p string) *HealthCheck {
 	secs := l.intIn(&r.IntervalSeconds, p+".interval-seconds", int(DefaultHealthInterval/time.Second), 1, 3600)
 	h.Interval = time.Duration(secs) * time.Second
 	if h.CallTimeout >= h.Interval {
-		l.errorf(p+".call-timeout", "%d ms is not below interval-seconds (%d s): a check would still run when the next one starts", h.CallTimeout.Milliseconds(), secs)
+		// Aerospike's own ESP examples set call-timeout 5100 with the 5 s
+		// default interval: checks run one after another per endpoint, so a
+		// slow one only delays the next. A warning, not an error.
+		l.warnf(p+".call-timeout", "%d ms is not below interval-seconds (%d s): a check that slow delays the next one (checks of an endpoint never overlap)", h.CallTimeout.Milliseconds(), secs)
 	}
 	h.HealthyThreshold = l.intIn(&r.HealthyThreshold, p+".healthy-threshold", DefaultHealthyThreshold, 1, 100)
 	h.UnhealthyThreshold = l.intIn(&r.UnhealthyThreshold, p+".unhealthy-threshold", DefaultUnhealthyThreshold, 1, 100)

@@ -76,7 +76,6 @@ destinations:
 routing: {mode: static, destination: d}
 `, nil,
 		`config.yml:5: destinations.d.connection-ttl: 0: want -1 (never) or a duration in ms of at least 1`,
-		`config.yml:7: destinations.d.health-check.call-timeout: 5000 ms is not below interval-seconds (5 s): a check would still run when the next one starts`,
 		`config.yml:9: destinations.d.health-check.healthy-threshold: 0 is out of range (1 to 100)`,
 		`config.yml:10: destinations.d.health-check.path: "health": want an absolute path such as /health (empty checks the URL itself)`,
 		`config.yml:11: destinations.d.health-check.method: "POST" is not one of GET, HEAD, OPTIONS`,

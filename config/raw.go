@@ -23,6 +23,9 @@ type rawConfig struct {
 	Namespaces     map[string]*rawNamespace   `yaml:"namespaces,omitempty"`
 	RecordOrdering *rawRecordOrdering         `yaml:"record-ordering,omitempty"`
 	Logging        *rawLogging                `yaml:"logging,omitempty"`
+
+	// port-based-config: the sections per listener port (ports.go).
+	PortBasedConfig map[string]*rawPortConfig `yaml:"port-based-config,omitempty"`
 }
 
 type rawService struct {
@@ -67,30 +70,32 @@ type rawManage struct {
 }
 
 type rawDestination struct {
-	URLs                      stringList      `yaml:"urls,omitempty"`
-	Protocol                  *string         `yaml:"protocol,omitempty"`
-	MaxConnectionsPerEndpoint *int            `yaml:"max-connections-per-endpoint,omitempty"`
-	MaxInFlight               *int            `yaml:"max-in-flight,omitempty"`
-	HTTP2MaxConcurrentStreams *int            `yaml:"http2-max-concurrent-streams,omitempty"`
-	ConnectTimeout            *int            `yaml:"connect-timeout,omitempty"`
-	CallTimeout               *int            `yaml:"call-timeout,omitempty"`
-	IdleConnectionTimeout     *int            `yaml:"idle-connection-timeout,omitempty"`
-	HTTP2ReadIdleTimeout      *int            `yaml:"http2-read-idle-timeout,omitempty"`
-	HTTP2PingTimeout          *int            `yaml:"http2-ping-timeout,omitempty"`
-	HTTP1Pipelining           *bool           `yaml:"http1-pipelining,omitempty"`
-	Method                    *string         `yaml:"method,omitempty"`
-	Path                      *string         `yaml:"path,omitempty"`
-	Headers                   orderedMap      `yaml:"headers,omitempty"`
-	Request                   *rawRequest     `yaml:"request,omitempty"`
-	SuccessStatusCodes        statusList      `yaml:"http-success-status-codes,omitempty"`
-	PermanentFailureCodes     statusList      `yaml:"permanent-failure-status-codes,omitempty"`
-	Compression               *string         `yaml:"compression,omitempty"`
-	CompressionThreshold      *int            `yaml:"compression-threshold,omitempty"`
-	Retry                     *rawRetry       `yaml:"retry,omitempty"`
-	TLS                       *rawClientTLS   `yaml:"tls,omitempty"`
-	AllowInsecure             *bool           `yaml:"allow-insecure,omitempty"`
-	ConnectionTTL             *int            `yaml:"connection-ttl,omitempty"`
-	HealthCheck               *rawHealthCheck `yaml:"health-check,omitempty"`
+	URLs                      stringList    `yaml:"urls,omitempty"`
+	Protocol                  *string       `yaml:"protocol,omitempty"`
+	MaxConnectionsPerEndpoint *int          `yaml:"max-connections-per-endpoint,omitempty"`
+	MaxInFlight               *int          `yaml:"max-in-flight,omitempty"`
+	HTTP2MaxConcurrentStreams *int          `yaml:"http2-max-concurrent-streams,omitempty"`
+	ConnectTimeout            *int          `yaml:"connect-timeout,omitempty"`
+	CallTimeout               *int          `yaml:"call-timeout,omitempty"`
+	IdleConnectionTimeout     *int          `yaml:"idle-connection-timeout,omitempty"`
+	HTTP2ReadIdleTimeout      *int          `yaml:"http2-read-idle-timeout,omitempty"`
+	HTTP2PingTimeout          *int          `yaml:"http2-ping-timeout,omitempty"`
+	HTTP1Pipelining           *bool         `yaml:"http1-pipelining,omitempty"`
+	Method                    *string       `yaml:"method,omitempty"`
+	Path                      *string       `yaml:"path,omitempty"`
+	Headers                   orderedMap    `yaml:"headers,omitempty"`
+	Request                   *rawRequest   `yaml:"request,omitempty"`
+	SuccessStatusCodes        statusList    `yaml:"http-success-status-codes,omitempty"`
+	PermanentFailureCodes     statusList    `yaml:"permanent-failure-status-codes,omitempty"`
+	Compression               *string       `yaml:"compression,omitempty"`
+	CompressionThreshold      *int          `yaml:"compression-threshold,omitempty"`
+	Retry                     *rawRetry     `yaml:"retry,omitempty"`
+	TLS                       *rawClientTLS `yaml:"tls,omitempty"`
+	AllowInsecure             *bool         `yaml:"allow-insecure,omitempty"`
+
+	// ESP keys of the connection pool (connttl.go, healthcheck.go).
+	ConnectionTTL *int            `yaml:"connection-ttl,omitempty"`
+	HealthCheck   *rawHealthCheck `yaml:"health-check,omitempty"`
 }
 
 // rawRequest is destinations.*.request: per-record request shaping.

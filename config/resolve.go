@@ -74,26 +74,13 @@ func (l *loader) resolve(raw *rawConfig) *Config {
 		Format: l.enum(&raw.Logging.Format, "logging.format", "text", "text", "json"),
 	}
 
-	for _, ns := range sortedKeys(raw.Namespaces) {
-		rn := raw.Namespaces[ns]
-		p := join("namespaces", ns)
-		o := &NamespaceOverride{Override: l.resolveOverride(&rn.rawOverride, p, c, used)}
-		if rn.RecordOrdering != nil {
-			o.RecordOrdering = l.resolveRecordOrdering(rn.RecordOrdering, p+".record-ordering")
-		}
-		if len(rn.Sets) > 0 {
-			o.Sets = map[string]*Override{}
-			for _, set := range sortedKeys(rn.Sets) {
-				so := l.resolveOverride(rn.Sets[set], join(p+".sets", set), c, used)
-				o.Sets[set] = &so
-			}
-		}
-		c.Namespaces[ns] = o
-	}
+	c.Namespaces = l.resolveNamespaces(raw.Namespaces, "namespaces", c, used)
+	l.resolvePorts(raw, c, used)
 	if len(l.errs) > 0 {
 		return nil
 	}
 	l.buildProfiles(c)
+	buildPortProfiles(c)
 	l.crossChecks(c, used)
 	l.espNotes(c)
 
@@ -127,37 +114,46 @@ func (l *loader) buildProfiles(c *Config) {
 	top := &Profile{ID: 0, Routing: c.Routing, Format: c.Format, Batching: c.Batching,
 		BinTransforms: c.BinTransforms, RecordOrdering: c.RecordOrdering}
 	c.profiles = []*Profile{top}
-	c.byNS = map[string]*nsProfiles{}
-	pick := func(o Override, ro *RecordOrdering, above *Profile, ns, set string) *Profile {
-		if o.Routing == nil && o.Format == nil && o.Batching == nil && o.BinTransforms == nil && ro == nil {
-			return above
-		}
-		p := *above
-		p.ID, p.Namespace, p.Set = len(c.profiles), ns, set
-		if o.Routing != nil {
-			p.Routing = o.Routing
-		}
-		if o.Format != nil {
-			p.Format = o.Format
-		}
-		if o.Batching != nil {
-			p.Batching = o.Batching
-		}
-		if o.BinTransforms != nil {
-			p.BinTransforms = o.BinTransforms
-		}
-		if ro != nil {
-			p.RecordOrdering = ro
-		}
-		c.profiles = append(c.profiles, &p)
-		return &p
+	c.byNS = buildNSProfiles(c, c.Namespaces, top)
+}
+
+// pickProfile returns the profile of o over above: above itself when o
+// overrides nothing, else a new profile (appended to c.profiles).
+func pickProfile(c *Config, o Override, ro *RecordOrdering, above *Profile, ns, set string) *Profile {
+	if o.Routing == nil && o.Format == nil && o.Batching == nil && o.BinTransforms == nil && ro == nil {
+		return above
 	}
-	for _, ns := range sortedKeys(c.Namespaces) {
-		o := c.Namespaces[ns]
-		nsp := pick(o.Override, o.RecordOrdering, top, ns, "")
+	p := *above
+	p.ID, p.Namespace, p.Set = len(c.profiles), ns, set
+	if o.Routing != nil {
+		p.Routing = o.Routing
+	}
+	if o.Format != nil {
+		p.Format = o.Format
+	}
+	if o.Batching != nil {
+		p.Batching = o.Batching
+	}
+	if o.BinTransforms != nil {
+		p.BinTransforms = o.BinTransforms
+	}
+	if ro != nil {
+		p.RecordOrdering = ro
+	}
+	c.profiles = append(c.profiles, &p)
+	return &p
+}
+
+// buildNSProfiles makes the profiles of namespaces over top (the file's
+// top level, or a port's).
+func buildNSProfiles(c *Config, namespaces map[string]*NamespaceOverride, top *Profile) map[string]*nsProfiles {
+	byNS := map[string]*nsProfiles{}
+	for _, ns := range sortedKeys(namespaces) {
+		o := namespaces[ns]
+		nsp := pickProfile(c, o.Override, o.RecordOrdering, top, ns, "")
 		e := &nsProfiles{def: nsp}
 		for _, set := range sortedKeys(o.Sets) {
-			if sp := pick(*o.Sets[set], nil, nsp, ns, set); sp != nsp {
+			if sp := pickProfile(c, *o.Sets[set], nil, nsp, ns, set); sp != nsp {
 				if e.sets == nil {
 					e.sets = map[string]*Profile{}
 				}
@@ -165,9 +161,10 @@ func (l *loader) buildProfiles(c *Config) {
 			}
 		}
 		if nsp != top || e.sets != nil {
-			c.byNS[ns] = e
+			byNS[ns] = e
 		}
 	}
+	return byNS
 }
 
 func (l *loader) crossChecks(c *Config, used map[string]bool) {

@@ -165,6 +165,13 @@ func buildDestination(cd *config.Destination, userAgent, query string) (*datapla
 	if !cd.PermanentFailure.Empty() {
 		do.Permanent = &cd.PermanentFailure
 	}
+	if h := cd.HealthCheck; h != nil {
+		do.HealthCheck = &dataplane.HealthCheckOptions{
+			Interval: h.Interval, Timeout: h.CallTimeout,
+			HealthyThreshold: h.HealthyThreshold, UnhealthyThreshold: h.UnhealthyThreshold,
+			Method: h.Method, Path: h.Path, Expected: &h.Expected,
+		}
+	}
 	return dataplane.NewDestination(do), nil
 }
 
@@ -256,11 +263,10 @@ type router struct {
 	one      [][]*dataplane.Destination // per destination ID, a list of one
 }
 
-// Route implements dataplane.Router. A record that routes nowhere (skip,
-// or no destination named and no default) gets no destinations: answered
-// 0, counted skipped.
-func (r *router) Route(m *wire.Message) (*dataplane.Profile, []*dataplane.Destination) {
-	cp := r.cfg.Profile(m.Namespace, m.Set)
+// routeProfile applies the routing of cp, the record's profile (Route,
+// RoutePort). A record that routes nowhere (skip, or no destination named
+// and no default) gets no destinations: answered 0, counted skipped.
+func (r *router) routeProfile(cp *config.Profile, m *wire.Message) (*dataplane.Profile, []*dataplane.Destination) {
 	p := r.profiles[cp.ID]
 	var d *config.Destination
 	switch rt := cp.Routing; rt.Mode {

@@ -2,13 +2,13 @@ package connector
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,23 +17,24 @@ import (
 	"github.com/xdrhook/xdrhook/perf/harness"
 )
 
-// espCorpus reads testdata/esp-configs/NAME and ties it to this test: the
-// sink's URL for esp-sink.example, free ports, dir for the store directory,
-// the listener on loopback.
-func espCorpus(t *testing.T, name, sinkURL, dir string) string {
+// espCorpus reads testdata/esp-configs/NAME and ties it to this test (as
+// the README there says): the sink's URL for the example's, free ports for
+// 8901 and 8902, loopback for 0.0.0.0. It returns the text and the XDR port.
+func espCorpus(t *testing.T, name, sinkURL string) (string, string) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "testdata", "esp-configs", name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := string(b)
-	for _, u := range []string{"http://esp-sink.example:8080", "https://esp-sink.example:8443"} {
+	for _, u := range []string{"http://connector.example.com:8080", "https://connector.aerospike.com:8443",
+		"http://xdr-proxy-aerospike-xdr-proxy.aerospike-test.svc.cluster.local:8901"} {
 		s = strings.ReplaceAll(s, u, sinkURL)
 	}
-	s = strings.ReplaceAll(s, "8901", freePort(t))
-	s = strings.ReplaceAll(s, "8902", freePort(t))
-	s = strings.ReplaceAll(s, "/etc/aerospike-esp-outbound/", dir+"/")
-	return strings.Replace(s, "\nservice:\n", "\nservice:\n  address: 127.0.0.1\n", 1)
+	port := freeTCPPort(t)
+	s = strings.ReplaceAll(s, "port: 8901", "port: "+port)
+	s = strings.ReplaceAll(s, "port: 8902", "port: "+freeTCPPort(t))
+	return strings.ReplaceAll(s, "address: 0.0.0.0", "address: 127.0.0.1"), port
 }
 
 // posts records the bodies POSTed to a sink (health checks are GETs).
@@ -57,28 +58,25 @@ func (p *posts) got() []string {
 	return append([]string(nil), p.bodies...)
 }
 
-func listenPort(t *testing.T, cfg *config.Config) string {
+// h2cSink is a Go server speaking HTTP/2 without TLS (prior knowledge), as
+// the examples' protocol: HTTP_2 over http:// asks.
+func h2cSink(t *testing.T, p *posts) *httptest.Server {
 	t.Helper()
-	return strconv.Itoa(cfg.Service.Ports[0])
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(p.handler))
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetHTTP1(true)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
 }
 
-// The clear-text ESP config loads (its no-effect keys warned) and delivers
-// a record to a plain HTTP sink.
-func TestESPCorpusClearText(t *testing.T) {
-	var p posts
-	srv := httptest.NewServer(http.HandlerFunc(p.handler))
-	defer srv.Close()
-	dir := t.TempDir()
-	yml := espCorpus(t, "clear-text.yml", srv.URL, dir)
-	cfg, err := config.Parse(dir+"/aerospike-esp-outbound.yml", []byte(yml), config.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cfg.Warnings) != 6 || len(cfg.Notes) != 1 || cfg.Service.ClusterName != "esp-east" {
-		t.Fatalf("warnings %v notes %v cluster %q", cfg.Warnings, cfg.Notes, cfg.Service.ClusterName)
-	}
+// runCorpus loads a corpus file (in dir), runs it and delivers one record
+// from an XDR connection; it returns the bodies the sink got.
+func runCorpus(t *testing.T, dir, yml, port string, p *posts) []string {
+	t.Helper()
 	startYAML(t, dir, yml)
-	c, err := net.Dial("tcp", "127.0.0.1:"+listenPort(t, cfg))
+	c, err := net.Dial("tcp", "127.0.0.1:"+port)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,20 +84,50 @@ func TestESPCorpusClearText(t *testing.T) {
 	if rc, err := sendRecord(t, c, "k1"); err != nil || rc != 0 {
 		t.Fatalf("rc %d, %v", rc, err)
 	}
-	if b := p.got(); len(b) != 1 || !strings.Contains(b[0], `"bins":[{"name":"name","type":"str","value":"user k1"}]`) {
-		t.Fatalf("sink got %q", b)
+	return p.got()
+}
+
+const corpusBody = `"bins":[{"name":"name","type":"str","value":"user k1"}]`
+
+// The clear-text and integration-test configs load unchanged (warned:
+// enable-console-logging, and a health-check call-timeout longer than its
+// interval) and deliver over h2c.
+func TestESPCorpusClearText(t *testing.T) {
+	for _, name := range []string{"clear-text.yml", "integration-test.yml"} {
+		t.Run(name, func(t *testing.T) {
+			var p posts
+			srv := h2cSink(t, &p)
+			dir := t.TempDir()
+			yml, port := espCorpus(t, name, srv.URL)
+			cfg, err := config.Parse(dir+"/aerospike-esp-outbound.yml", []byte(yml), config.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := cfg.Destinations["dc1"]
+			w := fmt.Sprint(cfg.Warnings)
+			if len(cfg.Warnings) != 2 || !strings.Contains(w, "logging.enable-console-logging: an ESP key with no effect") ||
+				!strings.Contains(w, "destinations.dc1.health-check.call-timeout: 5100 ms is not below interval-seconds (5 s)") ||
+				len(cfg.Notes) != 0 || d.Protocol != config.HTTP2 || d.MaxConnectionsPerEndpoint != 20 || d.CallTimeout.Milliseconds() != 5100 {
+				t.Fatalf("warnings %v notes %v destination %+v", cfg.Warnings, cfg.Notes, d)
+			}
+			if b := runCorpus(t, dir, yml, port, &p); len(b) != 1 || !strings.Contains(b[0], corpusBody) {
+				t.Fatalf("sink got %q", b)
+			}
+		})
 	}
 }
 
-// The TLS ESP config: JKS stores for the listener, a PKCS#12 key store and
-// a JKS trust store for the destination, an mTLS sink over HTTP/2, an XDR
-// node named in allowed-peer-names.
+// The TLS config loads with the JKS stores it names (generated here at its
+// paths) and delivers over h2 to a sink that requires the client
+// certificate.
 func TestESPCorpusTLS(t *testing.T) {
 	pki := harness.NewPKI(t)
-	pki.GoJKS(t, "connector.jks", "connector", pki.Issue(t, "connector", true), "")
-	pki.GoTrustJKS(t, "truststore.jks")
-	pki.GoPKCS12(t, "client.p12", pki.Issue(t, "esp-client", false))
-	if err := os.Rename(filepath.Join(pki.Dir, "password"), filepath.Join(pki.Dir, "store-password")); err != nil {
+	if err := os.MkdirAll(filepath.Join(pki.Dir, "secrets", "tls-certs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pki.GoJKS(t, "secrets/tls-certs/svc.cluster.local.keystore.jks", "svc", pki.Issue(t, "svc.cluster.local", false), "")
+	pki.GoTrustJKS(t, "secrets/tls-certs/svc.cluster.local.truststore.jks")
+	if err := os.Rename(filepath.Join(pki.Dir, "password"), filepath.Join(pki.Dir, "secrets", "tls-certs", "storepass")); err != nil {
 		t.Fatal(err)
 	}
 	var p posts
@@ -108,41 +136,30 @@ func TestESPCorpusTLS(t *testing.T) {
 	srv.TLS = newMTLSConfig(t, pki)
 	srv.StartTLS()
 	defer srv.Close()
-	yml := espCorpus(t, "tls.yml", srv.URL, pki.Dir)
+	yml, port := espCorpus(t, "tls.yml", srv.URL)
 	cfg, err := config.Parse(pki.Dir+"/aerospike-esp-outbound.yml", []byte(yml), config.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Service.TLS == nil || cfg.Service.TLS.KeyStore == nil || cfg.Destinations["esp-sink"].TLS.KeyStore.Type != config.StorePKCS12 {
-		t.Fatalf("stores not loaded: %+v", cfg.Service.TLS)
+	if ks := cfg.Destinations["dc1"].TLS.KeyStore; ks == nil || ks.File != pki.Dir+"/secrets/tls-certs/svc.cluster.local.keystore.jks" {
+		t.Fatalf("key store %+v", ks)
 	}
-	startYAML(t, pki.Dir, yml)
-	c, err := xdrTLS(listenPort(t, cfg), pki, pki.Issue(t, "xdr-node-1", false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if rc, err := sendRecord(t, c, "k1"); err != nil || rc != 0 {
-		t.Fatalf("rc %d, %v", rc, err)
-	}
-	if b := p.got(); len(b) != 1 || !strings.Contains(b[0], `"name":"user k1"`) {
+	if b := runCorpus(t, pki.Dir, yml, port, &p); len(b) != 1 || !strings.Contains(b[0], corpusBody) {
 		t.Fatalf("sink got %q", b)
 	}
 }
 
-// The custom-code ESP config fails to load with the refusal of custom code
-// (lines one below the file's: the test inserts the loopback address).
+// The custom-code config fails to load with the refusal of custom code.
 func TestESPCorpusCustomCode(t *testing.T) {
 	dir := t.TempDir()
-	yml := espCorpus(t, "custom-code.yml", "http://127.0.0.1:1", dir)
+	yml, _ := espCorpus(t, "custom-code-plugin.yml", "https://127.0.0.1:1")
 	_, err := config.Parse(dir+"/aerospike-esp-outbound.yml", []byte(yml), config.Options{})
 	var errs config.Errors
-	if !errors.As(err, &errs) || len(errs) != 2 {
-		t.Fatalf("want 2 problems, got %v", err)
+	if !errors.As(err, &errs) || len(errs) != 1 {
+		t.Fatalf("want 1 problem, got %v", err)
 	}
 	const msg = "an ESP key xdrhook does not honour: custom code (a Java class) cannot run in xdrhook: express it with the expression sections, filter, transform and routing: {mode: expression} (docs/migrating-from-esp.md)"
-	if errs[0].Path != "routing.class" || errs[0].Line != 15 || errs[0].Msg != msg ||
-		errs[1].Path != "custom-transformer" || errs[1].Line != 17 || errs[1].Msg != msg {
-		t.Fatalf("problems:\n%v", err)
+	if errs[0].Path != "namespaces.test.custom-transformer" || errs[0].Line != 24 || errs[0].Msg != msg {
+		t.Fatalf("problem: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -84,16 +85,8 @@ func startYAML(t *testing.T, dir, yml string) *dataplane.Engine {
 	return e
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
-}
+// freeTCPPort is freePort (ports_test.go) as config text.
+func freeTCPPort(t *testing.T) string { return strconv.Itoa(freePort(t)) }
 
 // sendRecord sends one write on c and returns the reply's result code.
 func sendRecord(t *testing.T, c net.Conn, key string) (byte, error) {
@@ -176,7 +169,7 @@ func TestJavaStoresEndToEnd(t *testing.T) {
 				}
 			}
 			sink := newMTLSSink(t, pki)
-			port := freePort(t)
+			port := freeTCPPort(t)
 			startYAML(t, pki.Dir, fmt.Sprintf(storeYAML, port, sink.URL, keyFile, st.trust))
 			c, err := xdrTLS(port, pki, node1)
 			if err != nil {
@@ -204,7 +197,7 @@ func TestAllowedPeerNames(t *testing.T) {
 	pki.GoTrustJKS(t, "trust.jks")
 	client := pki.GoJKS(t, "client.jks", "client", pki.Issue(t, "xdrhook-client", false), "")
 	sink := newMTLSSink(t, pki)
-	port := freePort(t)
+	port := freeTCPPort(t)
 	startYAML(t, pki.Dir, fmt.Sprintf(storeYAML, port, sink.URL, client, "trust.jks"))
 
 	bySAN := pki.Issue(t, "node-2", false, "xdr-node-2.example")

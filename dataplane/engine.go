@@ -84,6 +84,9 @@ type Engine struct {
 	m        *engineMetrics
 	log      *slog.Logger
 
+	// portRouter is router when it routes by listener port too.
+	portRouter PortRouter
+
 	sessMu   sync.Mutex
 	sessions map[*session]struct{}
 
@@ -139,6 +142,7 @@ func New(o Options) (*Engine, error) {
 		booted: make(chan struct{}), served: make(chan error, 1+len(o.Listen)),
 	}
 	e.clock.set(time.Now())
+	e.portRouter, _ = o.Router.(PortRouter)
 	if o.LUTCacheTTL > 0 {
 		e.order = newLUTCache(o.LUTCacheTTL.Milliseconds())
 	}
@@ -148,6 +152,9 @@ func New(o Options) (*Engine, error) {
 		}
 		d.index, d.e = i, e
 		d.m = newDestMetrics(e.m.set, d)
+		if err := d.initHealth(); err != nil {
+			return nil, fmt.Errorf("dataplane: destination %q: %w", d.opts.Name, err)
+		}
 	}
 	e.batchers = make([][]*batcher, len(o.Profiles))
 	for i, p := range o.Profiles {
@@ -222,11 +229,11 @@ func (e *Engine) Ready() error {
 		return nil
 	}
 	for _, d := range e.opts.Destinations {
-		if d.reachable.Load() {
+		if d.ready() {
 			return nil
 		}
 	}
-	return errors.New("no destination reachable")
+	return errors.New("no destination reachable (or, with health-check, no endpoint healthy)")
 }
 
 // Stop shuts down gracefully: new records are answered 11 (XDR retries

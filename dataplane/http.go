@@ -66,6 +66,8 @@ func (o *HTTPOptions) check(h2 bool) error {
 }
 
 type endpoint struct {
+	raw    string // the URL as configured
+	origin string // scheme://host[:port] as configured
 	url    string // full URL with the path
 	base   string // the URL as configured, without a trailing slash
 	host   string // host:port
@@ -83,7 +85,7 @@ func (o *HTTPOptions) endpoints() ([]endpoint, error) {
 		if err != nil {
 			return nil, fmt.Errorf("url %q: %v", raw, err)
 		}
-		ep := endpoint{scheme: u.Scheme, host: u.Host}
+		ep := endpoint{raw: raw, origin: u.Scheme + "://" + u.Host, scheme: u.Scheme, host: u.Host}
 		switch u.Scheme {
 		case "http":
 			if u.Port() == "" {

@@ -20,6 +20,10 @@ type http1Sender struct {
 	hosts []*fasthttp.HostClient
 	pipes []*rotatingPipe
 	rr    roundRobin
+	// health, with health-check, steers the round robin off endpoints
+	// that are down.
+	health *endpointHealth
+	probes []*fasthttp.HostClient // health checks' own clients, by endpoint
 }
 
 // NewHTTP1Sender builds an HTTP/1.1 sender.
@@ -69,7 +73,7 @@ func NewHTTP1Sender(o HTTPOptions) (Sender, error) {
 }
 
 func (s *http1Sender) Do(r *Request, deadline time.Time) (int, time.Duration, error) {
-	i := s.rr.next(len(s.eps))
+	i := s.health.pick(s.rr.next(len(s.eps)))
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
@@ -141,6 +145,9 @@ func (s *http1Sender) HTTPOptions() HTTPOptions { return s.o }
 
 func (s *http1Sender) Close() {
 	for _, h := range s.hosts {
+		h.CloseIdleConnections()
+	}
+	for _, h := range s.probes {
 		h.CloseIdleConnections()
 	}
 }

@@ -26,6 +26,9 @@ type http2Sender struct {
 	eps []endpoint
 	tr  [][]*http2.Transport // [endpoint][connection]
 	rr  roundRobin
+	// health, with health-check, steers the round robin off endpoints
+	// that are down.
+	health *endpointHealth
 	// pools are the connection pools when a connection TTL is set.
 	pools []*ttlConnPool
 }
@@ -110,7 +113,7 @@ func (s *http2Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 // roundTrip sends r with body sb (nil: none) and reads the response.
 func (s *http2Sender) roundTrip(ctx context.Context, r *Request, sb *sentBody, gzipped bool) (int, time.Duration, error) {
 	k := s.rr.next(len(s.eps) * s.o.MaxConnsPerEndpoint)
-	i, j := k%len(s.eps), k/len(s.eps)
+	i, j := s.health.pick(k%len(s.eps)), k/len(s.eps)
 	method := s.o.Method
 	if r.Method != "" {
 		method = r.Method

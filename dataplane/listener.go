@@ -62,6 +62,7 @@ func (h *gnetHandler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.Close
 	}
 	s := h.e.newSession()
+	s.port = localPort(c.LocalAddr())
 	s.wake = func() { c.Wake(nil) }
 	c.SetContext(s)
 	h.e.connOpened()

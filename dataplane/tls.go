@@ -92,6 +92,7 @@ func (e *Engine) serveTLSConn(c *tls.Conn) {
 		return
 	}
 	s := e.newSession()
+	s.port = localPort(c.LocalAddr())
 	wakeCh := make(chan struct{}, 1)
 	resume := make(chan struct{}, 1)
 	done := make(chan struct{})
