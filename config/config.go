@@ -336,6 +336,11 @@ type Destination struct {
 	// its in-flight requests are done and a new one is dialled. Behind a
 	// load balancer this spreads load onto backends added since.
 	ConnectionTTL time.Duration
+	// MaxQueued bounds the request bodies waiting for this destination
+	// (ESP's max-request-queued-per-endpoint × the URLs); past it new
+	// records are answered 11 at once. 0, when the key is absent, leaves
+	// the dataplane's bound (1024 bodies; 64 MiB either way).
+	MaxQueued int
 	// HealthCheck, if not nil (the section is present), checks each URL
 	// actively; see HealthCheck.
 	HealthCheck *HealthCheck

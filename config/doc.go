@@ -99,6 +99,7 @@
 //	    tls: {ca-file: "", cert-file: "", key-file: "", server-name: "", insecure-skip-verify: false}
 //	      # ESP: key-store, trust-store (as service.tls), protocols, cipher-suites
 //	    allow-insecure: false         # (xdrhook) see Security
+//	    max-request-queued-per-endpoint: (none)  # ESP: × URLs = bodies queued before records are answered 11 (absent: 1024)
 //	    connection-ttl: -1            # ms; -1 = never. Older connections take no new request, close when idle, are re-dialled
 //	    health-check:                 # absent: no active checks
 //	      call-timeout: 1000          # ms, < interval

@@ -74,7 +74,7 @@ var ESPKeys = []ESPKey{
 	{Path: "destinations.*.compression", Status: ESPImplemented},
 	{Path: "destinations.*.compression-threshold", Status: ESPImplemented, Note: "default 1024, not ESP's 0"},
 	{Path: "destinations.*.max-connections-per-endpoint", Status: ESPImplemented, Note: "default 8, not ESP's 1"},
-	{Path: "destinations.*.max-request-queued-per-endpoint", Status: ESPWarned, Note: "no effect: max-in-flight bounds the requests per destination and service.max-concurrent-records the records waiting; set those"},
+	{Path: "destinations.*.max-request-queued-per-endpoint", Status: ESPMapped, Note: "× the number of URLs: the bound on request bodies waiting for the destination (absent: 1024; 64 MiB in any case); past it new records are answered 11 at once"},
 	{Path: "destinations.*.call-timeout", Status: ESPImplemented},
 	{Path: "destinations.*.connect-timeout", Status: ESPImplemented},
 	{Path: "destinations.*.connection-ttl", Status: ESPImplemented},
@@ -329,4 +329,14 @@ func (l *loader) espNotes(c *Config) {
 		c.Notes = append(c.Notes, &Problem{File: l.file, Line: l.line(p), Path: p + ".protocol",
 			Msg: "not set: xdrhook sends HTTP/1.1 (HTTP_1_1), where ESP defaults to HTTP/2; write protocol: HTTP_2 to keep ESP's behaviour (DESIGN.md: Default protocol)"})
 	}
+}
+
+// espMaxQueued maps max-request-queued-per-endpoint onto the destination's
+// queue bound: xdrhook queues per destination, so per endpoint × URLs.
+func (l *loader) espMaxQueued(r *rawDestination, p string, urls int) int {
+	if r.MaxRequestQueuedPerEndpoint == nil {
+		return 0
+	}
+	n := l.intIn(&r.MaxRequestQueuedPerEndpoint, p+".max-request-queued-per-endpoint", 0, 1, 1<<20)
+	return min(n*max(urls, 1), 1<<20)
 }

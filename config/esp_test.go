@@ -159,9 +159,30 @@ wibble: 1
 		got = append(got, fmt.Sprintf("%d %s %s", u.Line, u.Path, u.Status))
 	}
 	want := "2 service.port implemented|3 service.worker-threads warned|6 destinations.esp.urls implemented|" +
-		"8 destinations.esp.max-request-queued-per-endpoint warned|9 routing.mode refused|9 routing.class refused|" +
+		"8 destinations.esp.max-request-queued-per-endpoint mapped|9 routing.mode refused|9 routing.class refused|" +
 		"10 format.mode implemented|11 wibble refused"
 	if strings.Join(got, "|") != want {
 		t.Fatalf("explain:\n%s\nwant\n%s", strings.Join(got, "|"), want)
 	}
+}
+
+// max-request-queued-per-endpoint becomes the destination's queue bound:
+// per endpoint × URLs; absent, the dataplane's default.
+func TestESPMaxQueuedMapped(t *testing.T) {
+	c, err := parse(t, `
+destinations:
+  d:
+    urls: [http://127.0.0.1:9200/, http://127.0.0.1:9201/, http://127.0.0.1:9202/]
+    max-request-queued-per-endpoint: 100
+  e: {urls: [http://127.0.0.1:9300/]}
+routing: {mode: static-multi-destination, destinations: [d, e]}
+`, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Destinations["d"].MaxQueued != 300 || c.Destinations["e"].MaxQueued != 0 || len(c.Warnings) != 0 {
+		t.Fatalf("MaxQueued %d and %d, warnings %v", c.Destinations["d"].MaxQueued, c.Destinations["e"].MaxQueued, c.Warnings)
+	}
+	wantErrs(t, "destinations: {d: {urls: [http://127.0.0.1:9200/], max-request-queued-per-endpoint: 0}}\nrouting: {mode: static, destination: d}\n", nil,
+		`config.yml:1: destinations.d.max-request-queued-per-endpoint: 0 is out of range (1 to 1048576)`)
 }

@@ -96,6 +96,9 @@ type rawDestination struct {
 	// ESP keys of the connection pool (connttl.go, healthcheck.go).
 	ConnectionTTL *int            `yaml:"connection-ttl,omitempty"`
 	HealthCheck   *rawHealthCheck `yaml:"health-check,omitempty"`
+
+	// ESP's request queue bound (esp.go).
+	MaxRequestQueuedPerEndpoint *int `yaml:"max-request-queued-per-endpoint,omitempty"`
 }
 
 // rawRequest is destinations.*.request: per-record request shaping.

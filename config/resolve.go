@@ -434,6 +434,7 @@ func (l *loader) resolveDestination(name string, r *rawDestination, id int, dead
 
 	d.AllowInsecure = l.boolean(&r.AllowInsecure, false)
 	d.ConnectionTTL = l.resolveConnectionTTL(&r.ConnectionTTL, p)
+	d.MaxQueued = l.espMaxQueued(r, p, len(d.URLs))
 	if r.HealthCheck != nil {
 		d.HealthCheck = l.resolveHealthCheck(r.HealthCheck, p)
 	}

@@ -153,6 +153,7 @@ func buildDestination(cd *config.Destination, userAgent, query string) (*datapla
 	do := dataplane.DestinationOptions{
 		Name:        cd.Name,
 		MaxInFlight: inFlightWindow(cd),
+		MaxQueued:   cd.MaxQueued,
 		CallTimeout: cd.CallTimeout,
 		Retry: dataplane.RetryPolicy{
 			MaxAttempts: cd.Retry.MaxAttempts, InitialBackoff: cd.Retry.InitialBackoff, MaxBackoff: cd.Retry.MaxBackoff,
