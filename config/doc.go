@@ -67,6 +67,11 @@
 //	  reply-deadline: 8000            # 1..8000 ms
 //	  max-connections: 1024           # (xdrhook) XDR connections at once
 //	  io-threads: 0                   # event loops; 0 = one per CPU
+//	  cluster-name: (none)            # ESP: a constant label cluster="NAME" on every metric
+//	  protocol: TCP                   # ESP: TCP only (HTTP refused)
+//	  # ESP keys with no effect load with a warning: worker-threads, enable-tcp-xdr-ack-buffering,
+//	  # socket-receive-buffer-bytes; likewise logging.file, enable-console-logging, levels,
+//	  # ticker-interval, max-history (docs/migrating-from-esp.md lists every ESP key)
 //	destinations:
 //	  NAME:
 //	    urls: []                      # required, ≥ 1, http:// or https://, no user:pass@
@@ -153,7 +158,7 @@
 //	    namespaces: {NS: {sets: {SET: {}}}}   # overrides on top of the port's block
 //	logging:
 //	  level: info                     # debug | info | warn | error
-//	  format: text                    # or json
+//	  format: text                    # or json (ESP's simple is text)
 //
 // # Decisions
 //

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/xdrhook/xdrhook/perf/harness"
 )
 
 // rawFieldAt reports whether a generic ESP path is a key of the raw types
@@ -185,4 +187,51 @@ routing: {mode: static-multi-destination, destinations: [d, e]}
 	}
 	wantErrs(t, "destinations: {d: {urls: [http://127.0.0.1:9200/], max-request-queued-per-endpoint: 0}}\nrouting: {mode: static, destination: d}\n", nil,
 		`config.yml:1: destinations.d.max-request-queued-per-endpoint: 0 is out of range (1 to 1048576)`)
+}
+
+// check's output of an ESP config with Java stores, TLS options, a mapped
+// TLS port and ESP-only keys loads again to the same service and
+// destinations (the no-effect keys are gone from it, so its warnings too).
+func TestESPConfigPrintsAndReloads(t *testing.T) {
+	pki := harness.NewPKI(t)
+	pki.GoJKS(t, "key.jks", "xdrhook", pki.Issue(t, "xdrhook", true), "")
+	pki.GoTrustJKS(t, "trust.jks")
+	yml := `service:
+  tls:
+    port: 9443
+    key-store: {store-file: key.jks, store-password-file: password, store-type: jks}
+    trust-store: {store-file: trust.jks, store-password-file: password}
+    allowed-peer-names: [xdr-1]
+    protocols: [TLSv1.3]
+  protocol: TCP
+  cluster-name: east
+  worker-threads: 4
+destinations:
+  d:
+    urls: [https://127.0.0.1:9200/]
+    max-request-queued-per-endpoint: 10
+    tls:
+      trust-store: {store-file: trust.jks, store-password-file: password}
+      cipher-suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]
+routing: {mode: static, destination: d}
+logging: {format: simple, file: /var/log/x.log}
+`
+	c1, err := parseIn(t, pki.Dir, yml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := c1.WriteYAML(&out); err != nil {
+		t.Fatal(err)
+	}
+	c2, err := parseIn(t, pki.Dir, out.String())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !reflect.DeepEqual(c1.Service, c2.Service) || !reflect.DeepEqual(*c1.Destinations["d"], *c2.Destinations["d"]) || c1.Logging != c2.Logging {
+		t.Fatalf("reloaded differently:\n%+v\n%+v\n%s", c1.Service, c2.Service, out.String())
+	}
+	if c1.Service.Ports[0] != 9443 || c1.Service.TLS.KeyStore.Type != StoreJKS || len(c1.Warnings) != 2 || strings.Contains(fmt.Sprint(c2.Warnings), "ESP key") {
+		t.Fatalf("ports %v, store type %q, warnings %v then %v", c1.Service.Ports, c1.Service.TLS.KeyStore.Type, c1.Warnings, c2.Warnings)
+	}
 }
