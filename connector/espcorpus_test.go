@@ -118,34 +118,49 @@ func TestESPCorpusClearText(t *testing.T) {
 }
 
 // The TLS config loads with the JKS stores it names (generated here at its
-// paths) and delivers over h2 to a sink that requires the client
-// certificate.
+// paths: by keystore-go, and in the system tier by keytool) and delivers
+// over h2 to a sink that requires the client certificate.
 func TestESPCorpusTLS(t *testing.T) {
-	pki := harness.NewPKI(t)
-	if err := os.MkdirAll(filepath.Join(pki.Dir, "secrets", "tls-certs"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	pki.GoJKS(t, "secrets/tls-certs/svc.cluster.local.keystore.jks", "svc", pki.Issue(t, "svc.cluster.local", false), "")
-	pki.GoTrustJKS(t, "secrets/tls-certs/svc.cluster.local.truststore.jks")
-	if err := os.Rename(filepath.Join(pki.Dir, "password"), filepath.Join(pki.Dir, "secrets", "tls-certs", "storepass")); err != nil {
-		t.Fatal(err)
-	}
-	var p posts
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(p.handler))
-	srv.EnableHTTP2 = true
-	srv.TLS = newMTLSConfig(t, pki)
-	srv.StartTLS()
-	defer srv.Close()
-	yml, port := espCorpus(t, "tls.yml", srv.URL)
-	cfg, err := config.Parse(pki.Dir+"/aerospike-esp-outbound.yml", []byte(yml), config.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ks := cfg.Destinations["dc1"].TLS.KeyStore; ks == nil || ks.File != pki.Dir+"/secrets/tls-certs/svc.cluster.local.keystore.jks" {
-		t.Fatalf("key store %+v", ks)
-	}
-	if b := runCorpus(t, pki.Dir, yml, port, &p); len(b) != 1 || !strings.Contains(b[0], corpusBody) {
-		t.Fatalf("sink got %q", b)
+	for _, maker := range []string{"keystore-go", "keytool"} {
+		t.Run(maker, func(t *testing.T) {
+			pki := harness.NewPKI(t)
+			certs := filepath.Join(pki.Dir, "secrets", "tls-certs")
+			if err := os.MkdirAll(certs, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			const keyStore, trustStore = "secrets/tls-certs/svc.cluster.local.keystore.jks", "secrets/tls-certs/svc.cluster.local.truststore.jks"
+			client := pki.Issue(t, "svc.cluster.local", false)
+			if maker == "keytool" {
+				if testing.Short() {
+					t.Skip("system tier (keytool): run by make test-system")
+				}
+				pki.KeytoolKeyStore(t, keyStore, "JKS", client)
+				pki.KeytoolTrustStore(t, trustStore, "JKS")
+			} else {
+				pki.GoJKS(t, keyStore, "svc", client, "")
+				pki.GoTrustJKS(t, trustStore)
+			}
+			if err := os.Rename(filepath.Join(pki.Dir, "password"), filepath.Join(certs, "storepass")); err != nil {
+				t.Fatal(err)
+			}
+			var p posts
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(p.handler))
+			srv.EnableHTTP2 = true
+			srv.TLS = newMTLSConfig(t, pki)
+			srv.StartTLS()
+			defer srv.Close()
+			yml, port := espCorpus(t, "tls.yml", srv.URL)
+			cfg, err := config.Parse(pki.Dir+"/aerospike-esp-outbound.yml", []byte(yml), config.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ks := cfg.Destinations["dc1"].TLS.KeyStore; ks == nil || ks.File != pki.Dir+"/"+keyStore {
+				t.Fatalf("key store %+v", ks)
+			}
+			if b := runCorpus(t, pki.Dir, yml, port, &p); len(b) != 1 || !strings.Contains(b[0], corpusBody) {
+				t.Fatalf("sink got %q", b)
+			}
+		})
 	}
 }
 
