@@ -193,6 +193,10 @@ type Service struct {
 	// opens a few connections per source node, so raise it only for very
 	// large source clusters.
 	MaxConnections int
+	// SocketRecvBuffer (service.socket-receive-buffer-bytes, ESP's key)
+	// sets SO_RCVBUF of the XDR sockets; 0, the default, leaves the
+	// kernel's size (which grows with the traffic: tcp_rmem).
+	SocketRecvBuffer int
 	// ClusterName (service.cluster-name, as ESP's) is the value of a
 	// constant label cluster on every metric; "" adds none.
 	ClusterName string

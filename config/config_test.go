@@ -437,7 +437,7 @@ func TestSyntaxAndStructure(t *testing.T) {
 
 func TestTypeErrors(t *testing.T) {
 	wantErrs(t, minimal+"service: 5\n", nil,
-		`config.yml:5: service: want a mapping of port, address, tls, manage, max-concurrent-records, max-frame-bytes, reply-deadline, max-connections, io-threads, protocol, cluster-name, got "5"`)
+		`config.yml:5: service: want a mapping of port, address, tls, manage, max-concurrent-records, max-frame-bytes, reply-deadline, max-connections, io-threads, protocol, cluster-name, socket-receive-buffer-bytes, got "5"`)
 	wantErrs(t, minimal+"service:\n  max-concurrent-records: lots\n  reply-deadline: 1.5\n", nil,
 		`config.yml:6: service.max-concurrent-records: want an integer, got "lots"`,
 		`config.yml:7: service.reply-deadline: want an integer, got "1.5"`)

@@ -69,8 +69,9 @@
 //	  io-threads: 0                   # event loops; 0 = one per CPU
 //	  cluster-name: (none)            # ESP: a constant label cluster="NAME" on every metric
 //	  protocol: TCP                   # ESP: TCP only (HTTP refused)
-//	  # ESP keys with no effect load with a warning: worker-threads, enable-tcp-xdr-ack-buffering,
-//	  # socket-receive-buffer-bytes; likewise logging.file, enable-console-logging, levels,
+//	  socket-receive-buffer-bytes: (none)  # ESP: SO_RCVBUF of the XDR sockets; absent: the kernel's
+//	  # ESP keys with no effect load with a warning: worker-threads, enable-tcp-xdr-ack-buffering;
+//	  # likewise logging.file, enable-console-logging, levels,
 //	  # ticker-interval, max-history (docs/migrating-from-esp.md lists every ESP key)
 //	destinations:
 //	  NAME:

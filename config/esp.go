@@ -67,7 +67,7 @@ var ESPKeys = []ESPKey{
 	{Path: "service.max-concurrent-records", Status: ESPImplemented},
 	{Path: "service.cluster-name", Status: ESPImplemented, Note: "a constant label cluster on every metric"},
 	{Path: "service.enable-tcp-xdr-ack-buffering", Status: ESPWarned, Note: "no effect: replies are always coalesced per flush"},
-	{Path: "service.socket-receive-buffer-bytes", Status: ESPWarned, Note: "no effect: the kernel sizes the socket buffers (net.core.rmem_default); xdrhook reads whole frames whatever their size"},
+	{Path: "service.socket-receive-buffer-bytes", Status: ESPMapped, Note: "SO_RCVBUF of the XDR sockets (ESP reads that many bytes per attempt; xdrhook reads what the kernel holds, so the socket buffer is the knob); absent, the kernel sizes it"},
 
 	{Path: "destinations.*.urls", Status: ESPImplemented},
 	{Path: "destinations.*.protocol", Status: ESPImplemented, Note: "default HTTP_1_1, not ESP's HTTP_2: check notes a destination that omits it"},

@@ -114,7 +114,6 @@ logging:
 	want := []string{
 		"config.yml:6: service.worker-threads: an ESP key with no effect: encoding runs on the event loops (io-threads) and sending on goroutines",
 		"config.yml:7: service.enable-tcp-xdr-ack-buffering: an ESP key with no effect: replies are always coalesced per flush",
-		"config.yml:8: service.socket-receive-buffer-bytes: an ESP key with no effect: the kernel sizes the socket buffers (net.core.rmem_default); xdrhook reads whole frames whatever their size",
 		"config.yml:12: logging.file: an ESP key with no effect: xdrhook logs to stderr; redirect it (xdrhook run ... 2>>/var/log/xdrhook.log) or let systemd/journald or the container runtime collect it",
 		"config.yml:13: logging.enable-console-logging: an ESP key with no effect: xdrhook logs to stderr, always",
 		"config.yml:14: logging.levels: an ESP key with no effect: per-logger levels are Java's; logging.level sets xdrhook's one level",
@@ -123,8 +122,8 @@ logging:
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if c.Logging.Format != "text" || c.Service.ClusterName != "east" {
-		t.Fatalf("logging.format %q, cluster-name %q", c.Logging.Format, c.Service.ClusterName)
+	if c.Logging.Format != "text" || c.Service.ClusterName != "east" || c.Service.SocketRecvBuffer != 65536 {
+		t.Fatalf("logging.format %q, cluster-name %q, socket-receive-buffer-bytes %d", c.Logging.Format, c.Service.ClusterName, c.Service.SocketRecvBuffer)
 	}
 	wantErrs(t, minimal+"format: {mode: xdr}\n", nil,
 		`config.yml:5: format.mode: xdr: the XDR Proxy's wire format is not public, so xdrhook cannot write it; use json, flat-json, message-pack or avro`)

@@ -41,6 +41,8 @@ type rawService struct {
 	// ESP keys: protocol TCP (mapped), cluster-name (a metric label).
 	Protocol    *string `yaml:"protocol,omitempty"`
 	ClusterName *string `yaml:"cluster-name,omitempty"`
+	// ESP: SO_RCVBUF of the XDR sockets.
+	SocketReceiveBufferBytes *int `yaml:"socket-receive-buffer-bytes,omitempty"`
 }
 
 type rawServerTLS struct {

@@ -243,6 +243,9 @@ func (l *loader) resolveService(r *rawService, s *Service) {
 	if l.espValue(p+".protocol", r.Protocol) && r.Protocol != nil {
 		r.Protocol = ptr("TCP")
 	}
+	if r.SocketReceiveBufferBytes != nil {
+		s.SocketRecvBuffer = l.intIn(&r.SocketReceiveBufferBytes, p+".socket-receive-buffer-bytes", 0, 1024, 1<<30)
+	}
 	if r.ClusterName != nil {
 		s.ClusterName = *r.ClusterName
 		if strings.ContainsAny(s.ClusterName, "\r\n\x00") || s.ClusterName == "" {

@@ -72,6 +72,7 @@ func options(cfg *config.Config, o dataplane.Options, version string) (dataplane
 	o.MaxConnections = s.MaxConnections
 	o.Loops = s.IOThreads
 	o.ClusterName = s.ClusterName
+	o.SocketRecvBuffer = s.SocketRecvBuffer
 	if s.TLS != nil {
 		tc, err := s.TLS.Build()
 		if err != nil {

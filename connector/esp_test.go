@@ -17,3 +17,15 @@ routing: {mode: static-multi-destination, destinations: [d, e]}
 		t.Fatalf("MaxQueued %d and %d, want 100 and 1024 (the default)", d, e)
 	}
 }
+
+// service.cluster-name and socket-receive-buffer-bytes reach the engine.
+func TestESPServiceKeysWired(t *testing.T) {
+	_, o := buildOptions(t, `
+service: {cluster-name: east, socket-receive-buffer-bytes: 262144}
+destinations: {d: {urls: ["http://127.0.0.1:9/"]}}
+routing: {mode: static, destination: d}
+`)
+	if o.ClusterName != "east" || o.SocketRecvBuffer != 262144 {
+		t.Fatalf("cluster %q, SO_RCVBUF %d", o.ClusterName, o.SocketRecvBuffer)
+	}
+}

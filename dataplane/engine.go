@@ -31,6 +31,9 @@ type Options struct {
 	// ClusterName, if set, labels every metric cluster="NAME"
 	// (service.cluster-name).
 	ClusterName string
+	// SocketRecvBuffer, if > 0, sets SO_RCVBUF of the XDR sockets
+	// (service.socket-receive-buffer-bytes); 0 leaves the kernel's size.
+	SocketRecvBuffer int
 	// TLS, if set, makes the XDR listeners speak TLS (set ClientAuth and
 	// ClientCAs to require client certificates).
 	TLS *tls.Config

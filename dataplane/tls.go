@@ -24,7 +24,10 @@ type tlsListener struct {
 
 func (e *Engine) startTLS() error {
 	for _, addr := range e.opts.Listen {
-		ln, err := tls.Listen("tcp", addr, e.opts.TLS)
+		ln, err := e.listenTCP(addr)
+		if err == nil {
+			ln = tls.NewListener(ln, e.opts.TLS)
+		}
 		if err != nil {
 			for _, l := range e.tlsLns {
 				l.close()
