@@ -434,6 +434,7 @@ func (l *loader) resolveDestination(name string, r *rawDestination, id int, dead
 
 	d.AllowInsecure = l.boolean(&r.AllowInsecure, false)
 	d.ConnectionTTL = l.resolveConnectionTTL(&r.ConnectionTTL, p)
+	d.URLLabels = l.urlLabels(d)
 	if r.HealthCheck != nil {
 		d.HealthCheck = l.resolveHealthCheck(r.HealthCheck, p)
 	}
