@@ -348,6 +348,10 @@ type Destination struct {
 	// HealthCheck, if not nil (the section is present), checks each URL
 	// actively; see HealthCheck.
 	HealthCheck *HealthCheck
+	// URLLabels are the URLs as metrics (xdrhook_endpoint_up) and logs
+	// show them: from the environment, "<redacted: from TEMPLATE>";
+	// otherwise without the query.
+	URLLabels []string
 
 	rawURLs []string
 }

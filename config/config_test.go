@@ -95,6 +95,7 @@ func TestExample(t *testing.T) {
 		CompressionThreshold:      1024,
 		Retry:                     Retry{MaxAttempts: 3, InitialBackoff: 50 * time.Millisecond, MaxBackoff: time.Second},
 		TLS:                       ClientTLS{},
+		URLLabels:                 []string{"http://127.0.0.1:9200/_bulk"},
 		rawURLs:                   []string{"http://127.0.0.1:9200/_bulk"},
 	}
 	if !reflect.DeepEqual(d, want) {

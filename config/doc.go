@@ -11,6 +11,7 @@
 //	}
 //	for _, w := range c.Warnings { log(w) }
 //	p := c.Profile(msg.Namespace, msg.Set) // per record, no allocation
+//	p = c.ProfileFor(listenerPort, msg.Namespace, msg.Set) // with port-based-config
 //	switch p.Routing.Mode { ... p.Routing.Destinations / p.Routing.Lookup(value) }
 //	// p.Format, p.Batching, p.BinTransforms, p.RecordOrdering; batch by (p.ID, d.ID)
 //

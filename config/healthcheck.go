@@ -113,6 +113,23 @@ func (l *loader) resolveConnectionTTL(r **int, p string) time.Duration {
 	return time.Duration(v) * time.Millisecond
 }
 
+// urlLabels are the destination's URLs as metrics and logs may show them:
+// a URL from the environment is its redacted template; another keeps its
+// scheme, host and path (not its query: it may carry a token).
+func (l *loader) urlLabels(d *Destination) []string {
+	out := make([]string, len(d.rawURLs))
+	for i, s := range d.rawURLs {
+		if tpl, ok := l.secretVals[s]; ok {
+			out[i] = redacted(tpl)
+			continue
+		}
+		u := *d.URLs[i]
+		u.User, u.RawQuery, u.ForceQuery, u.Fragment = nil, "", false, ""
+		out[i] = u.String()
+	}
+	return out
+}
+
 // String describes the check for `check`'s summaries and logs.
 func (h *HealthCheck) String() string {
 	return fmt.Sprintf("%s every %v (timeout %v), down after %d failures, up after %d passes",

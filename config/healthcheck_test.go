@@ -86,3 +86,15 @@ destinations:
 routing: {mode: static, destination: d}
 `, nil, `unknown key "interval" in destinations.d.health-check (did you mean "interval-seconds"?)`)
 }
+
+func TestURLLabels(t *testing.T) {
+	c := mustParse(t, `
+destinations:
+  d: {urls: ["${ES_URL}", "http://127.0.0.1:9/x?token=s3cret", "http://127.0.0.1:10/"]}
+routing: {mode: static, destination: d}
+`, map[string]string{"ES_URL": "http://127.0.0.1:9200/_bulk"})
+	got := strings.Join(c.Destinations["d"].URLLabels, " | ")
+	if want := "<redacted: from ${ES_URL}> | http://127.0.0.1:9/x | http://127.0.0.1:10/"; got != want {
+		t.Errorf("labels %q, want %q", got, want)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // rawPortConfig is port-based-config.PORT: the top level of the records
@@ -153,4 +155,23 @@ func portsText(ports []int) string {
 		s[i] = strconv.Itoa(p)
 	}
 	return "[" + strings.Join(s, ", ") + "]"
+}
+
+// unquotePortKeys prints the ports of port-based-config as the integers
+// they are (the raw map has string keys).
+func unquotePortKeys(doc *yaml.Node) {
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		doc = doc.Content[0]
+	}
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if doc.Content[i].Value != "port-based-config" {
+			continue
+		}
+		m := doc.Content[i+1]
+		for j := 0; j+1 < len(m.Content); j += 2 {
+			if _, err := strconv.Atoi(m.Content[j].Value); err == nil {
+				m.Content[j].Tag, m.Content[j].Style = "!!int", 0
+			}
+		}
+	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -86,6 +87,22 @@ func TestPortBasedConfig(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("check output lacks %q:\n%s", want, out.String())
 		}
+	}
+	if !strings.Contains(out.String(), "\nport-based-config:\n  3001:\n") {
+		t.Errorf("ports not printed as integers:\n%s", out.String())
+	}
+	var js bytes.Buffer
+	if err := c.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Config struct {
+			Ports map[string]any `json:"port-based-config"`
+		}
+		Profiles []struct{ Port int }
+	}
+	if err := json.Unmarshal(js.Bytes(), &doc); err != nil || len(doc.Config.Ports) != 2 || doc.Profiles[len(doc.Profiles)-1].Port != 3002 {
+		t.Errorf("json: %v %+v\n%s", err, doc, js.String())
 	}
 	c2 := mustParse(t, out.String(), nil)
 	if len(c2.Profiles()) != len(c.Profiles()) {

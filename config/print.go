@@ -77,6 +77,7 @@ func (c *Config) configNode() (*yaml.Node, error) {
 		return nil, err
 	}
 	c.reorder(&n, "")
+	unquotePortKeys(&n)
 	c.redact(&n, "")
 	return &n, nil
 }

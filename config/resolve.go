@@ -438,6 +438,7 @@ func (l *loader) resolveDestination(name string, r *rawDestination, id int, dead
 	d.AllowInsecure = l.boolean(&r.AllowInsecure, false)
 	d.ConnectionTTL = l.resolveConnectionTTL(&r.ConnectionTTL, p)
 	d.MaxQueued = l.espMaxQueued(r, p, len(d.URLs))
+	d.URLLabels = l.urlLabels(d)
 	if r.HealthCheck != nil {
 		d.HealthCheck = l.resolveHealthCheck(r.HealthCheck, p)
 	}

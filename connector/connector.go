@@ -163,6 +163,8 @@ func buildDestination(cd *config.Destination, userAgent, query string) (*datapla
 		Sender:  snd,
 		Path:    perRecordPath,
 		Request: cd.Request,
+
+		EndpointLabels: cd.URLLabels,
 	}
 	if !cd.PermanentFailure.Empty() {
 		do.Permanent = &cd.PermanentFailure

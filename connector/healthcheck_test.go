@@ -1,9 +1,12 @@
 package connector
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/xdrhook/xdrhook/config"
 	"github.com/xdrhook/xdrhook/dataplane"
 )
 
@@ -32,5 +35,36 @@ routing: {mode: static-multi-destination, destinations: [d, e]}
 		if eo := e.Sender.(interface{ HTTPOptions() dataplane.HTTPOptions }).HTTPOptions(); eo.ConnTTL != 0 || e.HealthCheck != nil {
 			t.Errorf("%s: defaults: ttl %v, health-check %+v", proto, eo.ConnTTL, e.HealthCheck)
 		}
+	}
+}
+
+// xdrhook_endpoint_up names each URL without what may be secret.
+func TestEndpointUpLabels(t *testing.T) {
+	cfg, err := config.Parse("config.yml", []byte(`
+destinations:
+  d:
+    urls: ["${ES_URL}", "http://127.0.0.1:9/x?token=s3cret"]
+    health-check: {}
+routing: {mode: static, destination: d}
+`), config.Options{LookupEnv: func(k string) (string, bool) { return "http://10.1.2.3:9200/_bulk", k == "ES_URL" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(cfg, dataplane.Options{}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	e.WritePrometheus(&buf)
+	for _, want := range []string{
+		`xdrhook_endpoint_up{destination="d",url="<redacted: from ${ES_URL}>"} 1`,
+		`xdrhook_endpoint_up{destination="d",url="http://127.0.0.1:9/x"} 1`,
+	} {
+		if !strings.Contains(buf.String(), want+"\n") {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(buf.String(), "10.1.2.3") || strings.Contains(buf.String(), "s3cret") {
+		t.Error("a secret is in the metrics")
 	}
 }

@@ -133,6 +133,10 @@ type DestinationOptions struct {
 	// HealthCheck, if set, checks the sender's endpoints actively
 	// (config destinations.*.health-check; healthcheck.go).
 	HealthCheck *HealthCheckOptions
+	// EndpointLabels name the sender's endpoints in metrics and logs, in
+	// order (config: URLs from the environment redacted); nil: the URLs
+	// without credentials or query.
+	EndpointLabels []string
 }
 
 // Destination is one configured HTTP destination: a queue of finished

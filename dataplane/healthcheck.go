@@ -135,6 +135,9 @@ func (d *Destination) initHealth() error {
 	set := d.e.m.set
 	for i, ep := range eps {
 		label := redactURL(ep.raw)
+		if i < len(d.opts.EndpointLabels) {
+			label = labelValue(d.opts.EndpointLabels[i])
+		}
 		if d.hc != nil {
 			d.hc.labels = append(d.hc.labels, label)
 		}
@@ -156,7 +159,12 @@ func redactURL(raw string) string {
 		return "unparsable"
 	}
 	u.User, u.RawQuery, u.ForceQuery, u.Fragment = nil, "", false, ""
-	s := u.String()
+	return labelValue(u.String())
+}
+
+// labelValue drops what a Prometheus label value cannot hold as written
+// (quotes, backslashes, control characters).
+func labelValue(s string) string {
 	out := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c != '"' && c != '\\' && c >= ' ' {
