@@ -69,6 +69,9 @@ type Config struct {
 
 	// Namespaces holds the overrides as written (nil sections inherit).
 	Namespaces map[string]*NamespaceOverride
+	// PortConfigs is port-based-config by port (nil when absent); see
+	// ProfileFor.
+	PortConfigs map[int]*PortConfig
 
 	Logging Logging
 
@@ -76,9 +79,13 @@ type Config struct {
 	// manage listener, an unroutable default, ...). `xdrhook check` prints
 	// them and `xdrhook run` should log them at startup.
 	Warnings []*Problem
+	// Notes are differences from ESP worth knowing that are not problems
+	// (a destination without protocol gets HTTP_1_1, not ESP's HTTP_2).
+	Notes []*Problem
 
 	profiles []*Profile // by ID; profiles[0] is the top-level one
 	byNS     map[string]*nsProfiles
+	ports    map[int]*portProfiles // port-based-config
 
 	raw         *rawConfig
 	order       map[string][]string
@@ -104,6 +111,9 @@ type Profile struct {
 	// Namespace and Set say where the profile was defined: both empty for
 	// the top level, Set empty for a namespace-wide profile.
 	Namespace, Set string
+	// Port is the listener port of port-based-config the profile belongs
+	// to; 0 for the file's top level and namespaces.
+	Port int
 
 	Routing        *Routing
 	Format         *Format
@@ -183,6 +193,13 @@ type Service struct {
 	// opens a few connections per source node, so raise it only for very
 	// large source clusters.
 	MaxConnections int
+	// SocketRecvBuffer (service.socket-receive-buffer-bytes, ESP's key)
+	// sets SO_RCVBUF of the XDR sockets; 0, the default, leaves the
+	// kernel's size (which grows with the traffic: tcp_rmem).
+	SocketRecvBuffer int
+	// ClusterName (service.cluster-name, as ESP's) is the value of a
+	// constant label cluster on every metric; "" adds none.
+	ClusterName string
 	// IOThreads is the number of event loops (service.io-threads, as ESP's).
 	// Default 0: one per CPU (GOMAXPROCS). Fewer leaves CPU to encoding and
 	// sending; more than the CPUs only adds switching.
@@ -211,11 +228,20 @@ type Manage struct {
 // Addr returns host:port.
 func (m Manage) Addr() string { return net.JoinHostPort(m.Address, strconv.Itoa(m.Port)) }
 
-// ServerTLS is service.tls: the XDR listener's certificate (PEM files).
+// ServerTLS is service.tls: the XDR listener's certificate (PEM files or
+// a Java key store).
 type ServerTLS struct {
 	CertFile, KeyFile string
 	// ClientCAFile, if set, requires and verifies client certificates.
 	ClientCAFile string
+	// KeyStore replaces CertFile and KeyFile; TrustStore replaces
+	// ClientCAFile (and likewise requires client certificates).
+	KeyStore, TrustStore *KeyStore
+	// AllowedPeerNames, if set, are the names a client certificate must
+	// carry one of (common name, DNS or IP SAN): XDR's nodes.
+	AllowedPeerNames []string
+	// Protocols and CipherSuites as in ClientTLS.
+	Protocols, CipherSuites []string
 }
 
 // Protocol is destinations.*.protocol.
@@ -309,6 +335,23 @@ type Destination struct {
 	// tls.insecure-skip-verify, and headers from the environment (tokens)
 	// sent over plain http to a host other than loopback.
 	AllowInsecure bool
+	// ConnectionTTL (connection-ttl, ms; -1, the default, is never → 0):
+	// a connection older than that takes no new request; it is closed once
+	// its in-flight requests are done and a new one is dialled. Behind a
+	// load balancer this spreads load onto backends added since.
+	ConnectionTTL time.Duration
+	// MaxQueued bounds the request bodies waiting for this destination
+	// (ESP's max-request-queued-per-endpoint × the URLs); past it new
+	// records are answered 11 at once. 0, when the key is absent, leaves
+	// the dataplane's bound (1024 bodies; 64 MiB either way).
+	MaxQueued int
+	// HealthCheck, if not nil (the section is present), checks each URL
+	// actively; see HealthCheck.
+	HealthCheck *HealthCheck
+	// URLLabels are the URLs as metrics (xdrhook_endpoint_up) and logs
+	// show them: from the environment, "<redacted: from TEMPLATE>";
+	// otherwise without the query.
+	URLLabels []string
 
 	rawURLs []string
 }
@@ -340,10 +383,19 @@ type ClientTLS struct {
 	ServerName string
 	// InsecureSkipVerify needs AllowInsecure.
 	InsecureSkipVerify bool
+	// TrustStore (ESP's tls.trust-store) replaces CAFile; KeyStore (tls.
+	// key-store) replaces CertFile and KeyFile. Java stores, read at load.
+	TrustStore, KeyStore *KeyStore
+	// Protocols (TLSv1.2, TLSv1.3) bound the versions offered; CipherSuites
+	// (IANA/JSSE names) the TLS 1.2 suites. Empty: Go's defaults.
+	Protocols, CipherSuites []string
 }
 
 // IsZero reports whether nothing is set.
-func (t ClientTLS) IsZero() bool { return t == ClientTLS{} }
+func (t ClientTLS) IsZero() bool {
+	return t.CAFile == "" && t.CertFile == "" && t.KeyFile == "" && t.ServerName == "" && !t.InsecureSkipVerify &&
+		t.TrustStore == nil && t.KeyStore == nil && len(t.Protocols) == 0 && len(t.CipherSuites) == 0
+}
 
 // RoutingMode is routing.mode.
 type RoutingMode string

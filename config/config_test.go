@@ -95,6 +95,7 @@ func TestExample(t *testing.T) {
 		CompressionThreshold:      1024,
 		Retry:                     Retry{MaxAttempts: 3, InitialBackoff: 50 * time.Millisecond, MaxBackoff: time.Second},
 		TLS:                       ClientTLS{},
+		URLLabels:                 []string{"http://127.0.0.1:9200/_bulk"},
 		rawURLs:                   []string{"http://127.0.0.1:9200/_bulk"},
 	}
 	if !reflect.DeepEqual(d, want) {
@@ -411,18 +412,20 @@ namespaces:
 `, nil,
 		`config.yml:10: unknown key "framming" in namespaces.test.sets.orders.format (did you mean "framing"?)`,
 		`config.yml:11: unknown key "record-ordering" in namespaces.test.sets.orders (known keys: routing, format, batching, bin-transforms)`)
-	wantErrs(t, minimal+"service: {worker-threads: 4}\nlogging: {file: /var/log/x.log}\n", nil,
-		`config.yml:5: unknown key "worker-threads" in service (a Connect for ESP key that xdrhook does not implement; io-threads sizes the event loops)`,
-		`config.yml:6: unknown key "file" in logging (a Connect for ESP key that xdrhook does not implement; xdrhook logs to stderr)`)
+	// ESP keys xdrhook cannot honour (esp_test.go has the rest).
+	wantErrs(t, minimal+"custom-transformer: {class: com.example.T}\n", nil,
+		`config.yml:5: custom-transformer: an ESP key xdrhook does not honour: `+customCode)
+	wantErrs(t, minimal+"service: {protocol: HTTP}\n", nil,
+		`config.yml:5: service.protocol: "HTTP": xdrhook receives XDR over TCP only (protocol: TCP); the HTTP input of ESP is not served`)
 	wantErrs(t, minimal+"zzz: 1\n", nil,
-		`config.yml:5: unknown key "zzz" at the top level (known keys: service, destinations, routing, format, batching, bin-transforms, namespaces, record-ordering, logging)`)
+		`config.yml:5: unknown key "zzz" at the top level (known keys: service, destinations, routing, format, batching, bin-transforms, namespaces, record-ordering, logging, port-based-config)`)
 }
 
 func TestSyntaxAndStructure(t *testing.T) {
 	wantErrs(t, "", nil, `config.yml: the file is empty: it needs at least a routing section (and destinations to route to)`)
 	wantErrs(t, "# only a comment\n", nil, `config.yml: the file is empty: it needs at least a routing section (and destinations to route to)`)
 	wantErrs(t, "- a\n- b\n", nil,
-		`config.yml:1: want a mapping of service, destinations, routing, format, batching, bin-transforms, namespaces, record-ordering, logging at the top level, got a list`)
+		`config.yml:1: want a mapping of service, destinations, routing, format, batching, bin-transforms, namespaces, record-ordering, logging, port-based-config at the top level, got a list`)
 	wantErrs(t, minimal+"---\nservice: {}\n", nil, `config.yml:5: a second YAML document (after ---): the config is one document`)
 	wantErrs(t, "service:\n  port: [1\n", nil, `config.yml:1: YAML syntax: did not find expected ',' or ']'`)
 	wantErrs(t, minimal+"logging:\n  level: info\n  level: debug\n", nil,
@@ -435,7 +438,7 @@ func TestSyntaxAndStructure(t *testing.T) {
 
 func TestTypeErrors(t *testing.T) {
 	wantErrs(t, minimal+"service: 5\n", nil,
-		`config.yml:5: service: want a mapping of port, address, tls, manage, max-concurrent-records, max-frame-bytes, reply-deadline, max-connections, io-threads, got "5"`)
+		`config.yml:5: service: want a mapping of port, address, tls, manage, max-concurrent-records, max-frame-bytes, reply-deadline, max-connections, io-threads, protocol, cluster-name, socket-receive-buffer-bytes, got "5"`)
 	wantErrs(t, minimal+"service:\n  max-concurrent-records: lots\n  reply-deadline: 1.5\n", nil,
 		`config.yml:6: service.max-concurrent-records: want an integer, got "lots"`,
 		`config.yml:7: service.reply-deadline: want an integer, got "1.5"`)
@@ -584,7 +587,7 @@ destinations:
 		wantErrs(t, dests+"routing: {destination: search}\n", nil,
 			`config.yml:5: routing.mode: missing: one of static, static-multi-destination, skip, namespace, set, bin`)
 		wantErrs(t, dests+"routing: {mode: custom, class: x.Y}\n", nil,
-			`config.yml:5: unknown key "class" in routing (a Connect for ESP key that xdrhook does not implement; custom routing code is not supported; routing modes are static, static-multi-destination, skip, namespace, set, bin)`)
+			`config.yml:5: routing.class: an ESP key xdrhook does not honour: `+customCode)
 		wantErrs(t, dests+"routing: {mode: statc, destination: search}\n", nil,
 			`config.yml:5: routing.mode: "statc" is not one of static, static-multi-destination, skip, namespace, set, bin (did you mean "static"?)`)
 	})
@@ -868,7 +871,7 @@ func TestSecurity(t *testing.T) {
 		t.Errorf("warnings %v", Errors(c.Warnings))
 	}
 	wantErrs(t, minimal+"service: {tls: {cert-file: a.pem}}\n", nil,
-		`config.yml:5: service.tls: the XDR listener needs both cert-file and key-file`)
+		`config.yml:5: service.tls: the XDR listener needs both cert-file and key-file (PEM), or a key-store`)
 	wantErrs(t, minimal+"service: {tls: {cert-file: a.pem, key-file: a.key}}\n", nil,
 		`config.yml:5: service.tls: cannot load the certificate: open a.pem: file does not exist`)
 }

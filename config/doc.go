@@ -11,6 +11,7 @@
 //	}
 //	for _, w := range c.Warnings { log(w) }
 //	p := c.Profile(msg.Namespace, msg.Set) // per record, no allocation
+//	p = c.ProfileFor(listenerPort, msg.Namespace, msg.Set) // with port-based-config
 //	switch p.Routing.Mode { ... p.Routing.Destinations / p.Routing.Lookup(value) }
 //	// p.Format, p.Batching, p.BinTransforms, p.RecordOrdering; batch by (p.ID, d.ID)
 //
@@ -52,6 +53,13 @@
 //	    cert-file: ""                 # required with tls
 //	    key-file: ""                  # required with tls
 //	    client-ca-file: ""            # set: client certificates required and verified
+//	    key-store: {store-file: "", store-password-file: "", store-password: "", key-password-file: "", store-type: ""}
+//	                                  # ESP: a Java store (JKS | PKCS12, "" = from the file) instead of cert-file/key-file
+//	    trust-store: {...}            # ESP: as key-store, instead of client-ca-file (client certificates required)
+//	    allowed-peer-names: []        # ESP: a client certificate must name one (CN, DNS or IP SAN); needs a trust store
+//	    protocols: []                 # ESP: TLSv1.2 | TLSv1.3 (older: warned, not offered); [] = both
+//	    cipher-suites: []             # ESP: IANA/JSSE names of TLS 1.2 suites; TLS 1.3 ones warned (Go offers all)
+//	    port: (none)                  # ESP's TLS port: taken as service.port when that is absent
 //	  manage:
 //	    address: 127.0.0.1            # non-loopback: allowed, with a warning
 //	    port: 8902                    # must differ from the XDR ports
@@ -60,6 +68,12 @@
 //	  reply-deadline: 8000            # 1..8000 ms
 //	  max-connections: 1024           # (xdrhook) XDR connections at once
 //	  io-threads: 0                   # event loops; 0 = one per CPU
+//	  cluster-name: (none)            # ESP: a constant label cluster="NAME" on every metric
+//	  protocol: TCP                   # ESP: TCP only (HTTP refused)
+//	  socket-receive-buffer-bytes: (none)  # ESP: SO_RCVBUF of the XDR sockets; absent: the kernel's
+//	  # ESP keys with no effect load with a warning: worker-threads, enable-tcp-xdr-ack-buffering;
+//	  # likewise logging.file, enable-console-logging, levels,
+//	  # ticker-interval, max-history (docs/migrating-from-esp.md lists every ESP key)
 //	destinations:
 //	  NAME:
 //	    urls: []                      # required, ≥ 1, http:// or https://, no user:pass@
@@ -90,7 +104,18 @@
 //	    compression-threshold: 1024   # bytes
 //	    retry: {max-attempts: 3, initial-backoff: 50, max-backoff: 1000}  # ms, doubling; initial-backoff 0 retries at once, every time
 //	    tls: {ca-file: "", cert-file: "", key-file: "", server-name: "", insecure-skip-verify: false}
+//	      # ESP: key-store, trust-store (as service.tls), protocols, cipher-suites
 //	    allow-insecure: false         # (xdrhook) see Security
+//	    max-request-queued-per-endpoint: (none)  # ESP: × URLs = bodies queued before records are answered 11 (absent: 1024)
+//	    connection-ttl: -1            # ms; -1 = never. Older connections take no new request, close when idle, are re-dialled
+//	    health-check:                 # absent: no active checks
+//	      call-timeout: 1000          # ms, < interval
+//	      interval-seconds: 5
+//	      healthy-threshold: 3        # passes in a row to come back
+//	      unhealthy-threshold: 3      # (xdrhook) failures in a row to leave the round robin
+//	      path: ""                    # (xdrhook) "" = the URL itself; "/health" replaces the URL's path
+//	      method: GET                 # (xdrhook) GET | HEAD | OPTIONS
+//	      expected-status: [200-499]  # (xdrhook) statuses that pass; errors and timeouts fail
 //	routing:                          # required
 //	  mode: static                    # static | static-multi-destination | skip | namespace | set | bin
 //	  destination: NAME               # static only
@@ -129,9 +154,13 @@
 //	record-ordering:
 //	  enable: false
 //	  lut-cache-ttl-seconds: 30
+//	port-based-config:                # records arriving on a listener port; each port must be in service.port
+//	  PORT:                           # routing, format, batching, bin-transforms, record-ordering, namespaces
+//	    routing: {mode: static, destination: NAME}
+//	    namespaces: {NS: {sets: {SET: {}}}}   # overrides on top of the port's block
 //	logging:
 //	  level: info                     # debug | info | warn | error
-//	  format: text                    # or json
+//	  format: text                    # or json (ESP's simple is text)
 //
 // # Decisions
 //
@@ -170,6 +199,26 @@
 //     the first connection); `check --skip-files` skips that elsewhere.
 //   - call-timeout ≥ reply-deadline is a warning; batch-interval ≥
 //     reply-deadline and reply-deadline > 8000 are errors.
+//   - health-check (ESP documents call-timeout, interval-seconds,
+//     healthy-threshold only): a URL leaves the round robin after
+//     unhealthy-threshold (3) failed checks in a row and returns after
+//     healthy-threshold passes. A check is a GET of the URL itself (or of
+//     path on its host) expecting 200-499: any answer short of a server
+//     error shows the server is up and routing (an Elasticsearch _bulk URL
+//     answers GET with 405); 5xx, transport errors and timeouts fail. With
+//     every URL of a destination down its records are answered 11 at once.
+//   - port-based-config: a port's block is the top level of the records
+//     arriving on that port. Its sections replace the file's top-level ones
+//     (a section it omits is the file's), its own namespaces overrides apply
+//     on top of it (set, else namespace, else the port's block, else the
+//     top level), and the file's top-level namespaces overrides do not apply
+//     to it (a warning says so when the port's block has none). A port it
+//     names must be one of service.port, and not 0. Ports without a block
+//     get the file's top level and namespaces. It takes every section a
+//     namespace may override, so a section added there is available per
+//     port too.
+//   - connection-ttl 0 is an error (it would mean a connection per
+//     request); -1 is never, as ESP.
 //   - Bin names (routing.bin, include/exclude bins, map old names) longer
 //     than Aerospike's 15 bytes are errors: they could never match.
 package config

@@ -90,6 +90,8 @@ type loader struct {
 
 	errs  Errors
 	warns Errors
+
+	espSeen bool // an ESP key was warned or refused: espNotes
 }
 
 func (l *loader) problem(line int, path, msg string) {

@@ -77,6 +77,7 @@ func (c *Config) configNode() (*yaml.Node, error) {
 		return nil, err
 	}
 	c.reorder(&n, "")
+	unquotePortKeys(&n)
 	c.redact(&n, "")
 	return &n, nil
 }
@@ -158,6 +159,9 @@ func (c *Config) profileNode(p *Profile) (*yaml.Node, error) {
 	add("id", scalar("!!int", strconv.Itoa(p.ID)))
 	add("namespace", scalar("!!str", p.Namespace))
 	add("set", scalar("!!str", p.Set))
+	if p.Port != 0 {
+		add("port", scalar("!!int", strconv.Itoa(p.Port)))
+	}
 	sections := []struct {
 		key  string
 		raw  any
@@ -183,9 +187,14 @@ func (c *Config) profileNode(p *Profile) (*yaml.Node, error) {
 // describeProfile is a one-line summary for the YAML comments.
 func (c *Config) describeProfile(p *Profile) string {
 	var b strings.Builder
+	if p.Port != 0 {
+		fmt.Fprintf(&b, "port %d: ", p.Port)
+	}
 	switch {
 	case p.ID == 0:
 		b.WriteString("every namespace and set not listed below")
+	case p.Namespace == "":
+		b.WriteString("every namespace and set not listed below for this port")
 	case p.Set == "":
 		fmt.Fprintf(&b, "namespace %s (its other sets)", p.Namespace)
 	default:

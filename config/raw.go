@@ -23,6 +23,9 @@ type rawConfig struct {
 	Namespaces     map[string]*rawNamespace   `yaml:"namespaces,omitempty"`
 	RecordOrdering *rawRecordOrdering         `yaml:"record-ordering,omitempty"`
 	Logging        *rawLogging                `yaml:"logging,omitempty"`
+
+	// port-based-config: the sections per listener port (ports.go).
+	PortBasedConfig map[string]*rawPortConfig `yaml:"port-based-config,omitempty"`
 }
 
 type rawService struct {
@@ -35,12 +38,32 @@ type rawService struct {
 	ReplyDeadline        *int          `yaml:"reply-deadline,omitempty"`
 	MaxConnections       *int          `yaml:"max-connections,omitempty"`
 	IOThreads            *int          `yaml:"io-threads,omitempty"`
+	// ESP keys: protocol TCP (mapped), cluster-name (a metric label).
+	Protocol    *string `yaml:"protocol,omitempty"`
+	ClusterName *string `yaml:"cluster-name,omitempty"`
+	// ESP: SO_RCVBUF of the XDR sockets.
+	SocketReceiveBufferBytes *int `yaml:"socket-receive-buffer-bytes,omitempty"`
 }
 
 type rawServerTLS struct {
-	CertFile     *string `yaml:"cert-file,omitempty"`
-	KeyFile      *string `yaml:"key-file,omitempty"`
-	ClientCAFile *string `yaml:"client-ca-file,omitempty"`
+	Port             *int       `yaml:"port,omitempty"`
+	CertFile         *string    `yaml:"cert-file,omitempty"`
+	KeyFile          *string    `yaml:"key-file,omitempty"`
+	ClientCAFile     *string    `yaml:"client-ca-file,omitempty"`
+	KeyStore         *rawStore  `yaml:"key-store,omitempty"`
+	TrustStore       *rawStore  `yaml:"trust-store,omitempty"`
+	AllowedPeerNames stringList `yaml:"allowed-peer-names,omitempty"`
+	Protocols        stringList `yaml:"protocols,omitempty"`
+	CipherSuites     stringList `yaml:"cipher-suites,omitempty"`
+}
+
+// rawStore is ESP's Java key store: tls.key-store and tls.trust-store.
+type rawStore struct {
+	StoreFile         *string `yaml:"store-file,omitempty"`
+	StorePasswordFile *string `yaml:"store-password-file,omitempty"`
+	StorePassword     *string `yaml:"store-password,omitempty"`
+	KeyPasswordFile   *string `yaml:"key-password-file,omitempty"`
+	StoreType         *string `yaml:"store-type,omitempty"`
 }
 
 type rawManage struct {
@@ -71,6 +94,13 @@ type rawDestination struct {
 	Retry                     *rawRetry     `yaml:"retry,omitempty"`
 	TLS                       *rawClientTLS `yaml:"tls,omitempty"`
 	AllowInsecure             *bool         `yaml:"allow-insecure,omitempty"`
+
+	// ESP keys of the connection pool (connttl.go, healthcheck.go).
+	ConnectionTTL *int            `yaml:"connection-ttl,omitempty"`
+	HealthCheck   *rawHealthCheck `yaml:"health-check,omitempty"`
+
+	// ESP's request queue bound (esp.go).
+	MaxRequestQueuedPerEndpoint *int `yaml:"max-request-queued-per-endpoint,omitempty"`
 }
 
 // rawRequest is destinations.*.request: per-record request shaping.
@@ -95,11 +125,15 @@ type rawRetry struct {
 }
 
 type rawClientTLS struct {
-	CAFile             *string `yaml:"ca-file,omitempty"`
-	CertFile           *string `yaml:"cert-file,omitempty"`
-	KeyFile            *string `yaml:"key-file,omitempty"`
-	ServerName         *string `yaml:"server-name,omitempty"`
-	InsecureSkipVerify *bool   `yaml:"insecure-skip-verify,omitempty"`
+	CAFile             *string    `yaml:"ca-file,omitempty"`
+	CertFile           *string    `yaml:"cert-file,omitempty"`
+	KeyFile            *string    `yaml:"key-file,omitempty"`
+	ServerName         *string    `yaml:"server-name,omitempty"`
+	InsecureSkipVerify *bool      `yaml:"insecure-skip-verify,omitempty"`
+	KeyStore           *rawStore  `yaml:"key-store,omitempty"`
+	TrustStore         *rawStore  `yaml:"trust-store,omitempty"`
+	Protocols          stringList `yaml:"protocols,omitempty"`
+	CipherSuites       stringList `yaml:"cipher-suites,omitempty"`
 }
 
 type rawRouting struct {

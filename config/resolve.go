@@ -66,32 +66,23 @@ func (l *loader) resolve(raw *rawConfig) *Config {
 	if raw.Logging == nil {
 		raw.Logging = &rawLogging{}
 	}
+	if f := raw.Logging.Format; f != nil && strings.EqualFold(*f, "simple") {
+		raw.Logging.Format = ptr("text") // ESP's name of the plain format
+	}
 	c.Logging = Logging{
 		Level:  l.enum(&raw.Logging.Level, "logging.level", "info", "debug", "info", "warn", "error"),
 		Format: l.enum(&raw.Logging.Format, "logging.format", "text", "text", "json"),
 	}
 
-	for _, ns := range sortedKeys(raw.Namespaces) {
-		rn := raw.Namespaces[ns]
-		p := join("namespaces", ns)
-		o := &NamespaceOverride{Override: l.resolveOverride(&rn.rawOverride, p, c, used)}
-		if rn.RecordOrdering != nil {
-			o.RecordOrdering = l.resolveRecordOrdering(rn.RecordOrdering, p+".record-ordering")
-		}
-		if len(rn.Sets) > 0 {
-			o.Sets = map[string]*Override{}
-			for _, set := range sortedKeys(rn.Sets) {
-				so := l.resolveOverride(rn.Sets[set], join(p+".sets", set), c, used)
-				o.Sets[set] = &so
-			}
-		}
-		c.Namespaces[ns] = o
-	}
+	c.Namespaces = l.resolveNamespaces(raw.Namespaces, "namespaces", c, used)
+	l.resolvePorts(raw, c, used)
 	if len(l.errs) > 0 {
 		return nil
 	}
 	l.buildProfiles(c)
+	buildPortProfiles(c)
 	l.crossChecks(c, used)
+	l.espNotes(c)
 
 	return c
 }
@@ -123,37 +114,46 @@ func (l *loader) buildProfiles(c *Config) {
 	top := &Profile{ID: 0, Routing: c.Routing, Format: c.Format, Batching: c.Batching,
 		BinTransforms: c.BinTransforms, RecordOrdering: c.RecordOrdering}
 	c.profiles = []*Profile{top}
-	c.byNS = map[string]*nsProfiles{}
-	pick := func(o Override, ro *RecordOrdering, above *Profile, ns, set string) *Profile {
-		if o.Routing == nil && o.Format == nil && o.Batching == nil && o.BinTransforms == nil && ro == nil {
-			return above
-		}
-		p := *above
-		p.ID, p.Namespace, p.Set = len(c.profiles), ns, set
-		if o.Routing != nil {
-			p.Routing = o.Routing
-		}
-		if o.Format != nil {
-			p.Format = o.Format
-		}
-		if o.Batching != nil {
-			p.Batching = o.Batching
-		}
-		if o.BinTransforms != nil {
-			p.BinTransforms = o.BinTransforms
-		}
-		if ro != nil {
-			p.RecordOrdering = ro
-		}
-		c.profiles = append(c.profiles, &p)
-		return &p
+	c.byNS = buildNSProfiles(c, c.Namespaces, top)
+}
+
+// pickProfile returns the profile of o over above: above itself when o
+// overrides nothing, else a new profile (appended to c.profiles).
+func pickProfile(c *Config, o Override, ro *RecordOrdering, above *Profile, ns, set string) *Profile {
+	if o.Routing == nil && o.Format == nil && o.Batching == nil && o.BinTransforms == nil && ro == nil {
+		return above
 	}
-	for _, ns := range sortedKeys(c.Namespaces) {
-		o := c.Namespaces[ns]
-		nsp := pick(o.Override, o.RecordOrdering, top, ns, "")
+	p := *above
+	p.ID, p.Namespace, p.Set = len(c.profiles), ns, set
+	if o.Routing != nil {
+		p.Routing = o.Routing
+	}
+	if o.Format != nil {
+		p.Format = o.Format
+	}
+	if o.Batching != nil {
+		p.Batching = o.Batching
+	}
+	if o.BinTransforms != nil {
+		p.BinTransforms = o.BinTransforms
+	}
+	if ro != nil {
+		p.RecordOrdering = ro
+	}
+	c.profiles = append(c.profiles, &p)
+	return &p
+}
+
+// buildNSProfiles makes the profiles of namespaces over top (the file's
+// top level, or a port's).
+func buildNSProfiles(c *Config, namespaces map[string]*NamespaceOverride, top *Profile) map[string]*nsProfiles {
+	byNS := map[string]*nsProfiles{}
+	for _, ns := range sortedKeys(namespaces) {
+		o := namespaces[ns]
+		nsp := pickProfile(c, o.Override, o.RecordOrdering, top, ns, "")
 		e := &nsProfiles{def: nsp}
 		for _, set := range sortedKeys(o.Sets) {
-			if sp := pick(*o.Sets[set], nil, nsp, ns, set); sp != nsp {
+			if sp := pickProfile(c, *o.Sets[set], nil, nsp, ns, set); sp != nsp {
 				if e.sets == nil {
 					e.sets = map[string]*Profile{}
 				}
@@ -161,9 +161,10 @@ func (l *loader) buildProfiles(c *Config) {
 			}
 		}
 		if nsp != top || e.sets != nil {
-			c.byNS[ns] = e
+			byNS[ns] = e
 		}
 	}
+	return byNS
 }
 
 func (l *loader) crossChecks(c *Config, used map[string]bool) {
@@ -238,6 +239,19 @@ var singleContentType = map[FormatMode]string{
 
 func (l *loader) resolveService(r *rawService, s *Service) {
 	const p = "service"
+	l.mapTLSPort(r)
+	if l.espValue(p+".protocol", r.Protocol) && r.Protocol != nil {
+		r.Protocol = ptr("TCP")
+	}
+	if r.SocketReceiveBufferBytes != nil {
+		s.SocketRecvBuffer = l.intIn(&r.SocketReceiveBufferBytes, p+".socket-receive-buffer-bytes", 0, 1024, 1<<30)
+	}
+	if r.ClusterName != nil {
+		s.ClusterName = *r.ClusterName
+		if strings.ContainsAny(s.ClusterName, "\r\n\x00") || s.ClusterName == "" {
+			l.errorf(p+".cluster-name", "%s cannot be a metric label value (empty, or CR, LF or NUL in it)", l.show(p+".cluster-name", s.ClusterName))
+		}
+	}
 	if !r.Port.set {
 		r.Port = portList{ports: []int{DefaultPort}, set: true}
 	}
@@ -262,21 +276,7 @@ func (l *loader) resolveService(r *rawService, s *Service) {
 	s.Address = l.strDef(&r.Address, DefaultAddress)
 	l.checkHost(p+".address", s.Address)
 	if r.TLS != nil {
-		tp := p + ".tls"
-		t := &ServerTLS{
-			CertFile:     l.fileName(&r.TLS.CertFile),
-			KeyFile:      l.fileName(&r.TLS.KeyFile),
-			ClientCAFile: l.fileName(&r.TLS.ClientCAFile),
-		}
-		switch {
-		case t.CertFile == "" || t.KeyFile == "":
-			l.errorf(tp, "the XDR listener needs both cert-file and key-file")
-		case !l.opt.SkipFiles:
-			if _, err := t.build(l.opt.ReadFile); err != nil {
-				l.errorf(tp, "cannot load the certificate: %v", err)
-			}
-		}
-		s.TLS = t
+		s.TLS = l.resolveServerTLS(r.TLS, p+".tls")
 	}
 	if r.Manage == nil {
 		r.Manage = &rawManage{}
@@ -436,32 +436,14 @@ func (l *loader) resolveDestination(name string, r *rawDestination, id int, dead
 	}
 
 	d.AllowInsecure = l.boolean(&r.AllowInsecure, false)
+	d.ConnectionTTL = l.resolveConnectionTTL(&r.ConnectionTTL, p)
+	d.MaxQueued = l.espMaxQueued(r, p, len(d.URLs))
+	d.URLLabels = l.urlLabels(d)
+	if r.HealthCheck != nil {
+		d.HealthCheck = l.resolveHealthCheck(r.HealthCheck, p)
+	}
 	if r.TLS != nil {
-		tp := p + ".tls"
-		d.TLS = ClientTLS{
-			CAFile:             l.fileName(&r.TLS.CAFile),
-			CertFile:           l.fileName(&r.TLS.CertFile),
-			KeyFile:            l.fileName(&r.TLS.KeyFile),
-			ServerName:         l.str(&r.TLS.ServerName, ""),
-			InsecureSkipVerify: l.boolean(&r.TLS.InsecureSkipVerify, false),
-		}
-		t := d.TLS
-		switch {
-		case (t.CertFile == "") != (t.KeyFile == ""):
-			l.errorf(tp, "a client certificate needs both cert-file and key-file")
-		case !t.IsZero() && !hasHTTPS && len(d.URLs) > 0:
-			l.errorf(tp, "is set but no URL is https")
-		case !l.opt.SkipFiles && !t.IsZero():
-			if _, err := t.build(l.opt.ReadFile); err != nil {
-				l.errorf(tp, "cannot load: %v", err)
-			}
-		}
-		switch {
-		case t.InsecureSkipVerify && !d.AllowInsecure:
-			l.errorf(tp+".insecure-skip-verify", "true turns off certificate checks (anyone on the path can read and change the records); set %s.allow-insecure: true to accept that", p)
-		case t.InsecureSkipVerify:
-			l.warnf(tp+".insecure-skip-verify", "certificate checks are off (allow-insecure: true)")
-		}
+		l.resolveClientTLS(r.TLS, d, p, hasHTTPS)
 	}
 	if secretHeader && plainRemote {
 		if d.AllowInsecure {
@@ -521,6 +503,9 @@ func (l *loader) resolveRouting(r *rawRouting, p string, c *Config, used map[str
 	rt := &Routing{path: p, raw: r}
 	if r.Mode == nil || *r.Mode == "" {
 		l.errorf(p+".mode", "missing: one of %s", strings.Join(routingModes, ", "))
+		return rt
+	}
+	if !l.espValue(p+".mode", r.Mode) {
 		return rt
 	}
 	rt.Mode = RoutingMode(l.enum(&r.Mode, p+".mode", "", routingModes...))
@@ -639,6 +624,9 @@ var allFramings = []string{string(FramingNDJSON), string(FramingJSONArray), stri
 
 func (l *loader) resolveFormat(r *rawFormat, p string) *Format {
 	f := &Format{path: p, raw: r}
+	if !l.espValue(p+".mode", r.Mode) {
+		r.Mode = ptr(string(FormatJSON)) // reported; one error is enough
+	}
 	f.Mode = FormatMode(l.enum(&r.Mode, p+".mode", string(FormatJSON), formatModes...))
 	f.framingSet = r.Framing != nil
 	if ok := framingsFor[f.Mode]; ok != nil {

@@ -258,14 +258,11 @@ func (l *loader) unknownKey(k *yaml.Node, t reflect.Type, path string) {
 	if path == "" {
 		where = "at the top level"
 	}
+	if l.espUnknown(k, path) {
+		return
+	}
 	msg := fmt.Sprintf("unknown key %q %s", k.Value, where)
-	if hint, ok := espOnly[t][k.Value]; ok {
-		msg += " (a Connect for ESP key that xdrhook does not implement"
-		if hint != "" {
-			msg += "; " + hint
-		}
-		msg += ")"
-	} else if s := suggest(k.Value, fieldNames(t)); s != "" {
+	if s := suggest(k.Value, fieldNames(t)); s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
 	} else {
 		msg += " (known keys: " + strings.Join(fieldNames(t), ", ") + ")"
@@ -335,44 +332,4 @@ func fieldNames(t reflect.Type) []string {
 		}
 	}
 	return out
-}
-
-// espOnly lists keys of Aerospike Connect for ESP that xdrhook does not
-// implement, per section, with a hint where there is an equivalent.
-var espOnly = map[reflect.Type]map[string]string{
-	rawType: {
-		"port-based-config":   "run one xdrhook per port, or route by namespace/set",
-		"message-transformer": "",
-		"custom-transformer":  "",
-	},
-	reflect.TypeOf(rawService{}): {
-		"protocol":                     "xdrhook speaks XDR over TCP",
-		"worker-threads":               "io-threads sizes the event loops",
-		"cluster-name":                 "",
-		"enable-tcp-xdr-ack-buffering": "replies are always coalesced",
-		"socket-receive-buffer-bytes":  "",
-	},
-	reflect.TypeOf(rawServerTLS{}): {
-		"key-store":          "use cert-file and key-file (PEM)",
-		"trust-store":        "use client-ca-file (PEM)",
-		"allowed-peer-names": "",
-	},
-	reflect.TypeOf(rawDestination{}): {
-		"max-request-queued-per-endpoint": "max-in-flight bounds the requests per destination",
-		"connection-ttl":                  "idle-connection-timeout closes idle connections",
-		"health-check":                    "failed requests are retried and answered 11 until the destination is back",
-	},
-	reflect.TypeOf(rawClientTLS{}): {
-		"key-store":   "use cert-file and key-file (PEM)",
-		"trust-store": "use ca-file (PEM)",
-	},
-	reflect.TypeOf(rawRouting{}): {
-		"class": "custom routing code is not supported; routing modes are static, static-multi-destination, skip, namespace, set, bin",
-	},
-	reflect.TypeOf(rawLogging{}): {
-		"file":                   "xdrhook logs to stderr",
-		"enable-console-logging": "xdrhook logs to stderr",
-		"levels":                 "use level",
-		"ticker-interval":        "",
-	},
 }

@@ -71,6 +71,8 @@ func options(cfg *config.Config, o dataplane.Options, version string) (dataplane
 	o.ReplyDeadline = s.ReplyDeadline
 	o.MaxConnections = s.MaxConnections
 	o.Loops = s.IOThreads
+	o.ClusterName = s.ClusterName
+	o.SocketRecvBuffer = s.SocketRecvBuffer
 	if s.TLS != nil {
 		tc, err := s.TLS.Build()
 		if err != nil {
@@ -106,6 +108,7 @@ func buildDestination(cd *config.Destination, userAgent, query string) (*datapla
 		Pipeline:            cd.HTTP1Pipelining,
 		UserAgent:           userAgent,
 		IdleConnTimeout:     cd.IdleConnectionTimeout,
+		ConnTTL:             cd.ConnectionTTL,
 		H2ReadIdleTimeout:   cd.HTTP2ReadIdleTimeout,
 		H2PingTimeout:       cd.HTTP2PingTimeout,
 	}
@@ -151,6 +154,7 @@ func buildDestination(cd *config.Destination, userAgent, query string) (*datapla
 	do := dataplane.DestinationOptions{
 		Name:        cd.Name,
 		MaxInFlight: inFlightWindow(cd),
+		MaxQueued:   cd.MaxQueued,
 		CallTimeout: cd.CallTimeout,
 		Retry: dataplane.RetryPolicy{
 			MaxAttempts: cd.Retry.MaxAttempts, InitialBackoff: cd.Retry.InitialBackoff, MaxBackoff: cd.Retry.MaxBackoff,
@@ -159,9 +163,18 @@ func buildDestination(cd *config.Destination, userAgent, query string) (*datapla
 		Sender:  snd,
 		Path:    perRecordPath,
 		Request: cd.Request,
+
+		EndpointLabels: cd.URLLabels,
 	}
 	if !cd.PermanentFailure.Empty() {
 		do.Permanent = &cd.PermanentFailure
+	}
+	if h := cd.HealthCheck; h != nil {
+		do.HealthCheck = &dataplane.HealthCheckOptions{
+			Interval: h.Interval, Timeout: h.CallTimeout,
+			HealthyThreshold: h.HealthyThreshold, UnhealthyThreshold: h.UnhealthyThreshold,
+			Method: h.Method, Path: h.Path, Expected: &h.Expected,
+		}
 	}
 	return dataplane.NewDestination(do), nil
 }
@@ -254,11 +267,10 @@ type router struct {
 	one      [][]*dataplane.Destination // per destination ID, a list of one
 }
 
-// Route implements dataplane.Router. A record that routes nowhere (skip,
-// or no destination named and no default) gets no destinations: answered
-// 0, counted skipped.
-func (r *router) Route(m *wire.Message) (*dataplane.Profile, []*dataplane.Destination) {
-	cp := r.cfg.Profile(m.Namespace, m.Set)
+// routeProfile applies the routing of cp, the record's profile (Route,
+// RoutePort). A record that routes nowhere (skip, or no destination named
+// and no default) gets no destinations: answered 0, counted skipped.
+func (r *router) routeProfile(cp *config.Profile, m *wire.Message) (*dataplane.Profile, []*dataplane.Destination) {
 	p := r.profiles[cp.ID]
 	var d *config.Destination
 	switch rt := cp.Routing; rt.Mode {

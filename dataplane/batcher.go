@@ -154,6 +154,10 @@ func (bt *batcher) add(e *Engine, m *wire.Message, r ref, nowMs, nowUnix int64) 
 		bt.d.m.skipped.Inc()
 		return wire.RCOK
 	}
+	if bt.d.unhealthy() {
+		bt.d.m.refusedUnhealthy.Inc()
+		return wire.RCRetry
+	}
 	if bt.d.backedUp() {
 		bt.d.m.refused.Inc()
 		return wire.RCRetry

@@ -130,6 +130,13 @@ type DestinationOptions struct {
 	// destinations.*.request; batching off): method, path and query,
 	// headers and whether a body goes, per record. Path is then unused.
 	Request *shape.Request
+	// HealthCheck, if set, checks the sender's endpoints actively
+	// (config destinations.*.health-check; healthcheck.go).
+	HealthCheck *HealthCheckOptions
+	// EndpointLabels name the sender's endpoints in metrics and logs, in
+	// order (config: URLs from the environment redacted); nil: the URLs
+	// without credentials or query.
+	EndpointLabels []string
 }
 
 // Destination is one configured HTTP destination: a queue of finished
@@ -151,6 +158,7 @@ type Destination struct {
 	// (readiness).
 	reachable atomic.Bool
 
+	hc      *healthChecker // nil without health-check
 	m       *destMetrics
 	failLog logLimit // failed attempts, one line per logEvery
 }
@@ -200,6 +208,7 @@ func (d *Destination) start() {
 		d.wg.Add(1)
 		go d.worker()
 	}
+	d.startHealthChecks()
 }
 
 // backedUp reports whether new records should be refused (answered 11).
@@ -238,6 +247,7 @@ func (d *Destination) take() *batch {
 
 // stop lets the workers finish what is queued, then return.
 func (d *Destination) stop() {
+	d.stopHealthChecks()
 	d.mu.Lock()
 	d.closed = true
 	d.mu.Unlock()
@@ -288,6 +298,10 @@ func (d *Destination) deliver(r *Request, bornMs int64) byte {
 		if !now.Before(deadline) {
 			d.m.deadline.Inc()
 			return rc
+		}
+		if d.unhealthy() {
+			d.m.refusedUnhealthy.Add(r.Records)
+			return wire.RCRetry // no endpoint is up: XDR retries, no wait for the deadline
 		}
 		callDeadline := deadline
 		if ct := d.opts.CallTimeout; now.Add(ct).Before(deadline) {

@@ -28,6 +28,12 @@ import (
 type Options struct {
 	// Listen are the XDR listener addresses, host:port.
 	Listen []string
+	// ClusterName, if set, labels every metric cluster="NAME"
+	// (service.cluster-name).
+	ClusterName string
+	// SocketRecvBuffer, if > 0, sets SO_RCVBUF of the XDR sockets
+	// (service.socket-receive-buffer-bytes); 0 leaves the kernel's size.
+	SocketRecvBuffer int
 	// TLS, if set, makes the XDR listeners speak TLS (set ClientAuth and
 	// ClientCAs to require client certificates).
 	TLS *tls.Config
@@ -80,6 +86,9 @@ type Engine struct {
 	order    *lutCache
 	m        *engineMetrics
 	log      *slog.Logger
+
+	// portRouter is router when it routes by listener port too.
+	portRouter PortRouter
 
 	sessMu   sync.Mutex
 	sessions map[*session]struct{}
@@ -136,6 +145,7 @@ func New(o Options) (*Engine, error) {
 		booted: make(chan struct{}), served: make(chan error, 1+len(o.Listen)),
 	}
 	e.clock.set(time.Now())
+	e.portRouter, _ = o.Router.(PortRouter)
 	if o.LUTCacheTTL > 0 {
 		e.order = newLUTCache(o.LUTCacheTTL.Milliseconds())
 	}
@@ -145,6 +155,9 @@ func New(o Options) (*Engine, error) {
 		}
 		d.index, d.e = i, e
 		d.m = newDestMetrics(e.m.set, d)
+		if err := d.initHealth(); err != nil {
+			return nil, fmt.Errorf("dataplane: destination %q: %w", d.opts.Name, err)
+		}
 	}
 	e.batchers = make([][]*batcher, len(o.Profiles))
 	for i, p := range o.Profiles {
@@ -219,11 +232,11 @@ func (e *Engine) Ready() error {
 		return nil
 	}
 	for _, d := range e.opts.Destinations {
-		if d.reachable.Load() {
+		if d.ready() {
 			return nil
 		}
 	}
-	return errors.New("no destination reachable")
+	return errors.New("no destination reachable (or, with health-check, no endpoint healthy)")
 }
 
 // Stop shuts down gracefully: new records are answered 11 (XDR retries

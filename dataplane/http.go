@@ -40,6 +40,9 @@ type HTTPOptions struct {
 	// HTTP/2: a connection silent for ReadIdleTimeout is pinged and closed
 	// if no answer comes within PingTimeout.
 	H2ReadIdleTimeout, H2PingTimeout time.Duration
+	// ConnTTL, if more than 0, retires connections that old
+	// (connection-ttl; see connttl.go).
+	ConnTTL time.Duration
 }
 
 // check rejects the options a sender cannot work with. The values come
@@ -63,6 +66,8 @@ func (o *HTTPOptions) check(h2 bool) error {
 }
 
 type endpoint struct {
+	raw    string // the URL as configured
+	origin string // scheme://host[:port] as configured
 	url    string // full URL with the path
 	base   string // the URL as configured, without a trailing slash
 	host   string // host:port
@@ -80,7 +85,7 @@ func (o *HTTPOptions) endpoints() ([]endpoint, error) {
 		if err != nil {
 			return nil, fmt.Errorf("url %q: %v", raw, err)
 		}
-		ep := endpoint{scheme: u.Scheme, host: u.Host}
+		ep := endpoint{raw: raw, origin: u.Scheme + "://" + u.Host, scheme: u.Scheme, host: u.Host}
 		switch u.Scheme {
 		case "http":
 			if u.Port() == "" {

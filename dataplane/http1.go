@@ -18,8 +18,12 @@ type http1Sender struct {
 	o     HTTPOptions
 	eps   []endpoint
 	hosts []*fasthttp.HostClient
-	pipes []*fasthttp.PipelineClient
+	pipes []*rotatingPipe
 	rr    roundRobin
+	// health, with health-check, steers the round robin off endpoints
+	// that are down.
+	health *endpointHealth
+	probes []*fasthttp.HostClient // health checks' own clients, by endpoint
 }
 
 // NewHTTP1Sender builds an HTTP/1.1 sender.
@@ -35,11 +39,13 @@ func NewHTTP1Sender(o HTTPOptions) (Sender, error) {
 	dial := func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, o.ConnectTimeout) }
 	for _, ep := range eps {
 		if o.Pipeline {
-			s.pipes = append(s.pipes, &fasthttp.PipelineClient{
-				Addr: ep.host, IsTLS: ep.tls, TLSConfig: o.TLS, Dial: dial,
-				MaxConns: o.MaxConnsPerEndpoint, MaxPendingRequests: 1024,
-				MaxIdleConnDuration: o.IdleConnTimeout,
-			})
+			s.pipes = append(s.pipes, newRotatingPipe(o.ConnTTL, func() *fasthttp.PipelineClient {
+				return &fasthttp.PipelineClient{
+					Addr: ep.host, IsTLS: ep.tls, TLSConfig: o.TLS, Dial: dial,
+					MaxConns: o.MaxConnsPerEndpoint, MaxPendingRequests: 1024,
+					MaxIdleConnDuration: o.IdleConnTimeout,
+				}
+			}))
 			continue
 		}
 		s.hosts = append(s.hosts, &fasthttp.HostClient{
@@ -51,6 +57,9 @@ func NewHTTP1Sender(o HTTPOptions) (Sender, error) {
 			// Below common server keep-alives (nginx 75 s), so that we
 			// seldom reuse a connection the server just closed.
 			MaxIdleConnDuration: o.IdleConnTimeout,
+			// connection-ttl: an older connection's request goes with
+			// Connection: close, and the next one dials.
+			MaxConnDuration: o.ConnTTL,
 			// A POST that failed on a reused connection is retried once:
 			// duplicates are within the at-least-once contract.
 			RetryIfErr: func(_ *fasthttp.Request, attempts int, _ error) (bool, bool) {
@@ -64,7 +73,7 @@ func NewHTTP1Sender(o HTTPOptions) (Sender, error) {
 }
 
 func (s *http1Sender) Do(r *Request, deadline time.Time) (int, time.Duration, error) {
-	i := s.rr.next(len(s.eps))
+	i := s.health.pick(s.rr.next(len(s.eps)))
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
@@ -101,7 +110,7 @@ func (s *http1Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 	}
 	var err error
 	if s.pipes != nil {
-		err = s.pipes[i].DoDeadline(req, resp, deadline)
+		err = s.pipes[i].client().DoDeadline(req, resp, deadline)
 	} else {
 		err = s.hosts[i].DoDeadline(req, resp, deadline)
 	}
@@ -136,6 +145,9 @@ func (s *http1Sender) HTTPOptions() HTTPOptions { return s.o }
 
 func (s *http1Sender) Close() {
 	for _, h := range s.hosts {
+		h.CloseIdleConnections()
+	}
+	for _, h := range s.probes {
 		h.CloseIdleConnections()
 	}
 }

@@ -26,6 +26,11 @@ type http2Sender struct {
 	eps []endpoint
 	tr  [][]*http2.Transport // [endpoint][connection]
 	rr  roundRobin
+	// health, with health-check, steers the round robin off endpoints
+	// that are down.
+	health *endpointHealth
+	// pools are the connection pools when a connection TTL is set.
+	pools []*ttlConnPool
 }
 
 // NewHTTP2Sender builds an HTTP/2 sender.
@@ -50,6 +55,7 @@ func NewHTTP2Sender(o HTTPOptions) (Sender, error) {
 				WriteByteTimeout:   10 * time.Second,
 				DisableCompression: true,
 			}
+			var dial func(ctx context.Context) (net.Conn, error)
 			if ep.tls {
 				cfg := &tls.Config{}
 				if o.TLS != nil {
@@ -58,15 +64,19 @@ func NewHTTP2Sender(o HTTPOptions) (Sender, error) {
 				cfg.NextProtos = []string{"h2"}
 				t.TLSClientConfig = cfg
 				d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: o.ConnectTimeout}, Config: cfg}
-				t.DialTLSContext = func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-					return d.DialContext(ctx, network, addr)
-				}
+				addr := ep.host
+				dial = func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
 			} else {
 				t.AllowHTTP = true
 				d := &net.Dialer{Timeout: o.ConnectTimeout}
-				t.DialTLSContext = func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-					return d.DialContext(ctx, network, addr)
-				}
+				addr := ep.host
+				dial = func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+			}
+			t.DialTLSContext = func(ctx context.Context, _, _ string, _ *tls.Config) (net.Conn, error) { return dial(ctx) }
+			if o.ConnTTL > 0 {
+				p := &ttlConnPool{t: t, ttl: o.ConnTTL, dial: dial, h2: ep.tls}
+				t.ConnPool = p
+				s.pools = append(s.pools, p)
 			}
 			row = append(row, t)
 		}
@@ -103,7 +113,7 @@ func (s *http2Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 // roundTrip sends r with body sb (nil: none) and reads the response.
 func (s *http2Sender) roundTrip(ctx context.Context, r *Request, sb *sentBody, gzipped bool) (int, time.Duration, error) {
 	k := s.rr.next(len(s.eps) * s.o.MaxConnsPerEndpoint)
-	i, j := k%len(s.eps), k/len(s.eps)
+	i, j := s.health.pick(k%len(s.eps)), k/len(s.eps)
 	method := s.o.Method
 	if r.Method != "" {
 		method = r.Method
@@ -167,6 +177,9 @@ func (s *http2Sender) Close() {
 		for _, t := range row {
 			t.CloseIdleConnections()
 		}
+	}
+	for _, p := range s.pools {
+		p.closeIdle()
 	}
 }
 

@@ -24,6 +24,10 @@ func (e *Engine) serveGnet() error {
 	for i, a := range e.opts.Listen {
 		addrs[i] = "tcp://" + a
 	}
+	return gnet.Rotate(&gnetHandler{e: e}, addrs, e.gnetOptions()...)
+}
+
+func (e *Engine) gnetOptions() []gnet.Option {
 	opts := []gnet.Option{
 		gnet.WithMulticore(e.opts.Loops == 0),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
@@ -34,7 +38,11 @@ func (e *Engine) serveGnet() error {
 	if e.opts.Loops > 0 {
 		opts = append(opts, gnet.WithNumEventLoop(e.opts.Loops))
 	}
-	return gnet.Rotate(&gnetHandler{e: e}, addrs, opts...)
+	if e.opts.SocketRecvBuffer > 0 {
+		// Set on the listening socket, which accepted sockets inherit.
+		opts = append(opts, gnet.WithSocketRecvBuffer(e.opts.SocketRecvBuffer))
+	}
+	return opts
 }
 
 func (e *Engine) stopListeners() {
@@ -62,6 +70,7 @@ func (h *gnetHandler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.Close
 	}
 	s := h.e.newSession()
+	s.port = localPort(c.LocalAddr())
 	s.wake = func() { c.Wake(nil) }
 	c.SetContext(s)
 	h.e.connOpened()

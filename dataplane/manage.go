@@ -44,8 +44,17 @@ func (e *Engine) ManageHandler() http.Handler {
 	return mux
 }
 
-// WritePrometheus writes the engine's metrics and the process metrics.
+// WritePrometheus writes the engine's metrics and the process metrics,
+// each series labelled cluster="NAME" when Options.ClusterName is set.
 func (e *Engine) WritePrometheus(w io.Writer) {
+	if e.opts.ClusterName != "" {
+		withClusterLabel(w, e.opts.ClusterName, e.writePrometheus)
+		return
+	}
+	e.writePrometheus(w)
+}
+
+func (e *Engine) writePrometheus(w io.Writer) {
 	e.m.set.WritePrometheus(w)
 	e.m.replyLatency.write(w)
 	metrics.WriteProcessMetrics(w)

@@ -100,6 +100,7 @@ type destMetrics struct {
 	timeouts         *metrics.Counter
 	retries          *metrics.Counter
 	refused          *metrics.Counter // records answered 11 because the destination was backed up
+	refusedUnhealthy *metrics.Counter // records answered 11 because no endpoint passed its health checks
 	deadline         *metrics.Counter // bodies given up at the reply deadline
 	bytesOut         *metrics.Counter
 	delivered        *metrics.Counter
@@ -129,6 +130,7 @@ func newDestMetrics(s *metrics.Set, d *Destination) *destMetrics {
 	m.retries = s.NewCounter(`xdrhook_request_retries_total{` + l + `}`)
 	m.refused = s.NewCounter(`xdrhook_records_refused_backpressure_total{` + l + `}`)
 	m.deadline = s.NewCounter(`xdrhook_batches_deadline_total{` + l + `}`)
+	m.refusedUnhealthy = s.NewCounter(`xdrhook_records_refused_unhealthy_total{` + l + `}`)
 	m.refusals = s.NewCounter(`xdrhook_responses_refusing_records_total{` + l + `}`)
 	m.bytesOut = s.NewCounter(`xdrhook_bytes_sent_total{` + l + `}`)
 	m.superseded = s.NewCounter(`xdrhook_records_superseded_total{` + l + `}`)

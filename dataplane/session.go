@@ -26,6 +26,7 @@ type session struct {
 	wake func()
 
 	frames int // frames seen: 0 at close means a health check
+	port   int // the listener port the connection came in on (port-based-config)
 	lat    latencyCounts
 }
 
@@ -108,7 +109,7 @@ func (s *session) handle(frame []byte) {
 		s.open(0, wire.RCRetry)
 		return
 	}
-	p, dests := e.router.Route(m)
+	p, dests := e.route(s.port, m)
 	if p != nil && p.Ordering && e.order != nil && e.order.stale(m, e.clock.nowMs()) {
 		e.m.skippedStale.Inc()
 		s.open(0, wire.RCOK)

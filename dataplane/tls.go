@@ -24,7 +24,10 @@ type tlsListener struct {
 
 func (e *Engine) startTLS() error {
 	for _, addr := range e.opts.Listen {
-		ln, err := tls.Listen("tcp", addr, e.opts.TLS)
+		ln, err := e.listenTCP(addr)
+		if err == nil {
+			ln = tls.NewListener(ln, e.opts.TLS)
+		}
 		if err != nil {
 			for _, l := range e.tlsLns {
 				l.close()
@@ -92,6 +95,7 @@ func (e *Engine) serveTLSConn(c *tls.Conn) {
 		return
 	}
 	s := e.newSession()
+	s.port = localPort(c.LocalAddr())
 	wakeCh := make(chan struct{}, 1)
 	resume := make(chan struct{}, 1)
 	done := make(chan struct{})

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/xdrhook/xdrhook/config"
 )
@@ -17,12 +18,18 @@ func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	file := fs.String("config", "", "the config file (required; a single argument works too)")
 	output := fs.String("output", "yaml", "print the resolved config as yaml or json")
 	skipFiles := fs.Bool("skip-files", false, "do not open the files the config names (TLS certificates, format.schema-file): for checking a config on another machine")
+	explain := fs.Bool("explain", false, "list every ESP key of the file with what xdrhook does with it (implemented, mapped, warned, refused), before the usual output")
+	espKeys := fs.Bool("esp-keys", false, "print the table of every ESP key (docs/migrating-from-esp.md) and exit")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: xdrhook check --config FILE [--output yaml|json] [--skip-files]")
+		fmt.Fprintln(fs.Output(), "Usage: xdrhook check --config FILE [--output yaml|json] [--skip-files] [--explain]\n       xdrhook check --esp-keys")
 		fs.PrintDefaults()
 	}
 	if rc, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return rc
+	}
+	if *espKeys {
+		fmt.Fprint(stdout, config.ESPKeysMarkdown())
+		return 0
 	}
 	if *file == "" && fs.NArg() == 1 {
 		*file = fs.Arg(0)
@@ -38,6 +45,9 @@ func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	if *output != "yaml" && *output != "json" {
 		fmt.Fprintf(stderr, "xdrhook check: --output %q: want yaml or json\n", *output)
+		return 2
+	}
+	if *explain && !explainESP(*file, stderr) {
 		return 2
 	}
 	c, err := config.Load(*file, config.Options{SkipFiles: *skipFiles})
@@ -56,6 +66,9 @@ func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	for _, w := range c.Warnings {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
+	for _, n := range c.Notes {
+		fmt.Fprintln(stderr, "note:", n)
+	}
 	if *output == "json" {
 		err = c.WriteJSON(stdout)
 	} else {
@@ -66,4 +79,31 @@ func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// explainESP prints, on w, each ESP key of the file with what xdrhook does
+// with it. It reports false when the file cannot be read.
+func explainESP(file string, w io.Writer) bool {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintln(w, "xdrhook check:", err)
+		return false
+	}
+	uses, err := config.ExplainESP(data)
+	if err != nil {
+		// The load that follows reports the syntax error with its line.
+		return true
+	}
+	fmt.Fprintf(w, "%s, key by key (ESP keys and unknown ones; docs/migrating-from-esp.md has the whole table):\n", file)
+	for _, u := range uses {
+		fmt.Fprintf(w, "  line %d: %s: %s", u.Line, u.Path, u.Status)
+		if u.Note != "" {
+			fmt.Fprintf(w, " (%s)", u.Note)
+		}
+		fmt.Fprintln(w)
+	}
+	if len(uses) == 0 {
+		fmt.Fprintln(w, "  no ESP key")
+	}
+	return true
 }

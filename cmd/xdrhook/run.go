@@ -42,6 +42,9 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	for _, w := range cfg.Warnings {
 		log.Warn("config: " + w.Error())
 	}
+	for _, n := range cfg.Notes {
+		log.Info("config: " + n.Error())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := serve(ctx, cfg, log, nil); err != nil {

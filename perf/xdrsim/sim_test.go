@@ -291,7 +291,13 @@ func TestStopLeavesUnsettled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Stop once every window is full (a fixed sleep was too short under
+	// -race on a loaded machine), and a little later, to see no more come.
+	want := int64(cfg.Conns * cfg.Window)
+	for deadline := time.Now().Add(5 * time.Second); s.c.generated.Load() < want && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
 	s.Stop()
 	sm := s.Wait()
 	if sm.Settled != 0 || sm.Unsettled != sm.Generated || sm.Generated != int64(cfg.Conns*cfg.Window) {
@@ -305,12 +311,19 @@ func TestReconnectWhenDown(t *testing.T) {
 	addr := c.addr()
 	c.close()
 	cfg := testConfig(addr, 200)
+	s, err := Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan Summary)
-	go func() {
-		sm, _ := Run(context.Background(), cfg)
-		done <- sm
-	}()
-	time.Sleep(100 * time.Millisecond)
+	go func() { done <- s.Wait() }()
+	// The connector comes up once a connect has failed (not after a fixed
+	// sleep: under -race on a loaded machine the first connect came later).
+	for deadline := time.Now().Add(5 * time.Second); s.c.connectErrors.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no connect error while nothing listens")
+		}
+	}
 	c2 := newTestConnectorAt(t, addr, func(*frameInfo) int { return 0 })
 	_ = c2
 	select {

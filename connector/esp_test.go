@@ -1,0 +1,31 @@
+package connector
+
+import "testing"
+
+// ESP's max-request-queued-per-endpoint reaches the destination's queue
+// bound (× URLs); without it the dataplane's default stays.
+func TestESPMaxQueuedWired(t *testing.T) {
+	_, o := buildOptions(t, `
+destinations:
+  d:
+    urls: ["http://127.0.0.1:9/", "http://127.0.0.1:10/"]
+    max-request-queued-per-endpoint: 50
+  e: {urls: ["http://127.0.0.1:9/"]}
+routing: {mode: static-multi-destination, destinations: [d, e]}
+`)
+	if d, e := o.Destinations[0].Options().MaxQueued, o.Destinations[1].Options().MaxQueued; d != 100 || e != 1024 {
+		t.Fatalf("MaxQueued %d and %d, want 100 and 1024 (the default)", d, e)
+	}
+}
+
+// service.cluster-name and socket-receive-buffer-bytes reach the engine.
+func TestESPServiceKeysWired(t *testing.T) {
+	_, o := buildOptions(t, `
+service: {cluster-name: east, socket-receive-buffer-bytes: 262144}
+destinations: {d: {urls: ["http://127.0.0.1:9/"]}}
+routing: {mode: static, destination: d}
+`)
+	if o.ClusterName != "east" || o.SocketRecvBuffer != 262144 {
+		t.Fatalf("cluster %q, SO_RCVBUF %d", o.ClusterName, o.SocketRecvBuffer)
+	}
+}
