@@ -46,6 +46,7 @@ func (e *Engine) ManageHandler() http.Handler {
 
 // WritePrometheus writes the engine's metrics and the process metrics.
 func (e *Engine) WritePrometheus(w io.Writer) {
+	e.fold()
 	e.m.set.WritePrometheus(w)
 	e.m.replyLatency.write(w)
 	metrics.WriteProcessMetrics(w)
