@@ -227,3 +227,25 @@ func TestRecordOrderingAcrossLoops(t *testing.T) {
 		t.Fatalf("sent %q", got)
 	}
 }
+
+// Records settled together are answered in one write per connection: a
+// destination settles every record of a body before it wakes the
+// connection. A body of 100 records makes at most two writes: the batch of
+// frames that sealed it may flush a prefix settled meanwhile, the wake the
+// rest.
+func TestRepliesCoalescedPerConnection(t *testing.T) {
+	a := newCapture(t)
+	e := startEngine(t, Options{}, a.srv.URL, true, DestinationOptions{})
+	x := dialXDR(t, e.addr)
+	x.c.Write(frames(100)) // max-records 100: one body
+	if rcs := x.replies(t, 100, 5*time.Second); !allRC(rcs, 0) {
+		t.Fatalf("replies %v", rcs)
+	}
+	writes, replies := e.replyWrites()
+	if replies != 100 || writes < 1 || writes > 2 {
+		t.Fatalf("%d replies in %d writes", replies, writes)
+	}
+	if got := a.lines(); len(got) != 100 {
+		t.Fatalf("%d records delivered", len(got))
+	}
+}

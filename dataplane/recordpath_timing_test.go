@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,23 +30,34 @@ import (
 // the records/s ratio is the scaling of the record path.
 //
 // Reported: ns/record (wall time ÷ records), records/s, allocs/record,
-// replies/write, and the serial fraction: time goroutines spent waiting on
-// a lock (mutex profile: every contended lock, shared ones included) per
-// record, as a share of the CPU time per record (wall × loops ÷ records).
-func BenchmarkEngineRecordPath(b *testing.B) {
+// replies/write, cpu-ns/record (the process's user+system time ÷ records,
+// destination workers and ticker included) and cores (CPU time ÷ wall: on
+// a shared machine, how much of -cpu N the benchmark got), and the serial
+// fraction: the time the loops' goroutines spent blocked (block profile:
+// waiting for a lock, the ticker's or a shared one) per record, as a share
+// of the loops' time per record (wall × loops ÷ records).
+func BenchmarkEngineRecordPath(b *testing.B) { benchRecordPath(b, false) }
+
+// BenchmarkEngineRecordPathOrdered is the same with record-ordering on: the
+// LUT cache is the one structure loops share per record (a lock of one of
+// its 64 shards).
+func BenchmarkEngineRecordPathOrdered(b *testing.B) { benchRecordPath(b, true) }
+
+func benchRecordPath(b *testing.B, ordered bool) {
 	frames, types := simFrames(b, 4096)
-	e := benchEngine(b)
+	e := benchEngine(b, ordered)
 	go e.tick()
 	b.Cleanup(func() {
 		close(e.stopping)
 		<-e.tickDone
 	})
 
-	prev := runtime.SetMutexProfileFraction(1)
-	defer runtime.SetMutexProfileFraction(prev)
-	wait0, _ := mutexWait()
+	runtime.SetBlockProfileRate(1)
+	defer runtime.SetBlockProfileRate(0)
+	wait0, _ := loopWaits()
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
+	cpu0 := cpuTime()
 
 	var mu sync.Mutex
 	var sessions []*session
@@ -89,9 +101,10 @@ func BenchmarkEngineRecordPath(b *testing.B) {
 		}
 	}
 	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
 	b.StopTimer()
 	runtime.ReadMemStats(&ms1)
-	wait1, sites := mutexWait()
+	wait1, sites := loopWaits()
 
 	e.fold()
 	if n := e.m.overload.Get(); n > 0 {
@@ -103,17 +116,19 @@ func BenchmarkEngineRecordPath(b *testing.B) {
 	writes, replies := e.replyWrites()
 	n := float64(b.N)
 	nsPer := float64(elapsed.Nanoseconds()) / n
-	cpuPer := nsPer * float64(len(sessions))
+	loopPer := nsPer * float64(len(sessions))
 	waitPer := float64((wait1 - wait0).Nanoseconds()) / n
 	b.ReportMetric(0, "ns/op") // ns/record says it, wall clock
 	b.ReportMetric(nsPer, "ns/record")
 	b.ReportMetric(n/elapsed.Seconds(), "records/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/record")
+	b.ReportMetric(cpu.Seconds()/elapsed.Seconds(), "cores")
 	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/n, "allocs/record")
 	b.ReportMetric(float64(replies)/float64(writes), "replies/write")
 	b.ReportMetric(waitPer, "lockwait-ns/record")
-	b.ReportMetric(100*waitPer/cpuPer, "serial-%")
+	b.ReportMetric(100*waitPer/loopPer, "serial-%")
 	if b.N > 10000 && testing.Verbose() {
-		b.Logf("%d loops, %d records; lock waits by site since the process started: %s", len(sessions), b.N, sites)
+		b.Logf("%d loops, %d records; the loops blocked at (since the process started): %s", len(sessions), b.N, sites)
 	}
 }
 
@@ -157,15 +172,21 @@ func simFrames(tb testing.TB, n int) ([][]byte, []byte) {
 
 // benchEngine: one NDJSON/JSON profile with the batch defaults, one
 // destination whose sender accepts every body at once.
-func benchEngine(tb testing.TB) *Engine {
+func benchEngine(tb testing.TB, ordered bool) *Engine {
 	d := newTestDestination(DestinationOptions{Name: "ok", Sender: okSender{}, MaxInFlight: 2})
 	p := &Profile{
 		NewFramer:  func() encode.Framer { return &encode.NDJSON{Enc: &encode.JSON{}} },
 		NewEncoder: func() encode.Encoder { return &encode.JSON{} },
 		Batching:   true, MaxRecords: 500, MaxBytes: 1 << 20, Interval: 50 * time.Millisecond,
+		Ordering: ordered,
+	}
+	var ttl time.Duration
+	if ordered {
+		ttl = time.Minute
 	}
 	e, err := newTestEngine(Options{
-		Listen: []string{"unused"}, Profiles: []*Profile{p}, Destinations: []*Destination{d},
+		LUTCacheTTL: ttl,
+		Listen:      []string{"unused"}, Profiles: []*Profile{p}, Destinations: []*Destination{d},
 		Router: &StaticRouter{Profile: p, Dests: []*Destination{d}},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -177,48 +198,80 @@ func benchEngine(tb testing.TB) *Engine {
 	return e
 }
 
-// mutexWait returns the time goroutines have waited on contended locks
-// (runtime and sync) so far, from the mutex profile, and the top sites.
-func mutexWait() (time.Duration, string) {
+// cpuTime is the process's user + system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loopWaits returns the time the benchmark's loop goroutines have been
+// blocked so far (block profile records whose stack goes through
+// benchRecordPath's RunParallel body), and where: the innermost dataplane
+// function of the stack (else its innermost function).
+func loopWaits() (time.Duration, string) {
 	var buf bytes.Buffer
-	pprof.Lookup("mutex").WriteTo(&buf, 1)
+	pprof.Lookup("block").WriteTo(&buf, 1)
 	var cps, total float64
 	bySite := map[string]float64{}
-	var cur float64
+	var cycles float64
+	var fns []string
+	record := func() {
+		loop, site := false, ""
+		for _, fn := range fns {
+			if strings.Contains(fn, "benchRecordPath.func") {
+				loop = true
+			} else if site == "" && strings.Contains(fn, "dataplane.") {
+				site = fn
+			}
+		}
+		if loop {
+			if site == "" {
+				site = fns[0]
+			}
+			total += cycles
+			bySite[site] += cycles
+		}
+		cycles, fns = 0, fns[:0]
+	}
 	for _, line := range strings.Split(buf.String(), "\n") {
 		if v, ok := strings.CutPrefix(line, "cycles/second="); ok {
 			cps, _ = strconv.ParseFloat(v, 64)
 			continue
 		}
-		if f := strings.Fields(line); len(f) >= 3 && f[2] == "@" {
-			cur, _ = strconv.ParseFloat(f[0], 64)
-			total += cur
-			continue
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 3 && f[2] == "@": // "cycles count @ pcs..."
+			if len(fns) > 0 {
+				record()
+			}
+			cycles, _ = strconv.ParseFloat(f[0], 64)
+		case len(f) >= 3 && f[0] == "#": // "#	0x...	pkg.func+0x..	file:line"
+			fn, _, _ := strings.Cut(f[2], "+0x")
+			fns = append(fns, fn)
 		}
-		// "#	0x...	pkg.func+0x..	file:line": the first dataplane frame names the site.
-		if f := strings.Fields(line); cur > 0 && len(f) >= 3 && f[0] == "#" && strings.Contains(f[2], "dataplane.") {
-			bySite[f[2][:strings.LastIndex(f[2], "+")]] += cur
-			cur = 0
-		}
+	}
+	if len(fns) > 0 {
+		record()
 	}
 	if cps == 0 {
 		return 0, ""
 	}
-	type site struct {
+	type where struct {
 		name string
 		ns   float64
 	}
-	var top []site
+	var top []where
 	for k, v := range bySite {
-		top = append(top, site{k, v / cps * 1e9})
+		top = append(top, where{k, v / cps * 1e9})
 	}
 	sort.Slice(top, func(i, j int) bool { return top[i].ns > top[j].ns })
 	var sb strings.Builder
-	for i, s := range top {
+	for i, w := range top {
 		if i == 5 {
 			break
 		}
-		sb.WriteString(s.name + " " + time.Duration(s.ns).String() + "; ")
+		sb.WriteString(w.name + " " + time.Duration(w.ns).String() + "; ")
 	}
 	return time.Duration(total / cps * 1e9), sb.String()
 }

@@ -129,14 +129,6 @@ func (s *session) handle(frame []byte) {
 	}
 }
 
-// settle records a destination's outcome for one record and wakes the
-// owner when that completes the record.
-func (s *session) settle(seq uint64, rc byte) {
-	if s.w.settle(seq, rc) {
-		s.notify()
-	}
-}
-
 // notify wakes the owner to flush, once until it has flushed.
 func (s *session) notify() {
 	if s.closed.Load() {
