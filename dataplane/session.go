@@ -10,8 +10,8 @@ import (
 
 // session is the state of one XDR connection, independent of the transport
 // (gnet event loop, or a goroutine for TLS). consume, flush and close run
-// only on the connection's owner, under its loop's mu; settle runs on any
-// goroutine.
+// only on the connection's owner, under its loop's mu; destinations settle
+// its window and notify it from any goroutine.
 type session struct {
 	e  *Engine
 	lp *loop // the state of the connection's event loop
