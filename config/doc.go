@@ -63,7 +63,7 @@
 //	  manage:
 //	    address: 127.0.0.1            # non-loopback: allowed, with a warning
 //	    port: 8902                    # must differ from the XDR ports
-//	  max-concurrent-records: 32768   # 1..16777216
+//	  max-concurrent-records: 32768   # 1..16777216; all loops together (taken per loop in chunks)
 //	  max-frame-bytes: 16777216       # 1024..1 GiB
 //	  reply-deadline: 8000            # 1..8000 ms
 //	  max-connections: 1024           # (xdrhook) XDR connections at once
@@ -140,9 +140,9 @@
 //	  splunk-index: ""
 //	batching:                         # absent = off; present = on unless enabled: false
 //	  enabled: true
-//	  max-records: 500
-//	  max-bytes: 1048576
-//	  batch-interval: 50              # < reply-deadline
+//	  max-records: 500                # per event loop's body
+//	  max-bytes: 1048576              # per event loop's body
+//	  batch-interval: 50              # < reply-deadline; per event loop's body
 //	bin-transforms:
 //	  include: {type: all}            # or {type: specified, bins: [a, b]}
 //	  exclude: {type: none}           # or {type: specified, bins: [c]}
@@ -186,6 +186,22 @@
 //   - batching present without `enabled` is on (ESP); absent is off.
 //     Defaults differ from ESP's (unbounded, 8 s interval): 500 records,
 //     1 MiB, 50 ms, to keep replies well inside XDR's 10 s.
+//   - Batching is per event loop (io-threads; TLS connections share as many
+//     states): each loop fills its own bodies, so max-records, max-bytes and
+//     batch-interval bound one loop's body, and a body holds only records of
+//     that loop's connections. With L loops, up to L bodies per (profile,
+//     destination) are open at once; at a rate R records/s spread over the
+//     loops, a body seals at batch-interval holding ~R × interval ÷ L
+//     records instead of R × interval: many loops and a low rate give more,
+//     smaller requests (e.g. 32 loops at 2000/s, 50 ms: ~3 records a body,
+//     not 100). Set io-threads to what the rate needs, or raise
+//     batch-interval, where request count matters.
+//   - max-concurrent-records is a hard upper bound over all loops. Loops take
+//     it from the shared budget in chunks (max ÷ (8 × loops), 1..256) and
+//     give back what they hold beyond one spare chunk as records are
+//     answered, and all of it after an idle tick (5 ms): records may be
+//     answered 11 up to about 2 × chunk × (loops − 1) before the bound while
+//     other loops hold unused credit, never after it.
 //   - permanent-failure-status-codes defaults to none: nothing is dropped;
 //     a record a destination always refuses is retried by XDR for ever.
 //   - A variable set but empty is an error like an unset one.

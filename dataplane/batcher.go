@@ -56,13 +56,13 @@ func (e *Engine) releaseBatch(b *batch) {
 	batchPool.Put(b)
 }
 
-// batcher fills the bodies of one (profile, destination) pair. Event loops
-// add records under its lock; the engine's ticker seals a body whose
+// batcher fills one event loop's bodies of one (profile, destination)
+// pair (see loop): it is guarded by its loop's mu, which the loop holds
+// while it adds records and the engine's ticker takes to seal a body whose
 // batch-interval has elapsed. When the destination's path depends on the
 // record (a {namespace} or {set} template), records of different paths
 // cannot share a body: one body is open per namespace and set.
 type batcher struct {
-	mu      sync.Mutex
 	p       *Profile
 	d       *Destination
 	enc     encode.Encoder  // batching off (nil with Profile.FrameOne)
@@ -162,8 +162,6 @@ func (bt *batcher) add(e *Engine, m *wire.Message, r ref, nowMs, nowUnix int64) 
 		bt.d.m.refused.Inc()
 		return wire.RCRetry
 	}
-	bt.mu.Lock()
-	defer bt.mu.Unlock()
 	if !bt.p.Batching {
 		b := e.newBatch(bt.sizeHint, nowMs)
 		if q := bt.d.opts.Request; q != nil {
@@ -232,7 +230,7 @@ func (bt *batcher) appendOne(dst []byte, m *wire.Message, nowUnix int64) ([]byte
 	return bt.one.End(dst), nil
 }
 
-// seal finishes body b and queues it for sending. Under bt.mu.
+// seal finishes body b and queues it for sending.
 func (bt *batcher) seal(b *batch, ns, set []byte) {
 	if bt.byPath == nil {
 		bt.cur = nil
@@ -264,7 +262,6 @@ func (bt *batcher) sealIfDue(nowMs int64, force bool) {
 		return
 	}
 	due := func(b *batch) bool { return force || nowMs-b.bornMs >= bt.p.Interval.Milliseconds() }
-	bt.mu.Lock()
 	if bt.cur != nil && due(bt.cur) {
 		bt.finish(bt.cur)
 		bt.cur = nil
@@ -277,7 +274,6 @@ func (bt *batcher) sealIfDue(nowMs int64, force bool) {
 			}
 		}
 	}
-	bt.mu.Unlock()
 }
 
 // appendIdempotencyKey appends "<hex digest>-<lut Unix ms>-<gen>".

@@ -259,6 +259,7 @@ func (d *Destination) stop() {
 func (d *Destination) worker() {
 	defer d.wg.Done()
 	var req Request
+	var wake []*session // sessions whose records the body completed: woken once each, after all are settled
 	for {
 		b := d.take()
 		if b == nil {
@@ -270,9 +271,18 @@ func (d *Destination) worker() {
 		}
 		rc := d.deliver(&req, b.bornMs)
 		d.m.settled(rc, len(b.refs))
+		// Settle every record of the body before waking a connection, so
+		// that the replies of records settled together go out in one write.
 		for _, r := range b.refs {
-			r.s.settle(r.seq, rc)
+			if r.s.w.settle(r.seq, rc) && (len(wake) == 0 || wake[len(wake)-1] != r.s) {
+				wake = append(wake, r.s)
+			}
 		}
+		for i, s := range wake {
+			s.notify() // once per flush whatever the duplicates (wakePending)
+			wake[i] = nil
+		}
+		wake = wake[:0]
 		if req.Retained {
 			b.buf = nil // left to the garbage collector, not the pool
 		}

@@ -79,13 +79,23 @@ type Options struct {
 type Engine struct {
 	opts     Options
 	router   Router
-	batchers [][]*batcher // [profile][destination]
 	clock    clock
-	inflight atomic.Int64
 	draining atomic.Bool
-	order    *lutCache
-	m        *engineMetrics
-	log      *slog.Logger
+
+	// Per-loop state (loop.go). loops is copied on write under loopMu.
+	loopMu   sync.Mutex
+	loops    []*loop
+	loopByEL map[gnet.EventLoop]*loop
+	tlsLoops []*loop
+	tlsNext  atomic.Uint32
+	// credit is the part of max-concurrent-records no loop holds; loops
+	// take it chunk records at a time.
+	credit atomic.Int64
+	chunk  int64
+
+	order *lutCache
+	m     *engineMetrics
+	log   *slog.Logger
 
 	// portRouter is router when it routes by listener port too.
 	portRouter PortRouter
@@ -140,12 +150,14 @@ func New(o Options) (*Engine, error) {
 	}
 	e := &Engine{
 		opts: o, router: o.Router, m: newEngineMetrics(), log: o.Logger,
-		sessions: make(map[*session]struct{}),
+		sessions: make(map[*session]struct{}), loopByEL: make(map[gnet.EventLoop]*loop),
+		chunk:    creditChunk(o.MaxConcurrentRecords, o.loopCount()),
 		stopping: make(chan struct{}), tickDone: make(chan struct{}),
 		booted: make(chan struct{}), served: make(chan error, 1+len(o.Listen)),
 	}
 	e.clock.set(time.Now())
 	e.portRouter, _ = o.Router.(PortRouter)
+	e.credit.Store(int64(o.MaxConcurrentRecords))
 	if o.LUTCacheTTL > 0 {
 		e.order = newLUTCache(o.LUTCacheTTL.Milliseconds())
 	}
@@ -159,7 +171,6 @@ func New(o Options) (*Engine, error) {
 			return nil, fmt.Errorf("dataplane: destination %q: %w", d.opts.Name, err)
 		}
 	}
-	e.batchers = make([][]*batcher, len(o.Profiles))
 	for i, p := range o.Profiles {
 		if p.ID != i {
 			return nil, fmt.Errorf("dataplane: profile %d has ID %d", i, p.ID)
@@ -167,12 +178,8 @@ func New(o Options) (*Engine, error) {
 		if p.Batching && (p.MaxRecords <= 0 || p.MaxBytes <= 0 || p.Interval <= 0) {
 			return nil, fmt.Errorf("dataplane: profile %d: batching needs max-records, max-bytes and batch-interval", i)
 		}
-		e.batchers[i] = make([]*batcher, len(o.Destinations))
-		for j, d := range o.Destinations {
-			e.batchers[i][j] = newBatcher(p, d)
-		}
 	}
-	e.m.set.NewGauge("xdrhook_records_in_flight", func() float64 { return float64(e.inflight.Load()) })
+	e.m.set.NewGauge("xdrhook_records_in_flight", func() float64 { return float64(e.inFlight()) })
 	return e, nil
 }
 
@@ -183,7 +190,7 @@ func (e *Engine) Metrics() *metrics.Set { return e.m.set }
 func (e *Engine) Options() Options { return e.opts }
 
 // InFlight returns the records accepted and not yet answered.
-func (e *Engine) InFlight() int64 { return e.inflight.Load() }
+func (e *Engine) InFlight() int64 { return e.inFlight() }
 
 // Start opens the listeners and starts the workers. It returns once the
 // listeners accept connections, or with the reason they could not.
@@ -255,10 +262,10 @@ func (e *Engine) stop(ctx context.Context) error {
 	defer wait.Stop()
 	var err error
 drain:
-	for e.inflight.Load() > 0 {
+	for e.inFlight() > 0 {
 		select {
 		case <-ctx.Done():
-			err = fmt.Errorf("dataplane: %d records unanswered at shutdown: %w", e.inflight.Load(), ctx.Err())
+			err = fmt.Errorf("dataplane: %d records unanswered at shutdown: %w", e.inFlight(), ctx.Err())
 			break drain
 		case <-wait.C:
 			e.sealAll(true)
@@ -317,19 +324,33 @@ func (e *Engine) tick() {
 				}
 				clear(sess)
 			}
-			if e.order != nil && n%200 == 0 {
-				e.order.sweep(nowMs)
+			if n%200 == 0 {
+				if e.order != nil {
+					e.order.sweep(nowMs)
+				}
+				e.fold()
 			}
 		}
 	}
 }
 
+// sealAll seals each loop's bodies whose batch-interval elapsed (all of
+// them if force is set) and takes back the credit of idle loops. It takes
+// each loop's lock in turn: the only contention a loop's lock sees in
+// steady state, once a tick.
 func (e *Engine) sealAll(force bool) {
 	nowMs := e.clock.nowMs()
-	for _, row := range e.batchers {
-		for _, bt := range row {
-			bt.sealIfDue(nowMs, force)
+	for _, lp := range e.allLoops() {
+		lp.mu.Lock()
+		for _, row := range lp.batchers {
+			for _, bt := range row {
+				bt.sealIfDue(nowMs, force)
+			}
 		}
+		if !force {
+			e.idle(lp)
+		}
+		lp.mu.Unlock()
 	}
 }
 

@@ -69,7 +69,7 @@ func (h *gnetHandler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		h.e.logSlow(c.RemoteAddr().String(), "max-connections reached")
 		return nil, gnet.Close
 	}
-	s := h.e.newSession()
+	s := h.e.newSession(h.e.gnetLoop(c.EventLoop()))
 	s.port = localPort(c.LocalAddr())
 	s.wake = func() { c.Wake(nil) }
 	c.SetContext(s)
@@ -79,7 +79,9 @@ func (h *gnetHandler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 
 func (h *gnetHandler) OnClose(c gnet.Conn, _ error) gnet.Action {
 	if s, ok := c.Context().(*session); ok {
+		s.lp.mu.Lock()
 		s.close()
+		s.lp.mu.Unlock()
 	}
 	return gnet.None
 }
@@ -90,9 +92,17 @@ func (h *gnetHandler) OnTraffic(c gnet.Conn) gnet.Action {
 		return gnet.None // a wake for a connection that has gone
 	}
 	e := h.e
-	h.flush(c, s) // first: answered slots make room for new frames
+	// The loop's state is this goroutine's for the whole batch of frames;
+	// only the ticker (once a tick) or a scrape may wait for it.
+	s.lp.mu.Lock()
+	s.flush() // first: answered slots make room for new frames
 	res := h.drain(c, s)
-	h.flush(c, s)
+	// One write answers what settled before and during the batch.
+	if out := s.flushMore(); len(out) > 0 {
+		s.lp.wrote(out)
+		c.Write(out)
+	}
+	s.lp.mu.Unlock()
 	switch {
 	case res == frameClose:
 		return gnet.Close
@@ -106,12 +116,6 @@ func (h *gnetHandler) OnTraffic(c gnet.Conn) gnet.Action {
 		return gnet.Close
 	}
 	return gnet.None
-}
-
-func (h *gnetHandler) flush(c gnet.Conn, s *session) {
-	if out := s.flush(); len(out) > 0 {
-		c.Write(out)
-	}
 }
 
 // drain handles every complete frame in the inbound buffer.

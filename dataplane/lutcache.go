@@ -16,9 +16,12 @@ type lutCache struct {
 	shards [64]lutShard
 }
 
+// lutShard is padded to a cache line: shards are locked per record by
+// whichever loop holds a record of theirs, and unpadded four shared a line.
 type lutShard struct {
 	mu sync.Mutex
 	m  map[lutKey]lutEntry
+	_  [64 - 16]byte
 }
 
 type lutKey struct {

@@ -55,6 +55,7 @@ func (e *Engine) WritePrometheus(w io.Writer) {
 }
 
 func (e *Engine) writePrometheus(w io.Writer) {
+	e.fold()
 	e.m.set.WritePrometheus(w)
 	e.m.replyLatency.write(w)
 	metrics.WriteProcessMetrics(w)

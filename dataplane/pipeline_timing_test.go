@@ -36,7 +36,7 @@ func pipeline(tb testing.TB, batching bool) (*Engine, *session) {
 	}
 	d.start()
 	tb.Cleanup(func() { d.stop() })
-	s := e.newSession()
+	s := e.newSession(e.newLoop())
 	s.wake = func() {}
 	e.connOpened()
 	return e, s
@@ -78,12 +78,26 @@ func typicalFrame() []byte {
 // step pushes one record through and writes out whatever has settled; a
 // full window waits for the workers, as the event loop would.
 func step(s *session, frame []byte) {
-	for s.consume(frame, wire.TypeMsg) == frameStall {
+	for !consumed(s, frame) {
 		s.e.sealAll(true)
-		s.flush()
+		ownerFlush(s)
 		time.Sleep(50 * time.Microsecond)
 	}
+	ownerFlush(s)
+}
+
+// consumed feeds one frame as the owner of the session's loop does.
+func consumed(s *session, frame []byte) bool {
+	s.lp.mu.Lock()
+	defer s.lp.mu.Unlock()
+	return s.consume(frame, wire.TypeMsg) != frameStall
+}
+
+// ownerFlush flushes as the owner of the session's loop does.
+func ownerFlush(s *session) {
+	s.lp.mu.Lock()
 	s.flush()
+	s.lp.mu.Unlock()
 }
 
 // drainAll waits until every record has been answered.
@@ -91,7 +105,7 @@ func drainAll(e *Engine, s *session) {
 	e.sealAll(true)
 	for s.w.unanswered() > 0 {
 		time.Sleep(100 * time.Microsecond)
-		s.flush()
+		ownerFlush(s)
 	}
 }
 
@@ -134,7 +148,7 @@ func benchPipeline(b *testing.B, batching bool) {
 		step(s, frame)
 		if n++; n%1024 == 0 {
 			for s.w.unanswered() > 2048 {
-				s.flush()
+				ownerFlush(s)
 			}
 		}
 	}

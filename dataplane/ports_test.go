@@ -97,6 +97,7 @@ func TestSessionsKnowTheirListenerPort(t *testing.T) {
 			if len(r.ports) != 2 || r.ports[port(addrs[0])] != 3 || r.ports[port(addrs[1])] != 4 {
 				t.Fatalf("records by port %v, want 3 on %s and 4 on %s", r.ports, addrs[0], addrs[1])
 			}
+			e.fold()
 			if got := len(c.lines()); got != 3 || e.m.skipped.Get() != 4 {
 				t.Fatalf("delivered %d, skipped %d; want 3 and 4", got, e.m.skipped.Get())
 			}

@@ -9,10 +9,12 @@ import (
 )
 
 // session is the state of one XDR connection, independent of the transport
-// (gnet event loop, or a goroutine for TLS). consume and flush run only on
-// the connection's owner; settle runs on any goroutine.
+// (gnet event loop, or a goroutine for TLS). consume, flush and close run
+// only on the connection's owner, under its loop's mu; destinations settle
+// its window and notify it from any goroutine.
 type session struct {
-	e *Engine
+	e  *Engine
+	lp *loop // the state of the connection's event loop
 	// w is made by the owner on the first frame, so that a connection that
 	// never sends one (XDR's health checks: connect, close) costs no
 	// window (16 KiB for its first 1024 slots). The session is tracked by the
@@ -27,11 +29,10 @@ type session struct {
 
 	frames int // frames seen: 0 at close means a health check
 	port   int // the listener port the connection came in on (port-based-config)
-	lat    latencyCounts
 }
 
-func (e *Engine) newSession() *session {
-	return &session{e: e, out: make([]byte, 0, 64*wire.ReplySize)}
+func (e *Engine) newSession(lp *loop) *session {
+	return &session{e: e, lp: lp, out: make([]byte, 0, 64*wire.ReplySize)}
 }
 
 // inflaters are shared by all connections: the zlib state is ~40 KiB.
@@ -66,7 +67,7 @@ func (s *session) consume(frame []byte, typ byte) frameResult {
 		e.logInfoFrame()
 		return frameClose
 	case wire.TypeCompressed:
-		e.m.compressedFrames.Inc()
+		s.lp.c.compressedFrames++
 		inf := inflaters.Get().(*wire.Inflater)
 		buf := pool.Get(0)
 		inner, err := inf.Inflate(frame, e.opts.MaxFrameBytes, buf)
@@ -87,15 +88,15 @@ func (s *session) consume(frame []byte, typ byte) frameResult {
 }
 
 func (s *session) open(pending int, rc byte) uint64 {
-	s.e.inflight.Add(1)
+	s.lp.inflight++
 	return s.w.open(pending, rc, s.e.clock.nowMs())
 }
 
 // handle decodes a type-3 frame, routes the record and hands it to the
 // batchers of its destinations.
 func (s *session) handle(frame []byte) {
-	e := s.e
-	e.m.bytesIn.Add(len(frame))
+	e, lp := s.e, s.lp
+	lp.c.bytesIn += uint64(len(frame))
 	m := &s.msg
 	if err := m.Decode(frame[wire.HeaderSize:]); err != nil {
 		e.m.parseErrors.Inc()
@@ -103,9 +104,9 @@ func (s *session) handle(frame []byte) {
 		s.open(0, wire.RCParameter)
 		return
 	}
-	e.m.received(m)
-	if e.draining.Load() || e.inflight.Load() >= int64(e.opts.MaxConcurrentRecords) {
-		e.m.overload.Inc()
+	lp.c.received(m)
+	if e.draining.Load() || !e.admit(lp) {
+		lp.c.overload++
 		s.open(0, wire.RCRetry)
 		return
 	}
@@ -116,24 +117,16 @@ func (s *session) handle(frame []byte) {
 		return
 	}
 	if len(dests) == 0 {
-		e.m.skipped.Inc()
+		lp.c.skipped++
 		s.open(0, wire.RCOK)
 		return
 	}
 	seq := s.open(len(dests), 0)
 	nowMs, nowUnix := e.clock.nowMs(), e.clock.nowUnix()
 	for _, d := range dests {
-		if rc := e.batchers[p.ID][d.index].add(e, m, ref{s: s, seq: seq}, nowMs, nowUnix); rc != rcTaken {
+		if rc := lp.batchers[p.ID][d.index].add(e, m, ref{s: s, seq: seq}, nowMs, nowUnix); rc != rcTaken {
 			s.w.settle(seq, rc)
 		}
-	}
-}
-
-// settle records a destination's outcome for one record and wakes the
-// owner when that completes the record.
-func (s *session) settle(seq uint64, rc byte) {
-	if s.w.settle(seq, rc) {
-		s.notify()
 	}
 }
 
@@ -150,16 +143,24 @@ func (s *session) notify() {
 // flush returns the replies of the settled prefix (to write in one go); the
 // slice is valid until the next flush.
 func (s *session) flush() []byte {
+	s.out = s.out[:0]
+	return s.flushMore()
+}
+
+// flushMore appends the replies settled since the last flush to those
+// flush (or flushMore) returned and not yet written: the transport answers
+// the records settled before and during one batch of frames in one write.
+func (s *session) flushMore() []byte {
 	if s.w == nil {
-		return s.out[:0]
+		return s.out
 	}
 	s.w.wakePending.Store(0)
 	var n int
-	s.out, n = s.w.appendReplies(s.out[:0], s.e.clock.nowMs(), &s.lat)
+	start := len(s.out)
+	s.out, n = s.w.appendReplies(s.out, s.e.clock.nowMs(), &s.lp.lat)
 	if n > 0 {
-		s.e.inflight.Add(-int64(n))
-		s.e.m.replied(s.out)
-		s.e.m.replyLatency.merge(&s.lat)
+		s.e.answered(s.lp, int64(n))
+		s.lp.c.replied(s.out[start:])
 	}
 	return s.out
 }
@@ -174,7 +175,7 @@ func (s *session) close() {
 		return
 	}
 	if n := s.w.unanswered(); n > 0 {
-		s.e.inflight.Add(-int64(n))
+		s.e.answered(s.lp, int64(n))
 		s.e.m.abandonedOnClose.Add(n)
 	}
 	s.e.connClosed(s)

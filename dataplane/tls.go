@@ -37,6 +37,9 @@ func (e *Engine) startTLS() error {
 		l := &tlsListener{ln: ln, open: make(map[net.Conn]struct{})}
 		e.tlsLns = append(e.tlsLns, l)
 	}
+	for range e.opts.loopCount() {
+		e.tlsLoops = append(e.tlsLoops, e.newLoop())
+	}
 	for _, l := range e.tlsLns {
 		go e.acceptTLS(l)
 	}
@@ -94,7 +97,7 @@ func (e *Engine) serveTLSConn(c *tls.Conn) {
 		}
 		return
 	}
-	s := e.newSession()
+	s := e.newSession(e.tlsLoop())
 	s.port = localPort(c.LocalAddr())
 	wakeCh := make(chan struct{}, 1)
 	resume := make(chan struct{}, 1)
@@ -106,12 +109,28 @@ func (e *Engine) serveTLSConn(c *tls.Conn) {
 		}
 	}
 	e.connOpened()
-	defer s.close()
+	// The owner is whoever holds mu; consume, flush and close also take the
+	// loop state's lock (shared with other TLS connections), but a write
+	// to a slow peer holds only mu.
+	var mu sync.Mutex
+	lmu := &s.lp.mu
+	defer func() {
+		mu.Lock()
+		lmu.Lock()
+		s.close()
+		lmu.Unlock()
+		mu.Unlock()
+	}()
 
-	var mu sync.Mutex // owner: consume and flush run under it
 	writeErr := false
 	flush := func() {
-		if out := s.flush(); len(out) > 0 && !writeErr {
+		lmu.Lock()
+		out := s.flush() // valid until the next flush: under mu
+		if len(out) > 0 {
+			s.lp.wrote(out)
+		}
+		lmu.Unlock()
+		if len(out) > 0 && !writeErr {
 			if _, err := c.Write(out); err != nil {
 				writeErr = true
 				c.Close()
@@ -141,6 +160,7 @@ func (e *Engine) serveTLSConn(c *tls.Conn) {
 	start := 0 // unconsumed bytes are buf.B[start:]
 	for {
 		mu.Lock()
+		lmu.Lock()
 		res := frameDone
 		for {
 			frame, typ, err := wire.Split(buf.B[start:], e.opts.MaxFrameBytes)
@@ -158,6 +178,7 @@ func (e *Engine) serveTLSConn(c *tls.Conn) {
 			}
 			start += len(frame)
 		}
+		lmu.Unlock()
 		flush()
 		mu.Unlock()
 		switch res {

@@ -213,8 +213,12 @@ func appendEscaped(dst []byte, s []byte) []byte {
 	return escapeTail(append(dst, s[:i]...), s, i)
 }
 
-// escapeTail appends the escape of s[i:], byte by byte from i (the
-// bytes before i are written already).
+// escapeTail appends the escape of s[i:], byte by byte from i (the bytes
+// before i are written already). Valid 2- and 3-byte runes are written as
+// they are without decoding them (most non-ASCII text: Latin, Greek,
+// Cyrillic, CJK, punctuation); leads of 3-byte forms that need a closer
+// look (E0 overlong, ED surrogates, E2 80 xx for U+2028 and U+2029, EF for
+// U+FFFD), 4-byte runes and invalid bytes go through utf8.DecodeRune.
 func escapeTail(dst []byte, s []byte, i int) []byte {
 	start := i
 	for i < len(s) {
@@ -229,6 +233,18 @@ func escapeTail(dst []byte, s []byte, i int) []byte {
 			i++
 			start = i
 			continue
+		}
+		if c < 0xE0 {
+			if c >= 0xC2 && i+1 < len(s) && s[i+1]&0xC0 == 0x80 {
+				i += 2
+				continue
+			}
+		} else if c < 0xF0 && i+2 < len(s) {
+			b1, b2 := s[i+1], s[i+2]
+			if b1&0xC0 == 0x80 && b2&0xC0 == 0x80 && c != 0xE0 && c != 0xED && c != 0xEF && (c != 0xE2 || b1 != 0x80) {
+				i += 3
+				continue
+			}
 		}
 		r, size := utf8.DecodeRune(s[i:])
 		if r == utf8.RuneError || r == '\u2028' || r == '\u2029' {

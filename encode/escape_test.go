@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestSafe8(t *testing.T) {
@@ -76,6 +77,73 @@ func TestAppendJSONStringEscape(t *testing.T) {
 		buf := append(make([]byte, 0, 200), s...)
 		if got := string(appendJSONString(buf, buf[:len(s)])[len(s):]); got != want[3:] {
 			t.Fatalf("%q in dst: %q, want %q", s, got, want[3:])
+		}
+	}
+}
+
+// escapeRef is the plain byte-by-byte escape that escapeTail's fast paths
+// must agree with: every rune decoded by utf8.DecodeRune.
+func escapeRef(dst []byte, s []byte) []byte {
+	start, i := 0, 0
+	for i < len(s) {
+		c := s[i]
+		if safeByte[c] {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			dst = append(append(dst, s[start:i]...), appendASCIIEscape(nil, c)...)
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError || r == '\u2028' || r == '\u2029' {
+			dst = appendEscapedRune(append(dst, s[start:i]...), r)
+			start = i + size
+		}
+		i += size
+	}
+	return append(dst, s[start:]...)
+}
+
+// TestEscapeTailUTF8: valid runes of every length, the escaped ones,
+// overlong forms, surrogates, runes above U+10FFFF and truncated sequences,
+// mixed with ASCII runs long enough for the word skip.
+func TestEscapeTailUTF8(t *testing.T) {
+	pieces := [][]byte{
+		[]byte("a"), []byte("hello wor"), []byte("0123456789abcdef"), []byte(`"`), []byte(`\`), {0x1f}, {0x7f},
+		[]byte("é"), []byte("ß"), []byte("\u07ff"), []byte("\u0800"), []byte("日"), []byte("\ud7ff"), []byte("\ue000"),
+		[]byte("\uffff"), []byte("🚀"), []byte("\U00010000"), []byte("\U0010ffff"),
+		[]byte("\u2028"), []byte("\u2029"), []byte("\ufffd"), []byte("\u2027"), []byte("\u202a"), []byte("\ufffc"),
+		{0xc0, 0x80}, {0xc1, 0xbf}, {0xe0, 0x80, 0x80}, {0xe0, 0x9f, 0xbf}, {0xed, 0xa0, 0x80}, {0xed, 0xbf, 0xbf},
+		{0xf0, 0x80, 0x80, 0x80}, {0xf0, 0x8f, 0xbf, 0xbf}, {0xf4, 0x90, 0x80, 0x80}, {0xf5, 0x80, 0x80, 0x80},
+		{0xc3}, {0xe6, 0x97}, {0xf0, 0x9f, 0x9a}, {0x80}, {0xbf}, {0xff}, {0xfe},
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 50000 {
+		var s []byte
+		for range rng.IntN(8) {
+			s = append(s, pieces[rng.IntN(len(pieces))]...)
+		}
+		for _, at := range []int{0, len(s) / 2} {
+			want := string(escapeRef([]byte("x"), s[at:]))
+			got := string(escapeTail(append([]byte("x"), s[:at]...), s, at))
+			if want = "x" + string(s[:at]) + want[1:]; got != want {
+				t.Fatalf("%q from %d: %q, want %q", s, at, got, want)
+			}
+		}
+	}
+	// Every rune between ASCII (every 7th in the short tier).
+	step := rune(1)
+	if testing.Short() {
+		step = 7
+	}
+	for r := rune(0); r <= utf8.MaxRune; r += step {
+		s := utf8.AppendRune([]byte("abcdefgh"), r)
+		s = append(s, "ijklmnop"...)
+		if got, want := string(escapeTail(nil, s, 0)), string(escapeRef(nil, s)); got != want {
+			t.Fatalf("U+%04X: %q, want %q", r, got, want)
 		}
 	}
 }

@@ -1,0 +1,277 @@
+package dataplane
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"runtime"
+	"runtime/pprof"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/xdrhook/xdrhook/encode"
+	"github.com/xdrhook/xdrhook/perf/xdrsim"
+	"github.com/xdrhook/xdrhook/wire"
+)
+
+// BenchmarkEngineRecordPath measures the record path of several event loops
+// at once: the perf suite's records (xdrsim's default workload, ~1 KB,
+// every kind of bin) are fed to one session per loop as gnet's OnTraffic
+// does (the loop's lock held for a batch of frames, replies of what settled
+// written once at its end), decoded, routed, encoded (JSON) and framed
+// (NDJSON, batch defaults: 500 records, 1 MiB, 50 ms) into the loop's
+// bodies, handed to a destination whose sender accepts every body at once,
+// settled and answered. b.RunParallel runs one loop per P: with -cpu 1,2
+// the records/s ratio is the scaling of the record path.
+//
+// Reported: ns/record (wall time ÷ records), records/s, allocs/record,
+// replies/write, cpu-ns/record (the process's user+system time ÷ records,
+// destination workers and ticker included) and cores (CPU time ÷ wall: on
+// a shared machine, how much of -cpu N the benchmark got), and the serial
+// fraction: the time the loops' goroutines spent blocked (block profile:
+// waiting for a lock, the ticker's or a shared one) per record, as a share
+// of the loops' time per record (wall × loops ÷ records).
+func BenchmarkEngineRecordPath(b *testing.B) { benchRecordPath(b, false) }
+
+// BenchmarkEngineRecordPathOrdered is the same with record-ordering on: the
+// LUT cache is the one structure loops share per record (a lock of one of
+// its 64 shards).
+func BenchmarkEngineRecordPathOrdered(b *testing.B) { benchRecordPath(b, true) }
+
+func benchRecordPath(b *testing.B, ordered bool) {
+	frames, types := simFrames(b, 4096)
+	e := benchEngine(b, ordered)
+	go e.tick()
+	b.Cleanup(func() {
+		close(e.stopping)
+		<-e.tickDone
+	})
+
+	runtime.SetBlockProfileRate(1)
+	defer runtime.SetBlockProfileRate(0)
+	wait0, _ := loopWaits()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	cpu0 := cpuTime()
+
+	var mu sync.Mutex
+	var sessions []*session
+	var seed int
+	const (
+		perTraffic = 16   // frames per OnTraffic
+		window     = 2048 // unanswered records per connection before it waits, as XDR's window
+	)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		lp := e.newLoop()
+		s := e.newSession(lp)
+		s.wake = func() {}
+		mu.Lock()
+		sessions = append(sessions, s)
+		i := seed * 1031
+		seed++
+		mu.Unlock()
+		for {
+			k := 0
+			for k < perTraffic && pb.Next() {
+				k++
+			}
+			if k == 0 {
+				return
+			}
+			for s.w != nil && s.w.unanswered() > window {
+				benchTraffic(s, nil, nil, 0, 0)
+				runtime.Gosched()
+			}
+			i = benchTraffic(s, frames, types, i, k)
+		}
+	})
+	// Every record is answered before the clock stops.
+	e.sealAll(true)
+	for _, s := range sessions {
+		for s.w != nil && s.w.unanswered() > 0 {
+			benchTraffic(s, nil, nil, 0, 0)
+			runtime.Gosched()
+		}
+	}
+	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
+	b.StopTimer()
+	runtime.ReadMemStats(&ms1)
+	wait1, sites := loopWaits()
+
+	e.fold()
+	if n := e.m.overload.Get(); n > 0 {
+		b.Fatalf("%d records refused for max-concurrent-records: the benchmark outran its destination", n)
+	}
+	if n := e.m.repliedByRC[0].Get(); n != uint64(b.N) {
+		b.Fatalf("%d of %d records answered 0", n, b.N)
+	}
+	writes, replies := e.replyWrites()
+	n := float64(b.N)
+	nsPer := float64(elapsed.Nanoseconds()) / n
+	loopPer := nsPer * float64(len(sessions))
+	waitPer := float64((wait1 - wait0).Nanoseconds()) / n
+	b.ReportMetric(0, "ns/op") // ns/record says it, wall clock
+	b.ReportMetric(nsPer, "ns/record")
+	b.ReportMetric(n/elapsed.Seconds(), "records/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/record")
+	b.ReportMetric(cpu.Seconds()/elapsed.Seconds(), "cores")
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/n, "allocs/record")
+	b.ReportMetric(float64(replies)/float64(writes), "replies/write")
+	b.ReportMetric(waitPer, "lockwait-ns/record")
+	b.ReportMetric(100*waitPer/loopPer, "serial-%")
+	if b.N > 10000 && testing.Verbose() {
+		b.Logf("%d loops, %d records; the loops blocked at (since the process started): %s", len(sessions), b.N, sites)
+	}
+}
+
+// benchTraffic is one OnTraffic of s: flush, consume the k frames from
+// from on (cycling), one write of the replies. It returns from+k.
+func benchTraffic(s *session, frames [][]byte, types []byte, from, k int) int {
+	s.lp.mu.Lock()
+	s.flush()
+	if k > 0 {
+		for i := from; i < from+k; i++ {
+			j := i % len(frames)
+			if s.consume(frames[j], types[j]) != frameDone {
+				panic("frame not consumed")
+			}
+		}
+	}
+	if out := s.flushMore(); len(out) > 0 {
+		s.lp.wrote(out)
+	}
+	s.lp.mu.Unlock()
+	return from + k
+}
+
+// simFrames returns n frames of xdrsim's default workload and their types.
+func simFrames(tb testing.TB, n int) ([][]byte, []byte) {
+	tb.Helper()
+	frames, err := xdrsim.Frames(xdrsim.DefaultWorkload(), n, time.Now().UnixMilli())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	types := make([]byte, n)
+	for i, f := range frames {
+		if _, typ, err := wire.Split(f, wire.DefaultMaxBody); err != nil {
+			tb.Fatal(err)
+		} else {
+			types[i] = typ
+		}
+	}
+	return frames, types
+}
+
+// benchEngine: one NDJSON/JSON profile with the batch defaults, one
+// destination whose sender accepts every body at once.
+func benchEngine(tb testing.TB, ordered bool) *Engine {
+	d := newTestDestination(DestinationOptions{Name: "ok", Sender: okSender{}, MaxInFlight: 2})
+	p := &Profile{
+		NewFramer:  func() encode.Framer { return &encode.NDJSON{Enc: &encode.JSON{}} },
+		NewEncoder: func() encode.Encoder { return &encode.JSON{} },
+		Batching:   true, MaxRecords: 500, MaxBytes: 1 << 20, Interval: 50 * time.Millisecond,
+		Ordering: ordered,
+	}
+	var ttl time.Duration
+	if ordered {
+		ttl = time.Minute
+	}
+	e, err := newTestEngine(Options{
+		LUTCacheTTL: ttl,
+		Listen:      []string{"unused"}, Profiles: []*Profile{p}, Destinations: []*Destination{d},
+		Router: &StaticRouter{Profile: p, Dests: []*Destination{d}},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d.start()
+	tb.Cleanup(d.stop)
+	return e
+}
+
+// cpuTime is the process's user + system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loopWaits returns the time the benchmark's loop goroutines have been
+// blocked so far (block profile records whose stack goes through
+// benchRecordPath's RunParallel body), and where: the innermost dataplane
+// function of the stack (else its innermost function).
+func loopWaits() (time.Duration, string) {
+	var buf bytes.Buffer
+	pprof.Lookup("block").WriteTo(&buf, 1)
+	var cps, total float64
+	bySite := map[string]float64{}
+	var cycles float64
+	var fns []string
+	record := func() {
+		loop, site := false, ""
+		for _, fn := range fns {
+			if strings.Contains(fn, "benchRecordPath.func") {
+				loop = true
+			} else if site == "" && strings.Contains(fn, "dataplane.") {
+				site = fn
+			}
+		}
+		if loop {
+			if site == "" {
+				site = fns[0]
+			}
+			total += cycles
+			bySite[site] += cycles
+		}
+		cycles, fns = 0, fns[:0]
+	}
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, "cycles/second="); ok {
+			cps, _ = strconv.ParseFloat(v, 64)
+			continue
+		}
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 3 && f[2] == "@": // "cycles count @ pcs..."
+			if len(fns) > 0 {
+				record()
+			}
+			cycles, _ = strconv.ParseFloat(f[0], 64)
+		case len(f) >= 3 && f[0] == "#": // "#	0x...	pkg.func+0x..	file:line"
+			fn, _, _ := strings.Cut(f[2], "+0x")
+			fns = append(fns, fn)
+		}
+	}
+	if len(fns) > 0 {
+		record()
+	}
+	if cps == 0 {
+		return 0, ""
+	}
+	type where struct {
+		name string
+		ns   float64
+	}
+	var top []where
+	for k, v := range bySite {
+		top = append(top, where{k, v / cps * 1e9})
+	}
+	sort.Slice(top, func(i, j int) bool { return top[i].ns > top[j].ns })
+	var sb strings.Builder
+	for i, w := range top {
+		if i == 5 {
+			break
+		}
+		sb.WriteString(w.name + " " + time.Duration(w.ns).String() + "; ")
+	}
+	return time.Duration(total / cps * 1e9), sb.String()
+}
