@@ -410,19 +410,19 @@ namespaces:
         record-ordering: {enable: true}
 `, nil,
 		`config.yml:10: unknown key "framming" in namespaces.test.sets.orders.format (did you mean "framing"?)`,
-		`config.yml:11: unknown key "record-ordering" in namespaces.test.sets.orders (known keys: routing, format, batching, bin-transforms)`)
+		`config.yml:11: unknown key "record-ordering" in namespaces.test.sets.orders (known keys: routing, format, batching, bin-transforms, filter, transform, expression-errors)`)
 	wantErrs(t, minimal+"service: {worker-threads: 4}\nlogging: {file: /var/log/x.log}\n", nil,
 		`config.yml:5: unknown key "worker-threads" in service (a Connect for ESP key that xdrhook does not implement; io-threads sizes the event loops)`,
 		`config.yml:6: unknown key "file" in logging (a Connect for ESP key that xdrhook does not implement; xdrhook logs to stderr)`)
 	wantErrs(t, minimal+"zzz: 1\n", nil,
-		`config.yml:5: unknown key "zzz" at the top level (known keys: service, destinations, routing, format, batching, bin-transforms, namespaces, record-ordering, logging)`)
+		`config.yml:5: unknown key "zzz" at the top level (known keys: service, destinations, routing, format, batching, bin-transforms, filter, transform, expression-errors, namespaces, record-ordering, logging)`)
 }
 
 func TestSyntaxAndStructure(t *testing.T) {
 	wantErrs(t, "", nil, `config.yml: the file is empty: it needs at least a routing section (and destinations to route to)`)
 	wantErrs(t, "# only a comment\n", nil, `config.yml: the file is empty: it needs at least a routing section (and destinations to route to)`)
 	wantErrs(t, "- a\n- b\n", nil,
-		`config.yml:1: want a mapping of service, destinations, routing, format, batching, bin-transforms, namespaces, record-ordering, logging at the top level, got a list`)
+		`config.yml:1: want a mapping of service, destinations, routing, format, batching, bin-transforms, filter, transform, expression-errors, namespaces, record-ordering, logging at the top level, got a list`)
 	wantErrs(t, minimal+"---\nservice: {}\n", nil, `config.yml:5: a second YAML document (after ---): the config is one document`)
 	wantErrs(t, "service:\n  port: [1\n", nil, `config.yml:1: YAML syntax: did not find expected ',' or ']'`)
 	wantErrs(t, minimal+"logging:\n  level: info\n  level: debug\n", nil,
@@ -580,13 +580,13 @@ destinations:
 	})
 	t.Run("mode", func(t *testing.T) {
 		wantErrs(t, dests, nil,
-			`config.yml: routing: missing: every record needs a route; add a routing section with a mode (static, static-multi-destination, skip, namespace, set, bin)`)
+			`config.yml: routing: missing: every record needs a route; add a routing section with a mode (static, static-multi-destination, skip, namespace, set, bin, expression)`)
 		wantErrs(t, dests+"routing: {destination: search}\n", nil,
-			`config.yml:5: routing.mode: missing: one of static, static-multi-destination, skip, namespace, set, bin`)
+			`config.yml:5: routing.mode: missing: one of static, static-multi-destination, skip, namespace, set, bin, expression`)
 		wantErrs(t, dests+"routing: {mode: custom, class: x.Y}\n", nil,
-			`config.yml:5: unknown key "class" in routing (a Connect for ESP key that xdrhook does not implement; custom routing code is not supported; routing modes are static, static-multi-destination, skip, namespace, set, bin)`)
+			`config.yml:5: unknown key "class" in routing (a Connect for ESP key that xdrhook does not implement; custom routing code is not supported; routing modes are static, static-multi-destination, skip, namespace, set, bin, expression)`)
 		wantErrs(t, dests+"routing: {mode: statc, destination: search}\n", nil,
-			`config.yml:5: routing.mode: "statc" is not one of static, static-multi-destination, skip, namespace, set, bin (did you mean "static"?)`)
+			`config.yml:5: routing.mode: "statc" is not one of static, static-multi-destination, skip, namespace, set, bin, expression (did you mean "static"?)`)
 	})
 }
 
