@@ -266,3 +266,25 @@ func (l *loader) checkTransformSchema(c *Config) {
 		}
 	}
 }
+
+// describeLogic adds a profile's custom logic to its `check` summary.
+func describeLogic(b *strings.Builder, p *Profile) {
+	if p.Filter != nil {
+		b.WriteString("; filtered")
+	}
+	if t := p.Transform; t != nil {
+		if len(t.Set) > 0 {
+			names := make([]string, len(t.Set))
+			for i, s := range t.Set {
+				names[i] = s.Name
+			}
+			fmt.Fprintf(b, "; computes bins %s", strings.Join(names, ", "))
+		}
+		if len(t.Remove) > 0 {
+			fmt.Fprintf(b, "; removes bins %s", strings.Join(t.Remove, ", "))
+		}
+	}
+	if p.Logic() != nil {
+		fmt.Fprintf(b, "; expression-errors %s", p.ExpressionErrors.Policy)
+	}
+}
