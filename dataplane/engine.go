@@ -79,6 +79,7 @@ type Engine struct {
 	draining atomic.Bool
 	order    *lutCache
 	m        *engineMetrics
+	x        *exprMetrics
 	log      *slog.Logger
 
 	sessMu   sync.Mutex
@@ -135,6 +136,7 @@ func New(o Options) (*Engine, error) {
 		stopping: make(chan struct{}), tickDone: make(chan struct{}),
 		booted: make(chan struct{}), served: make(chan error, 1+len(o.Listen)),
 	}
+	e.x = newExprMetrics(e.m.set)
 	e.clock.set(time.Now())
 	if o.LUTCacheTTL > 0 {
 		e.order = newLUTCache(o.LUTCacheTTL.Milliseconds())

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/xdrhook/xdrhook/expression"
 	"github.com/xdrhook/xdrhook/pool"
 	"github.com/xdrhook/xdrhook/wire"
 )
@@ -27,6 +28,12 @@ type session struct {
 
 	frames int // frames seen: 0 at close means a health check
 	lat    latencyCounts
+
+	// Custom logic (expression.go): the Runner, made on first use, and the
+	// route expression's scratch.
+	ex    *expression.Runner
+	names []string
+	dests []*Destination
 }
 
 func (e *Engine) newSession() *session {
@@ -113,6 +120,12 @@ func (s *session) handle(frame []byte) {
 		e.m.skippedStale.Inc()
 		s.open(0, wire.RCOK)
 		return
+	}
+	if p != nil && p.Logic != nil {
+		var ok bool
+		if m, dests, ok = s.evaluate(p, m, dests); !ok {
+			return
+		}
 	}
 	if len(dests) == 0 {
 		e.m.skipped.Inc()
