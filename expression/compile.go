@@ -69,6 +69,9 @@ type Program struct {
 	// with their place in the source (checked against the destinations at
 	// load).
 	names []Literal
+	// parts are the operands of a Value program's root concatenation
+	// (concat.go); nil for other programs.
+	parts []part
 }
 
 // Literal is a string constant in a result position of a route program.
@@ -111,11 +114,8 @@ func options(k Kind) []expr.Option {
 		expr.DisableBuiltin("now"),
 		expr.Function("now", func(...any) (any, error) { return int(nowMs()), nil }, new(func() int)),
 	}
-	switch k {
-	case Filter:
+	if k == Filter {
 		o = append(o, expr.AsBool())
-	case Value:
-		o = append(o, expr.Function(concatName, concat, new(func(any, ...any) string)))
 	}
 	return o
 }
@@ -143,11 +143,10 @@ func Compile(k Kind, src string) (*Program, error) {
 	return p, nil
 }
 
-// build is expr.Compile with a step between checking and compiling: the
+// build is expr.Compile with steps between checking and compiling: the
 // bins the program names become fields of the environment ($bin<i>, see
-// Env), and the string concatenation at the root of a Value program
-// becomes a call of concat, which writes into the Runner's buffer instead
-// of making a string.
+// Env), and the operands of a Value program's root string concatenation
+// are compiled too (concat.go).
 func (p *Program) build(src string) error {
 	config := conf.CreateNew()
 	for _, op := range options(p.Kind) {
@@ -165,12 +164,13 @@ func (p *Program) build(src string) error {
 	if p.Kind == Route {
 		p.names = literals(src, tree.Node, nil)
 	}
-	rewrote := p.namedBins(&tree.Node)
-	if p.Kind == Value && concatRoot(tree) {
-		rewrote = true
-	}
-	if rewrote {
+	if p.namedBins(&tree.Node) {
 		if _, err := checker.Check(tree, config); err != nil {
+			return err
+		}
+	}
+	if p.Kind == Value {
+		if p.parts, err = concatParts(tree, config); err != nil {
 			return err
 		}
 	}

@@ -4,57 +4,36 @@ import (
 	"reflect"
 
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/parser"
-	"github.com/expr-lang/expr/vm/runtime"
+	"github.com/expr-lang/expr/vm"
 )
 
-// concatName is the function a computed bin's root concatenation is
-// rewritten into. Its name cannot be written in an expression.
-const concatName = "$concat"
+// A computed bin that is a string concatenation (`bins.first + " " +
+// bins.last`) is the common transform, and expr's + makes a new string
+// and boxes it (two allocations per +). So the operands of a root
+// concatenation are also compiled one by one: a Runner runs each, appends
+// the strings to its buffer and takes the buffer as the bin's value. No
+// allocation; string constants are not run at all. When an operand is not
+// a string at run time, the whole program runs instead, so + keeps its
+// meaning (numbers add, lists join, a mismatch fails).
 
-// concatDone is what concat returns when it wrote the result into the
-// Runner's buffer: a pointer, so returning it boxes nothing.
-var concatDone any = &struct{ byte }{}
-
-// concat joins its string arguments into the Runner's buffer (params[0] is
-// the environment, which knows its Runner) and returns concatDone: a
-// computed bin such as `bins.first + " " + bins.last` then costs one
-// allocation per record (expr's argument buffer) where expr's + makes and
-// boxes a string per operator. Arguments that are not all strings are
-// added as + adds them (numbers, lists), or fail as + would.
-func concat(params ...any) (any, error) {
-	env, _ := params[0].(*values)
-	args := params[1:]
-	all := env != nil && env.r != nil
-	for _, a := range args {
-		if _, ok := a.(string); !ok {
-			all = false
-			break
-		}
-	}
-	if !all {
-		acc := args[0]
-		for _, a := range args[1:] {
-			acc = runtime.Add(acc, a)
-		}
-		return acc, nil
-	}
-	r := env.r
-	r.cat = r.cat[:0]
-	for _, a := range args {
-		r.cat = append(r.cat, a.(string)...)
-	}
-	return concatDone, nil
+// part is one operand of a root concatenation: a constant, or a program.
+type part struct {
+	lit  []byte
+	prog *vm.Program
 }
 
-// concatRoot rewrites a root a + b + ... whose type is a string (or known
-// only at run time) into concat($env, a, b, ...), and reports whether it did.
-func concatRoot(tree *parser.Tree) bool {
+// concatParts compiles the operands of tree's root when it is a + chain
+// whose type is a string (or known only at run time). Call it before the
+// optimizer rewrites the tree.
+func concatParts(tree *parser.Tree, config *conf.Config) ([]part, error) {
 	root, ok := tree.Node.(*ast.BinaryNode)
 	if !ok || root.Operator != "+" || !stringish(root.Type()) {
-		return false
+		return nil, nil
 	}
-	var args []ast.Node
+	var ops []ast.Node
 	var flatten func(n ast.Node)
 	flatten = func(n ast.Node) {
 		if b, ok := n.(*ast.BinaryNode); ok && b.Operator == "+" && stringish(b.Type()) {
@@ -62,18 +41,54 @@ func concatRoot(tree *parser.Tree) bool {
 			flatten(b.Right)
 			return
 		}
-		args = append(args, n)
+		ops = append(ops, n)
 	}
 	flatten(root)
-	call := &ast.CallNode{
-		Callee:    &ast.IdentifierNode{Value: concatName},
-		Arguments: append([]ast.Node{&ast.IdentifierNode{Value: "$env"}}, args...),
+	parts := make([]part, 0, len(ops))
+	for _, op := range ops {
+		if s, ok := op.(*ast.StringNode); ok {
+			parts = append(parts, part{lit: []byte(s.Value)})
+			continue
+		}
+		prog, err := compiler.Compile(&parser.Tree{Node: op, Source: tree.Source}, config)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, part{prog: prog})
 	}
-	ast.Patch(&tree.Node, call)
-	tree.Node.SetLocation(root.Location())
-	return true
+	return parts, nil
 }
 
 func stringish(t reflect.Type) bool {
 	return t == nil || t.Kind() == reflect.String || t.Kind() == reflect.Interface
+}
+
+// concatDone is what runParts returns when the value is in r.cat.
+var concatDone any = &struct{ byte }{}
+
+// runParts runs the operands of p's root concatenation into r.cat and
+// returns concatDone, or the value of the whole program when an operand is
+// not a string.
+func (r *Runner) runParts(p *Program) (any, error) {
+	if err := r.prepare(p); err != nil {
+		return nil, err
+	}
+	r.cat = r.cat[:0]
+	for i := range p.parts {
+		pt := &p.parts[i]
+		if pt.prog == nil {
+			r.cat = append(r.cat, pt.lit...)
+			continue
+		}
+		out, err := r.vm.Run(pt.prog, &r.env)
+		if err != nil {
+			return nil, err
+		}
+		s, ok := out.(string)
+		if !ok {
+			return r.vm.Run(p.prog, &r.env)
+		}
+		r.cat = append(r.cat, s...)
+	}
+	return concatDone, nil
 }

@@ -117,10 +117,6 @@ type values struct {
 	B29       any
 	B30       any
 	B31       any
-
-	// r is the Runner evaluating: beyond Env's fields, so the checker never
-	// sees it; concat finds its buffer through it.
-	r *Runner
 }
 
 // field is one bit per Env field, for the fields a program reads.

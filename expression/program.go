@@ -98,7 +98,7 @@ type Runner struct {
 	keyB            *box[[]byte]
 	hex             [2 * wire.DigestSize]byte
 
-	cat  []byte    // concat's result
+	cat  []byte    // a root concatenation's value (runParts)
 	val  []byte    // computed bins' values
 	comp []compBin // computed bins of the current record
 	out  []wire.Bin
@@ -115,7 +115,6 @@ type compBin struct {
 // NewRunner returns a Runner.
 func NewRunner() *Runner {
 	r := &Runner{bins: make(map[string]any)}
-	r.env.r = r
 	r.env.Bins = r.bins
 	r.ns, r.set, r.digest, r.keyS = newBox[string](), newBox[string](), newBox[string](), newBox[string]()
 	r.keyI, r.gen, r.lut, r.exp = newBox[int](), newBox[int](), newBox[int](), newBox[int]()
@@ -246,13 +245,19 @@ func (r *Runner) loadAll() error {
 	}
 }
 
-// run runs p against the current record.
-func (r *Runner) run(p *Program) (any, error) {
+// prepare sets what p reads of the current record.
+func (r *Runner) prepare(p *Program) error {
 	r.load(p.fields)
 	if p.fields&fBins != 0 {
-		if err := r.loadBins(p); err != nil {
-			return nil, err
-		}
+		return r.loadBins(p)
+	}
+	return nil
+}
+
+// run runs p against the current record.
+func (r *Runner) run(p *Program) (any, error) {
+	if err := r.prepare(p); err != nil {
+		return nil, err
 	}
 	return r.vm.Run(p.prog, &r.env)
 }
@@ -312,7 +317,13 @@ func (r *Runner) Transform(t *Transform, skipSet bool) (*wire.Message, error) {
 	r.comp = r.comp[:0]
 	if !skipSet {
 		for _, s := range t.Set {
-			out, err := r.run(s.Program)
+			var out any
+			var err error
+			if s.Program.parts != nil {
+				out, err = r.runParts(s.Program)
+			} else {
+				out, err = r.run(s.Program)
+			}
 			if err != nil {
 				return m, fmt.Errorf("bin %q: %w", s.Name, err)
 			}

@@ -162,6 +162,37 @@ func TestTransform(t *testing.T) {
 	if len(out.Bins) != 9 {
 		t.Errorf("skipSet: %d bins, want 9 (ssn removed)", len(out.Bins))
 	}
+	// A root concatenation runs operand by operand; when one is not a
+	// string, the whole program gives + its meaning.
+	cat := NewTransform([]SetBin{
+		{Name: "sum", Program: mustCompile(t, Value, `bins.age + bins.age + 1`)},
+		{Name: "joined", Program: mustCompile(t, Value, `bins.score + bins.score`)},
+		{Name: "lit", Program: mustCompile(t, Value, `"a" + "b"`)},
+		{Name: "mixed", Program: mustCompile(t, Value, `set + ":" + string(gen) + bins.first`)},
+	}, nil)
+	for _, s := range cat.Set {
+		if s.Program.parts == nil && s.Name != "lit" {
+			t.Errorf("%s: not compiled as a concatenation", s.Name)
+		}
+	}
+	r.Reset(m, 1000)
+	out, err = r.Transform(cat, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = got[:0]
+	for _, b := range out.Bins[10:] {
+		got = append(got, fmt.Sprintf("%s:%d:%x", b.Name, b.Type, b.Value))
+	}
+	want = []string{
+		"sum:1:" + hex.EncodeToString(wire.IntValue(73)),
+		"joined:2:" + hex.EncodeToString(wire.FloatValue(19)),
+		"lit:3:" + hex.EncodeToString([]byte("ab")),
+		"mixed:3:" + hex.EncodeToString([]byte("customers:3Ada")),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("concatenations:\n got %q\nwant %q", got, want)
+	}
 	// A run-time error names the bin.
 	bad := NewTransform([]SetBin{{Name: "x", Program: mustCompile(t, Value, `bins.first + 1`)}}, nil)
 	r.Reset(m, 1000)
