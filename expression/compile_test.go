@@ -87,3 +87,23 @@ func TestScan(t *testing.T) {
 		t.Errorf("dynamic bins: all %v fields %b", all, p.fields)
 	}
 }
+
+// TestHostilePrograms: what a program builds at run time is bounded by
+// expr's VM memory budget (a Runner's VM keeps the default); such a
+// program fails on the record, as any run-time error, instead of taking
+// the process's memory.
+func TestHostilePrograms(t *testing.T) {
+	m := record(t, typical())
+	r := NewRunner()
+	for _, src := range []string{
+		`len(repeat("x", 1000000000)) > 0`,
+		`len(1..100000000) > 0`,
+		`len(map(1..10000, {1..10000})) > 0`,
+		`len(join(map(1..1000000, {"xxxxxxxxxx"}))) > 0`,
+	} {
+		r.Reset(m, 0)
+		if _, err := r.Filter(mustCompile(t, Filter, src)); err == nil || !strings.Contains(err.Error(), "memory budget exceeded") {
+			t.Errorf("%s: %v", src, err)
+		}
+	}
+}
