@@ -158,3 +158,14 @@ transform: {set: {shipped_at: 'now()'}}
 		t.Fatal(err)
 	}
 }
+
+// An expression route may name any destination: the checks that follow the
+// routes (es-bulk query parameters, request shaping with batching) see
+// every destination, as for bin routing.
+func TestExpressionRouteReachesEveryDestination(t *testing.T) {
+	c := mustParse(t, exprBase+`routing: {mode: expression, expression: '["search"]'}
+`, nil)
+	if got := c.ESDestinations(c.Profile(nil, nil)); len(got) != 2 {
+		t.Errorf("ESDestinations: %d, want every destination", len(got))
+	}
+}
