@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/xdrhook/xdrhook/expression"
@@ -167,5 +168,47 @@ func TestExpressionRouteReachesEveryDestination(t *testing.T) {
 `, nil)
 	if got := c.ESDestinations(c.Profile(nil, nil)); len(got) != 2 {
 		t.Errorf("ESDestinations: %d, want every destination", len(got))
+	}
+}
+
+// TestExpressionsPrintAndLoadAgain: `xdrhook check` prints every
+// expression so that the printed config loads to the same programs and
+// policies (block scalars, quotes and all).
+func TestExpressionsPrintAndLoadAgain(t *testing.T) {
+	c1 := mustParse(t, exprBase+`routing:
+  mode: expression
+  expression: |
+    bins.tier == "gold"
+      ? ["search", "audit"]
+      : ["search"]
+filter: "msg == 'delete' || gen > 1 && bins[\"a: b\"] != nil"
+transform:
+  set:
+    full_name: 'bins.first + " " + bins.last'
+    "x: y": '{"k": [1, 2.5, "s"]}'
+  remove: [ssn]
+expression-errors: pass
+namespaces:
+  test: {filter: 'true', expression-errors: skip}
+`, nil)
+	var out bytes.Buffer
+	if err := c1.WriteYAML(&out); err != nil {
+		t.Fatal(err)
+	}
+	c2, err := Parse("again.yml", out.Bytes(), Options{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for i, p1 := range c1.Profiles() {
+		p2 := c2.Profiles()[i]
+		if p1.Filter.Program.Source != p2.Filter.Program.Source || p1.Routing.Expression.Source != p2.Routing.Expression.Source ||
+			p1.ExpressionErrors.Policy != p2.ExpressionErrors.Policy || len(p1.Transform.Set) != len(p2.Transform.Set) {
+			t.Errorf("profile %d differs:\n%s", i, out.String())
+		}
+		for j, s := range p1.Transform.Set {
+			if s2 := p2.Transform.Set[j]; s.Name != s2.Name || s.Program.Source != s2.Program.Source {
+				t.Errorf("set %d: %q %q, then %q %q", j, s.Name, s.Program.Source, s2.Name, s2.Program.Source)
+			}
+		}
 	}
 }
