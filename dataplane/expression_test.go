@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -185,6 +186,49 @@ func TestSteadyStateAllocationsWithLogic(t *testing.T) {
 		}
 		if e.x.records.Get() == 0 || e.x.skippedFilter.Get() != 0 {
 			t.Errorf("%s: evaluated %d, filtered %d", c.name, e.x.records.Get(), e.x.skippedFilter.Get())
+		}
+	}
+}
+
+// TestExpressionsConcurrentConnections: several connections on several
+// event loops evaluate at once, each with its own Runner: every record
+// gets its own computed bins and route (run under -race by make test).
+func TestExpressionsConcurrentConnections(t *testing.T) {
+	lg := &expression.Logic{
+		Route: compile(t, expression.Route, `bins.i % 2 == 0 ? ["a"] : ["b"]`),
+		Transform: expression.NewTransform([]expression.SetBin{
+			{Name: "d", Program: compile(t, expression.Value, `bins.i * 2`)},
+			{Name: "s", Program: compile(t, expression.Value, `namespace + "-" + string(bins.i)`)},
+		}, nil),
+	}
+	a, b := newCapture(t), newCapture(t)
+	e := logicEngine(t, lg, a.srv.URL, b.srv.URL)
+	const conns, per = 4, 250
+	xs := make([]*xdrConn, conns)
+	for c := range xs {
+		xs[c] = dialXDR(t, e.addr)
+	}
+	for _, x := range xs { // all at once: the loops evaluate in parallel
+		go x.c.Write(frames(per))
+	}
+	for _, x := range xs {
+		if rcs := x.replies(t, per, 10*time.Second); !allRC(rcs, 0) || len(rcs) != per {
+			t.Fatalf("replies %v", rcs)
+		}
+	}
+	for dest, c := range map[string]*capture{"a": a, "b": b} {
+		lines := c.lines()
+		if len(lines) != conns*per/2 {
+			t.Errorf("%s: %d messages, want %d", dest, len(lines), conns*per/2)
+		}
+		for _, l := range lines {
+			i := between(l, `{"name":"i","type":"int","value":`, `}`)
+			d := between(l, `{"name":"d","type":"int","value":`, `}`)
+			s := between(l, `{"name":"s","type":"str","value":"`, `"`)
+			n, _ := strconv.Atoi(i)
+			if d != strconv.Itoa(2*n) || s != "test-"+i || (n%2 == 0) != (dest == "a") {
+				t.Fatalf("%s: i %s d %s s %s", dest, i, d, s)
+			}
 		}
 	}
 }
