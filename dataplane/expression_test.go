@@ -232,3 +232,24 @@ func TestExpressionsConcurrentConnections(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPipelineBatchedFiltered is BenchmarkPipelineBatched with a
+// metadata filter that passes every record: the record path's cost of
+// custom logic (the filter, the Runner, the time counted).
+func BenchmarkPipelineBatchedFiltered(b *testing.B) {
+	e, s := pipeline(b, true)
+	e.opts.Profiles[0].Logic = &expression.Logic{Filter: compile(b, expression.Filter, `gen > 0 && set != "tmp"`)}
+	frame := typicalFrame()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(frame)))
+	n := 0
+	for b.Loop() {
+		step(s, frame)
+		if n++; n%1024 == 0 {
+			for s.w.unanswered() > 2048 {
+				s.flush()
+			}
+		}
+	}
+	drainAll(e, s)
+}
