@@ -197,7 +197,7 @@ func (p *Program) namedBins(root *ast.Node) bool {
 		}
 	}
 	done := false
-	ast.Walk(root, visitor2(func(n *ast.Node) {
+	ast.Walk(root, ptrVisitor(func(n *ast.Node) {
 		m, ok := (*n).(*ast.MemberNode)
 		if !ok {
 			return
@@ -218,9 +218,9 @@ func (p *Program) namedBins(root *ast.Node) bool {
 	return done
 }
 
-type visitor2 func(*ast.Node)
+type ptrVisitor func(*ast.Node)
 
-func (v visitor2) Visit(n *ast.Node) { v(n) }
+func (v ptrVisitor) Visit(n *ast.Node) { v(n) }
 
 // compileError turns expr's error into an Error with a 1-based place.
 func compileError(src string, err error) error {

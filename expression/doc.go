@@ -11,5 +11,6 @@
 // One concern per file: env.go the declared environment and its run-time
 // twin, compile.go compiling and checking, bins.go decoding the referenced
 // bins to Go values, particles.go Go values back to wire particles,
-// program.go running programs against a record.
+// concat.go computed bins that are string concatenations, program.go
+// running programs against a record.
 package expression

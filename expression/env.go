@@ -29,9 +29,11 @@ type Env struct {
 	Exp     int  `expr:"exp"`
 	Partial bool `expr:"partial"`
 	Durable bool `expr:"durable"`
-	// Bins maps the record's bins to Go values: int, float, string, bytes,
-	// bool, list ([]any), map (map[any]any keyed as the map is), GeoJSON (a
-	// map parsed from its text); a bin the record lacks is nil.
+	// Bins maps the record's bins to Go values: int, float64, string,
+	// []byte (blobs, and the particle types without a Go value: HLL,
+	// language blobs, vectors), bool, list ([]any), map (map[string]any, or
+	// map[any]any when a key is not a string), GeoJSON (its JSON parsed);
+	// a bin the record lacks, or deleted in a partial update, is nil.
 	Bins map[string]any `expr:"bins"`
 
 	// The bins a program names (bins.x, bins["x"]) are read from these
