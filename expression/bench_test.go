@@ -97,4 +97,24 @@ func TestBudgetAllocs(t *testing.T) {
 	if string(last.Name) != "full_name" || string(last.Value) != "Ada Lovelace" || last.Type != wire.ParticleString {
 		t.Errorf("full_name = %q %q type %d", last.Name, last.Value, last.Type)
 	}
+	// now(): one time per record, read into the environment, no allocation.
+	stamp := NewTransform([]SetBin{
+		{Name: "a", Program: mustCompile(t, Value, `now()`)},
+		{Name: "b", Program: mustCompile(t, Value, `now()`)},
+	}, nil)
+	var st *wire.Message
+	if n := testing.AllocsPerRun(200, func() {
+		r.Reset(m, 1)
+		st, _ = r.Transform(stamp, false)
+	}); n != 0 {
+		t.Errorf("transform now(): %v allocs per record, want 0", n)
+	}
+	tick := int64(0)
+	nowMs = func() int64 { tick++; return tick } // a clock that moves at every read
+	defer func() { nowMs = defaultNow }()
+	r.Reset(m, 1)
+	st, _ = r.Transform(stamp, false)
+	if a, b := st.Bins[len(st.Bins)-2], st.Bins[len(st.Bins)-1]; string(a.Value) != string(b.Value) || tick != 1 {
+		t.Errorf("two now() of one record differ: %x %x", a.Value, b.Value)
+	}
 }

@@ -164,7 +164,8 @@ func (p *Program) build(src string) error {
 	if p.Kind == Route {
 		p.names = literals(src, tree.Node, nil)
 	}
-	if p.namedBins(&tree.Node) {
+	named, now := p.namedBins(&tree.Node), p.nowField(&tree.Node)
+	if named || now {
 		if _, err := checker.Check(tree, config); err != nil {
 			return err
 		}
@@ -212,6 +213,23 @@ func (p *Program) namedBins(root *ast.Node) bool {
 		}
 		if i, ok := index[s.Value]; ok {
 			ast.Patch(n, &ast.IdentifierNode{Value: "$bin" + strconv.Itoa(i)})
+			done = true
+		}
+	}))
+	return done
+}
+
+// nowField rewrites now() into the field $now (see Env.Now).
+func (p *Program) nowField(root *ast.Node) bool {
+	done := false
+	ast.Walk(root, ptrVisitor(func(n *ast.Node) {
+		c, ok := (*n).(*ast.CallNode)
+		if !ok || len(c.Arguments) != 0 {
+			return
+		}
+		if id, ok := c.Callee.(*ast.IdentifierNode); ok && id.Value == "now" {
+			ast.Patch(n, &ast.IdentifierNode{Value: "$now"})
+			p.fields |= fNow
 			done = true
 		}
 	}))

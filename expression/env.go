@@ -29,6 +29,10 @@ type Env struct {
 	Exp     int  `expr:"exp"`
 	Partial bool `expr:"partial"`
 	Durable bool `expr:"durable"`
+	// Now is now() (Unix ms): compile rewrites the call into this field,
+	// read once per record, so every program of a record sees the same
+	// time and none allocates for it.
+	Now int `expr:"$now"`
 	// Bins maps the record's bins to Go values: int, float64, string,
 	// []byte (blobs, and the particle types without a Go value: HLL,
 	// language blobs, vectors), bool, list ([]any), map (map[string]any, or
@@ -86,6 +90,7 @@ type values struct {
 	Exp       any
 	Partial   any
 	Durable   any
+	Now       any
 	Bins      map[string]any
 	B00       any
 	B01       any
@@ -135,6 +140,7 @@ const (
 	fExp
 	fPartial
 	fDurable
+	fNow
 	fBins
 )
 
@@ -160,7 +166,7 @@ func (v *values) named(j int) *any {
 var fieldOf = func() map[string]field {
 	m := map[string]field{}
 	t := reflect.TypeOf(Env{})
-	for i := 0; i <= 10; i++ { // through Bins
+	for i := 0; i == 0 || t.Field(i-1).Tag.Get("expr") != "bins"; i++ { // through Bins
 		m[t.Field(i).Tag.Get("expr")] = field(1) << i
 	}
 	return m
@@ -170,10 +176,13 @@ var fieldOf = func() map[string]field {
 func Names() []string {
 	t := reflect.TypeOf(Env{})
 	out := make([]string, t.NumField())
-	for i := range out {
-		out[i] = t.Field(i).Tag.Get("expr")
+	out = out[:0]
+	for i := 0; i < t.NumField(); i++ {
+		if tag := t.Field(i).Tag.Get("expr"); tag[0] != '$' {
+			out = append(out, tag)
+		}
 	}
-	return append(out[:fieldOf["bins"].index()+1], "now()")
+	return append(out, "now()")
 }
 
 // box is a value of type T behind an interface that is updated in place:

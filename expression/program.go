@@ -92,7 +92,7 @@ type Runner struct {
 
 	ns, set, digest *box[string]
 	keyI, gen       *box[int]
-	lut, exp        *box[int]
+	lut, exp, nowB  *box[int]
 	keyF            *box[float64]
 	keyS            *box[string]
 	keyB            *box[[]byte]
@@ -117,7 +117,7 @@ func NewRunner() *Runner {
 	r := &Runner{bins: make(map[string]any)}
 	r.env.Bins = r.bins
 	r.ns, r.set, r.digest, r.keyS = newBox[string](), newBox[string](), newBox[string](), newBox[string]()
-	r.keyI, r.gen, r.lut, r.exp = newBox[int](), newBox[int](), newBox[int](), newBox[int]()
+	r.keyI, r.gen, r.lut, r.exp, r.nowB = newBox[int](), newBox[int](), newBox[int](), newBox[int](), newBox[int]()
 	r.keyF, r.keyB = newBox[float64](), newBox[[]byte]()
 	return r
 }
@@ -183,6 +183,9 @@ func (r *Runner) load(want field) {
 	}
 	if want&fDurable != 0 {
 		e.Durable = m.Durable
+	}
+	if want&fNow != 0 {
+		e.Now = r.nowB.set(int(nowMs()))
 	}
 }
 
