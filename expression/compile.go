@@ -72,6 +72,9 @@ type Program struct {
 	// parts are the operands of a Value program's root concatenation
 	// (concat.go); nil for other programs.
 	parts []part
+	// fast is the program as a tree of comparisons (fast.go), when it is
+	// one; nil otherwise.
+	fast *fastNode
 }
 
 // Literal is a string constant in a result position of a route program.
@@ -174,6 +177,8 @@ func (p *Program) build(src string) error {
 		if p.parts, err = concatParts(tree, config); err != nil {
 			return err
 		}
+	} else if !p.allBins {
+		p.fast = toFast(tree.Node)
 	}
 	if config.Optimize {
 		if err := optimizer.Optimize(&tree.Node, config); err != nil {

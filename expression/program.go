@@ -257,6 +257,21 @@ func (r *Runner) prepare(p *Program) error {
 	return nil
 }
 
+// runProgram runs p on its comparison tree when it has one and the tree
+// answers, else on expr's VM.
+func (r *Runner) runProgram(p *Program) (any, error) {
+	if p.fast == nil {
+		return r.run(p)
+	}
+	if err := r.prepare(p); err != nil {
+		return nil, err
+	}
+	if out, ok := r.runFast(p); ok {
+		return out, nil
+	}
+	return r.vm.Run(p.prog, &r.env)
+}
+
 // run runs p against the current record.
 func (r *Runner) run(p *Program) (any, error) {
 	if err := r.prepare(p); err != nil {
@@ -267,7 +282,7 @@ func (r *Runner) run(p *Program) (any, error) {
 
 // Filter runs a filter program: false means skip the record.
 func (r *Runner) Filter(p *Program) (bool, error) {
-	out, err := r.run(p)
+	out, err := r.runProgram(p)
 	if err != nil {
 		return false, err
 	}
@@ -281,7 +296,7 @@ func (r *Runner) Filter(p *Program) (bool, error) {
 // Route runs a route program and appends the destination names it returns
 // to dst. The names are valid until the next Reset.
 func (r *Runner) Route(p *Program, dst []string) ([]string, error) {
-	out, err := r.run(p)
+	out, err := r.runProgram(p)
 	if err != nil {
 		return dst, err
 	}
