@@ -19,10 +19,12 @@ import (
 // a string at run time, the whole program runs instead, so + keeps its
 // meaning (numbers add, lists join, a mismatch fails).
 
-// part is one operand of a root concatenation: a constant, or a program.
+// part is one operand of a root concatenation: a constant, a field of the
+// environment (read directly), or a program.
 type part struct {
-	lit  []byte
-	prog *vm.Program
+	lit   []byte
+	field *fastNode
+	prog  *vm.Program
 }
 
 // concatParts compiles the operands of tree's root when it is a + chain
@@ -48,6 +50,10 @@ func concatParts(tree *parser.Tree, config *conf.Config) ([]part, error) {
 	for _, op := range ops {
 		if s, ok := op.(*ast.StringNode); ok {
 			parts = append(parts, part{lit: []byte(s.Value)})
+			continue
+		}
+		if f := toFast(op); f != nil && (f.kind == fkField || f.kind == fkNamed) {
+			parts = append(parts, part{field: f})
 			continue
 		}
 		prog, err := compiler.Compile(&parser.Tree{Node: op, Source: tree.Source}, config)
@@ -76,13 +82,18 @@ func (r *Runner) runParts(p *Program) (any, error) {
 	r.cat = r.cat[:0]
 	for i := range p.parts {
 		pt := &p.parts[i]
-		if pt.prog == nil {
+		var out any
+		switch {
+		case pt.field != nil:
+			out = pt.field.eval(r)
+		case pt.prog == nil:
 			r.cat = append(r.cat, pt.lit...)
 			continue
-		}
-		out, err := r.vm.Run(pt.prog, &r.env)
-		if err != nil {
-			return nil, err
+		default:
+			var err error
+			if out, err = r.vm.Run(pt.prog, &r.env); err != nil {
+				return nil, err
+			}
 		}
 		s, ok := out.(string)
 		if !ok {
