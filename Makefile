@@ -69,7 +69,7 @@ pgo: build
 	mv $(PGO).new $(PGO)
 
 # Each fuzz target of FUZZ_PKGS for FUZZTIME (CI: FUZZTIME=10s).
-FUZZ_PKGS ?= ./fuzz ./encode
+FUZZ_PKGS ?= ./fuzz ./encode ./expression
 fuzz:
 	@for p in $(FUZZ_PKGS); do \
 		for t in $$($(GO) test $$p -list '^Fuzz' | grep ^Fuzz); do \
