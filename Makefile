@@ -47,7 +47,7 @@ test-system:
 
 # Benchmarks are built with the binary's profile (below), as the binary is.
 bench:
-	$(GO) test -pgo=$(PGO) -run '^$$' -bench . -benchmem ./wire/... ./encode/... ./pool/... ./dataplane/... ./perf/xdrsim/...
+	$(GO) test -pgo=$(PGO) -run '^$$' -bench . -benchmem ./wire/... ./encode/... ./pool/... ./dataplane/... ./perf/xdrsim/... ./expression/...
 
 # cmd/xdrhook/default.pgo is the CPU profile `go build` optimizes the
 # binary with (profile-guided optimization: -pgo=auto picks it up). It is
@@ -69,7 +69,7 @@ pgo: build
 	mv $(PGO).new $(PGO)
 
 # Each fuzz target of FUZZ_PKGS for FUZZTIME (CI: FUZZTIME=10s).
-FUZZ_PKGS ?= ./fuzz ./encode
+FUZZ_PKGS ?= ./fuzz ./encode ./expression
 fuzz:
 	@for p in $(FUZZ_PKGS); do \
 		for t in $$($(GO) test $$p -list '^Fuzz' | grep ^Fuzz); do \

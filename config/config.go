@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/xdrhook/xdrhook/expression"
 	"github.com/xdrhook/xdrhook/shape"
 )
 
@@ -66,6 +67,11 @@ type Config struct {
 	Batching       *Batching
 	BinTransforms  *BinTransforms
 	RecordOrdering *RecordOrdering
+	// Custom logic (config/expression.go): Filter and Transform nil when
+	// absent; ExpressionErrors always set at the top level.
+	Filter           *Filter
+	Transform        *Transform
+	ExpressionErrors *ExpressionErrors
 
 	// Namespaces holds the overrides as written (nil sections inherit).
 	Namespaces map[string]*NamespaceOverride
@@ -120,6 +126,11 @@ type Profile struct {
 	Batching       *Batching
 	BinTransforms  *BinTransforms
 	RecordOrdering *RecordOrdering
+	// Custom logic: nil Filter and Transform when there is none.
+	// Profile.Logic gathers them for the dataplane.
+	Filter           *Filter
+	Transform        *Transform
+	ExpressionErrors *ExpressionErrors
 }
 
 // Profile returns the effective profile of a record. It allocates nothing
@@ -407,6 +418,9 @@ const (
 	RouteNamespace   RoutingMode = "namespace"
 	RouteSet         RoutingMode = "set"
 	RouteBin         RoutingMode = "bin"
+	// RouteExpression sends a record to the destinations its expression
+	// names (config/expression.go).
+	RouteExpression RoutingMode = "expression"
 )
 
 // Routing is a resolved routing section.
@@ -422,6 +436,8 @@ type Routing struct {
 	// destination is skipped (answered 0 and counted as skipped-no-route),
 	// as ESP skips a record without a route.
 	Default *Destination
+	// Expression returns the destination names (expression mode).
+	Expression *expression.Program
 
 	byName map[string]*Destination
 	path   string
@@ -628,10 +644,19 @@ type NamespaceOverride struct {
 // one it overrides whole (as ESP does): keys it does not write take their
 // defaults, not the values of the section above.
 type Override struct {
-	Routing       *Routing
-	Format        *Format
-	Batching      *Batching
-	BinTransforms *BinTransforms
+	Routing          *Routing
+	Format           *Format
+	Batching         *Batching
+	BinTransforms    *BinTransforms
+	Filter           *Filter
+	Transform        *Transform
+	ExpressionErrors *ExpressionErrors
+}
+
+// empty reports whether the override replaces nothing.
+func (o Override) empty() bool {
+	return o.Routing == nil && o.Format == nil && o.Batching == nil && o.BinTransforms == nil &&
+		o.Filter == nil && o.Transform == nil && o.ExpressionErrors == nil
 }
 
 // Logging is the logging section.

@@ -411,21 +411,21 @@ namespaces:
         record-ordering: {enable: true}
 `, nil,
 		`config.yml:10: unknown key "framming" in namespaces.test.sets.orders.format (did you mean "framing"?)`,
-		`config.yml:11: unknown key "record-ordering" in namespaces.test.sets.orders (known keys: routing, format, batching, bin-transforms)`)
+		`config.yml:11: unknown key "record-ordering" in namespaces.test.sets.orders (known keys: routing, format, batching, bin-transforms, filter, transform, expression-errors)`)
 	// ESP keys xdrhook cannot honour (esp_test.go has the rest).
 	wantErrs(t, minimal+"custom-transformer: {class: com.example.T}\n", nil,
 		`config.yml:5: custom-transformer: an ESP key xdrhook does not honour: `+customCode)
 	wantErrs(t, minimal+"service: {protocol: HTTP}\n", nil,
 		`config.yml:5: service.protocol: "HTTP": xdrhook receives XDR over TCP only (protocol: TCP); the HTTP input of ESP is not served`)
 	wantErrs(t, minimal+"zzz: 1\n", nil,
-		`config.yml:5: unknown key "zzz" at the top level (known keys: service, destinations, routing, format, batching, bin-transforms, namespaces, record-ordering, logging, port-based-config)`)
+		`config.yml:5: unknown key "zzz" at the top level (known keys: service, destinations, routing, format, batching, bin-transforms, filter, transform, expression-errors, namespaces, record-ordering, logging, port-based-config)`)
 }
 
 func TestSyntaxAndStructure(t *testing.T) {
 	wantErrs(t, "", nil, `config.yml: the file is empty: it needs at least a routing section (and destinations to route to)`)
 	wantErrs(t, "# only a comment\n", nil, `config.yml: the file is empty: it needs at least a routing section (and destinations to route to)`)
 	wantErrs(t, "- a\n- b\n", nil,
-		`config.yml:1: want a mapping of service, destinations, routing, format, batching, bin-transforms, namespaces, record-ordering, logging, port-based-config at the top level, got a list`)
+		`config.yml:1: want a mapping of service, destinations, routing, format, batching, bin-transforms, filter, transform, expression-errors, namespaces, record-ordering, logging, port-based-config at the top level, got a list`)
 	wantErrs(t, minimal+"---\nservice: {}\n", nil, `config.yml:5: a second YAML document (after ---): the config is one document`)
 	wantErrs(t, "service:\n  port: [1\n", nil, `config.yml:1: YAML syntax: did not find expected ',' or ']'`)
 	wantErrs(t, minimal+"logging:\n  level: info\n  level: debug\n", nil,
@@ -583,13 +583,13 @@ destinations:
 	})
 	t.Run("mode", func(t *testing.T) {
 		wantErrs(t, dests, nil,
-			`config.yml: routing: missing: every record needs a route; add a routing section with a mode (static, static-multi-destination, skip, namespace, set, bin)`)
+			`config.yml: routing: missing: every record needs a route; add a routing section with a mode (static, static-multi-destination, skip, namespace, set, bin, expression)`)
 		wantErrs(t, dests+"routing: {destination: search}\n", nil,
-			`config.yml:5: routing.mode: missing: one of static, static-multi-destination, skip, namespace, set, bin`)
+			`config.yml:5: routing.mode: missing: one of static, static-multi-destination, skip, namespace, set, bin, expression`)
 		wantErrs(t, dests+"routing: {mode: custom, class: x.Y}\n", nil,
 			`config.yml:5: routing.class: an ESP key xdrhook does not honour: `+customCode)
 		wantErrs(t, dests+"routing: {mode: statc, destination: search}\n", nil,
-			`config.yml:5: routing.mode: "statc" is not one of static, static-multi-destination, skip, namespace, set, bin (did you mean "static"?)`)
+			`config.yml:5: routing.mode: "statc" is not one of static, static-multi-destination, skip, namespace, set, bin, expression (did you mean "static"?)`)
 	})
 }
 

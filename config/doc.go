@@ -117,10 +117,11 @@
 //	      method: GET                 # (xdrhook) GET | HEAD | OPTIONS
 //	      expected-status: [200-499]  # (xdrhook) statuses that pass; errors and timeouts fail
 //	routing:                          # required
-//	  mode: static                    # static | static-multi-destination | skip | namespace | set | bin
+//	  mode: static                    # static | static-multi-destination | skip | namespace | set | bin | expression
 //	  destination: NAME               # static only
 //	  destinations: [NAME, ...]       # static-multi-destination only (a single name works too)
 //	  bin: NAME                       # bin only
+//	  expression: ""                  # (xdrhook) expression only: destination names (a string or a list); [] skips
 //	format:
 //	  mode: json                      # json | flat-json | message-pack | avro
 //	  framing: (per mode)             # ndjson | json-array | es-bulk | splunk-hec | msgpack-array | avro-ocf
@@ -147,10 +148,15 @@
 //	  include: {type: all}            # or {type: specified, bins: [a, b]}
 //	  exclude: {type: none}           # or {type: specified, bins: [c]}
 //	  map: {}                         # old: new; old ≤ 15 bytes; no two old names to one new
+//	filter: ""                        # (xdrhook) expression; false: answered 0, counted skipped-filter
+//	transform:                        # (xdrhook) before bin-transforms; writes only
+//	  set: {}                         # bin: expression, in order; replaces a bin of that name; nil leaves it out
+//	  remove: []                      # bins dropped after set
+//	expression-errors: fail           # (xdrhook) fail (answered 4) | skip (answered 0) | pass (filter true, default route, set skipped)
 //	namespaces:
-//	  NS:                             # routing, format, batching, bin-transforms, record-ordering, sets
+//	  NS:                             # routing, format, batching, bin-transforms, filter, transform, expression-errors, record-ordering, sets
 //	    sets:
-//	      SET: {}                     # routing, format, batching, bin-transforms
+//	      SET: {}                     # routing, format, batching, bin-transforms, filter, transform, expression-errors
 //	record-ordering:
 //	  enable: false
 //	  lut-cache-ttl-seconds: 30
@@ -237,4 +243,16 @@
 //     request); -1 is never, as ESP.
 //   - Bin names (routing.bin, include/exclude bins, map old names) longer
 //     than Aerospike's 15 bytes are errors: they could never match.
+//   - Expressions (filter, routing.expression, transform.set) are expr
+//     programs (package expression), compiled at load against the
+//     environment msg, namespace, set, digest, userKey, gen, lut, exp,
+//     partial, durable, bins, now(); a program that does not compile is an
+//     error at its line and column in the file (block scalars included), as
+//     is a program over 1000 nodes, a destination name written as a literal
+//     in a route that is not defined, and, with a user Avro schema, a
+//     computed bin the schema has no field for. An expression from ${VAR}
+//     is reported without expr's message (it would show the text).
+//   - filter, transform and expression-errors override like the other
+//     sections (set, namespace, top level, each whole); Profile.Logic
+//     gathers a profile's expressions for the dataplane.
 package config

@@ -16,6 +16,9 @@ import (
 type Problem struct {
 	File string
 	Line int
+	// Col is the column within the line (1-based), when known: where an
+	// expression fails to compile.
+	Col  int
 	Path string // dotted key path, e.g. destinations.search.urls[0]
 	Msg  string
 }
@@ -26,6 +29,10 @@ func (p *Problem) Error() string {
 	if p.Line > 0 {
 		b.WriteByte(':')
 		b.WriteString(strconv.Itoa(p.Line))
+		if p.Col > 0 {
+			b.WriteByte(':')
+			b.WriteString(strconv.Itoa(p.Col))
+		}
 	}
 	b.WriteString(": ")
 	if p.Path != "" {

@@ -83,13 +83,13 @@ func (l *loader) checkESQuery(c *Config) {
 
 // ESDestinations lists the destinations the records of profile p can go
 // to: the named ones of static routing; every destination for the
-// namespace, set and bin modes (a value may name any of them); none for
-// skip.
+// namespace, set, bin and expression modes (a value may name any of them);
+// none for skip.
 func (c *Config) ESDestinations(p *Profile) []*Destination {
 	switch p.Routing.Mode {
 	case RouteStatic, RouteStaticMulti:
 		return p.Routing.Destinations
-	case RouteNamespace, RouteSet, RouteBin:
+	case RouteNamespace, RouteSet, RouteBin, RouteExpression:
 		return c.DestinationList()
 	}
 	return nil

@@ -58,6 +58,8 @@ func Parse(name string, data []byte, opt Options) (*Config, error) {
 		secretVals:  map[string]string{},
 		substituted: map[*yaml.Node]string{},
 		substFailed: map[*yaml.Node]bool{},
+		exprAt:      map[string]exprPlace{},
+		data:        data,
 	}
 	raw := l.parse(data)
 	if len(l.errs) > 0 {
@@ -85,6 +87,8 @@ type loader struct {
 	secretVals  map[string]string     // expanded value → template
 	substituted map[*yaml.Node]string // scalar → template ("" if nothing substituted)
 	substFailed map[*yaml.Node]bool   // scalars whose ${VAR} failed: not type-checked
+	exprAt      map[string]exprPlace  // expression path → where its text is
+	data        []byte
 	visits      int
 	tooBig      bool
 
@@ -94,13 +98,15 @@ type loader struct {
 	espSeen bool // an ESP key was warned or refused: espNotes
 }
 
-func (l *loader) problem(line int, path, msg string) {
+func (l *loader) problem(line int, path, msg string) { l.problemAt(line, 0, path, msg) }
+
+func (l *loader) problemAt(line, col int, path, msg string) {
 	for _, p := range l.errs { // a node reached twice (aliases) says it once
-		if p.Line == line && p.Path == path && p.Msg == msg {
+		if p.Line == line && p.Col == col && p.Path == path && p.Msg == msg {
 			return
 		}
 	}
-	l.errs = append(l.errs, &Problem{File: l.file, Line: line, Path: path, Msg: msg})
+	l.errs = append(l.errs, &Problem{File: l.file, Line: line, Col: col, Path: path, Msg: msg})
 }
 
 // errorf records an error at a key path; the line is that of the path, or of

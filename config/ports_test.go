@@ -148,5 +148,34 @@ destinations:
 routing: {mode: static, destination: d}
 port-based-config:
   3000: {service: {port: 1}}
-`, nil, `config.yml:7: unknown key "service" in port-based-config.3000 (known keys: routing, format, batching, bin-transforms, record-ordering, namespaces)`)
+`, nil, `config.yml:7: unknown key "service" in port-based-config.3000 (known keys: routing, format, batching, bin-transforms, filter, transform, expression-errors, record-ordering, namespaces)`)
+}
+
+// A port's block carries the custom-logic sections like the others: the
+// filter of port 3001 applies to its records only, and its namespaces
+// inherit it.
+func TestPortBasedConfigExpressions(t *testing.T) {
+	c := mustParse(t, `
+service: {port: [3000, 3001]}
+destinations:
+  search: {urls: ["http://127.0.0.1:9200/"]}
+routing: {mode: static, destination: search}
+port-based-config:
+  3001:
+    filter: 'gen > 1'
+    transform: {remove: [ssn]}
+    expression-errors: skip
+    namespaces:
+      bar: {format: {mode: json}}
+`, nil)
+	b := func(s string) []byte { return []byte(s) }
+	if p := c.ProfileFor(3000, b("bar"), b("s")); p.Filter != nil || p.Logic() != nil {
+		t.Errorf("port 3000: filter %v, want none", p.Filter)
+	}
+	for _, ns := range []string{"x", "bar"} {
+		p := c.ProfileFor(3001, b(ns), b("s"))
+		if p.Filter == nil || p.Transform == nil || p.ExpressionErrors == nil || p.Logic() == nil {
+			t.Errorf("port 3001, namespace %s: filter %v transform %v errors %v", ns, p.Filter, p.Transform, p.ExpressionErrors)
+		}
+	}
 }

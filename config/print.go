@@ -216,6 +216,8 @@ func (c *Config) describeProfile(p *Profile) string {
 			fallback = DefaultDestinationName
 		}
 		fmt.Fprintf(&b, " → the destination named like %s, else %s", what, fallback)
+	case RouteExpression:
+		b.WriteString(" → the destinations its expression names ([] skips)")
 	}
 	f := p.Format
 	fmt.Fprintf(&b, "; format %s, framing %s", f.Mode, f.Framing)
@@ -252,6 +254,7 @@ func (c *Config) describeProfile(p *Profile) string {
 	if ro := p.RecordOrdering; ro.Enable {
 		fmt.Fprintf(&b, "; record-ordering on (%d s)", int(ro.LUTCacheTTL.Seconds()))
 	}
+	describeLogic(&b, p)
 	return b.String()
 }
 

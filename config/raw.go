@@ -20,6 +20,9 @@ type rawConfig struct {
 	Format         *rawFormat                 `yaml:"format,omitempty"`
 	Batching       *rawBatching               `yaml:"batching,omitempty"`
 	BinTransforms  *rawBinTransforms          `yaml:"bin-transforms,omitempty"`
+	Filter         *exprText                  `yaml:"filter,omitempty"`
+	Transform      *rawTransform              `yaml:"transform,omitempty"`
+	ExprErrors     *string                    `yaml:"expression-errors,omitempty"`
 	Namespaces     map[string]*rawNamespace   `yaml:"namespaces,omitempty"`
 	RecordOrdering *rawRecordOrdering         `yaml:"record-ordering,omitempty"`
 	Logging        *rawLogging                `yaml:"logging,omitempty"`
@@ -141,6 +144,7 @@ type rawRouting struct {
 	Destination  *string    `yaml:"destination,omitempty"`
 	Destinations stringList `yaml:"destinations,omitempty"`
 	Bin          *string    `yaml:"bin,omitempty"`
+	Expression   *exprText  `yaml:"expression,omitempty"`
 }
 
 type rawFormat struct {
@@ -185,6 +189,9 @@ type rawOverride struct {
 	Format        *rawFormat        `yaml:"format,omitempty"`
 	Batching      *rawBatching      `yaml:"batching,omitempty"`
 	BinTransforms *rawBinTransforms `yaml:"bin-transforms,omitempty"`
+	Filter        *exprText         `yaml:"filter,omitempty"`
+	Transform     *rawTransform     `yaml:"transform,omitempty"`
+	ExprErrors    *string           `yaml:"expression-errors,omitempty"`
 }
 
 // rawNamespace is what a namespace may override: the set sections, plus

@@ -103,7 +103,7 @@ func (l *loader) checkRequestBatching(c *Config) {
 		}
 		dests := pr.Routing.Destinations
 		switch pr.Routing.Mode {
-		case RouteNamespace, RouteSet, RouteBin:
+		case RouteNamespace, RouteSet, RouteBin, RouteExpression:
 			dests = c.DestinationList() // a value may name any of them
 		}
 		for _, d := range dests {

@@ -41,7 +41,7 @@ func (l *loader) resolve(raw *rawConfig) *Config {
 	}
 
 	if raw.Routing == nil {
-		l.errorf("routing", "missing: every record needs a route; add a routing section with a mode (static, static-multi-destination, skip, namespace, set, bin)")
+		l.errorf("routing", "missing: every record needs a route; add a routing section with a mode (static, static-multi-destination, skip, namespace, set, bin, expression)")
 	} else {
 		c.Routing = l.resolveRouting(raw.Routing, "routing", c, used)
 	}
@@ -63,6 +63,13 @@ func (l *loader) resolve(raw *rawConfig) *Config {
 		raw.RecordOrdering = &rawRecordOrdering{}
 	}
 	c.RecordOrdering = l.resolveRecordOrdering(raw.RecordOrdering, "record-ordering")
+	if raw.Filter != nil {
+		c.Filter = l.resolveFilter(raw.Filter, "filter")
+	}
+	if raw.Transform != nil {
+		c.Transform = l.resolveTransform(raw.Transform, "transform")
+	}
+	c.ExpressionErrors = l.resolveExprErrors(&raw.ExprErrors, "expression-errors")
 	if raw.Logging == nil {
 		raw.Logging = &rawLogging{}
 	}
@@ -104,6 +111,15 @@ func (l *loader) resolveOverride(r *rawOverride, p string, c *Config, used map[s
 	if r.BinTransforms != nil {
 		o.BinTransforms = l.resolveBinTransforms(r.BinTransforms, p+".bin-transforms")
 	}
+	if r.Filter != nil {
+		o.Filter = l.resolveFilter(r.Filter, p+".filter")
+	}
+	if r.Transform != nil {
+		o.Transform = l.resolveTransform(r.Transform, p+".transform")
+	}
+	if r.ExprErrors != nil {
+		o.ExpressionErrors = l.resolveExprErrors(&r.ExprErrors, p+".expression-errors")
+	}
 	return o
 }
 
@@ -112,7 +128,8 @@ func (l *loader) resolveOverride(r *rawOverride, p string, c *Config, used map[s
 // profile above it.
 func (l *loader) buildProfiles(c *Config) {
 	top := &Profile{ID: 0, Routing: c.Routing, Format: c.Format, Batching: c.Batching,
-		BinTransforms: c.BinTransforms, RecordOrdering: c.RecordOrdering}
+		BinTransforms: c.BinTransforms, RecordOrdering: c.RecordOrdering,
+		Filter: c.Filter, Transform: c.Transform, ExpressionErrors: c.ExpressionErrors}
 	c.profiles = []*Profile{top}
 	c.byNS = buildNSProfiles(c, c.Namespaces, top)
 }
@@ -120,7 +137,7 @@ func (l *loader) buildProfiles(c *Config) {
 // pickProfile returns the profile of o over above: above itself when o
 // overrides nothing, else a new profile (appended to c.profiles).
 func pickProfile(c *Config, o Override, ro *RecordOrdering, above *Profile, ns, set string) *Profile {
-	if o.Routing == nil && o.Format == nil && o.Batching == nil && o.BinTransforms == nil && ro == nil {
+	if o.empty() && ro == nil {
 		return above
 	}
 	p := *above
@@ -136,6 +153,15 @@ func pickProfile(c *Config, o Override, ro *RecordOrdering, above *Profile, ns, 
 	}
 	if o.BinTransforms != nil {
 		p.BinTransforms = o.BinTransforms
+	}
+	if o.Filter != nil {
+		p.Filter = o.Filter
+	}
+	if o.Transform != nil {
+		p.Transform = o.Transform
+	}
+	if o.ExpressionErrors != nil {
+		p.ExpressionErrors = o.ExpressionErrors
 	}
 	if ro != nil {
 		p.RecordOrdering = ro
@@ -171,7 +197,7 @@ func (l *loader) crossChecks(c *Config, used map[string]bool) {
 	dynamic := false
 	for _, p := range c.profiles {
 		switch p.Routing.Mode {
-		case RouteNamespace, RouteSet, RouteBin:
+		case RouteNamespace, RouteSet, RouteBin, RouteExpression:
 			dynamic = true
 		}
 	}
@@ -185,6 +211,7 @@ func (l *loader) crossChecks(c *Config, used map[string]bool) {
 	l.checkFramingBatching(c)
 	l.checkESQuery(c)
 	l.checkRequestBatching(c)
+	l.checkTransformSchema(c)
 	s := c.Service
 	for _, port := range s.Ports {
 		if port != 0 && port == s.Manage.Port && overlaps(s.Address, s.Manage.Address) {
@@ -497,7 +524,7 @@ func (l *loader) statusSet(s statusList, p string) StatusSet {
 
 // ---- routing
 
-var routingModes = []string{string(RouteStatic), string(RouteStaticMulti), string(RouteSkip), string(RouteNamespace), string(RouteSet), string(RouteBin)}
+var routingModes = []string{string(RouteStatic), string(RouteStaticMulti), string(RouteSkip), string(RouteNamespace), string(RouteSet), string(RouteBin), string(RouteExpression)}
 
 func (l *loader) resolveRouting(r *rawRouting, p string, c *Config, used map[string]bool) *Routing {
 	rt := &Routing{path: p, raw: r}
@@ -510,8 +537,8 @@ func (l *loader) resolveRouting(r *rawRouting, p string, c *Config, used map[str
 	}
 	rt.Mode = RoutingMode(l.enum(&r.Mode, p+".mode", "", routingModes...))
 	only := func(keys ...string) {
-		has := map[string]bool{"destination": r.Destination != nil, "destinations": r.Destinations.set, "bin": r.Bin != nil}
-		for _, k := range []string{"destination", "destinations", "bin"} {
+		has := map[string]bool{"destination": r.Destination != nil, "destinations": r.Destinations.set, "bin": r.Bin != nil, "expression": r.Expression != nil}
+		for _, k := range []string{"destination", "destinations", "bin", "expression"} {
 			if !has[k] {
 				continue
 			}
@@ -579,6 +606,9 @@ func (l *loader) resolveRouting(r *rawRouting, p string, c *Config, used map[str
 		}
 	case RouteSkip:
 		only()
+	case RouteExpression:
+		only("expression")
+		l.resolveRouteExpression(r, p, rt, c, used)
 	case RouteNamespace, RouteSet, RouteBin:
 		if rt.Mode == RouteBin {
 			only("bin")

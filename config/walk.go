@@ -15,6 +15,8 @@ var (
 	stringListType = reflect.TypeOf(stringList{})
 	statusListType = reflect.TypeOf(statusList{})
 	orderedMapType = reflect.TypeOf(orderedMap{})
+	exprTextType   = reflect.TypeOf(exprText(""))
+	exprMapType    = reflect.TypeOf(exprMap{})
 )
 
 // walk checks the node tree against the raw types before anything is
@@ -65,6 +67,12 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string, depth int) {
 				l.problem(v.Line, p, "want a string, got "+l.describe(v, p))
 			}
 		})
+		return
+	case exprTextType:
+		l.walkExpr(n, path)
+		return
+	case exprMapType:
+		l.walkMap(n, path, l.walkExpr)
 		return
 	}
 	switch t.Kind() {

@@ -50,6 +50,7 @@ func options(cfg *config.Config, o dataplane.Options, version string) (dataplane
 		if err != nil {
 			return o, err
 		}
+		withLogic(p, cp, cfg, dests)
 		if ro := cp.RecordOrdering; ro != nil && ro.Enable {
 			p.Ordering = true
 			ttl = max(ttl, ro.LUTCacheTTL)

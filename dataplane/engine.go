@@ -95,6 +95,7 @@ type Engine struct {
 
 	order *lutCache
 	m     *engineMetrics
+	x     *exprMetrics
 	log   *slog.Logger
 
 	// portRouter is router when it routes by listener port too.
@@ -155,6 +156,7 @@ func New(o Options) (*Engine, error) {
 		stopping: make(chan struct{}), tickDone: make(chan struct{}),
 		booted: make(chan struct{}), served: make(chan error, 1+len(o.Listen)),
 	}
+	e.x = newExprMetrics(e.m.set)
 	e.clock.set(time.Now())
 	e.portRouter, _ = o.Router.(PortRouter)
 	e.credit.Store(int64(o.MaxConcurrentRecords))

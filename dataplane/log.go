@@ -27,6 +27,7 @@ func (l *logLimit) allow() (bool, int64) {
 
 type logLimits struct {
 	parse, info, encode, frame, slow logLimit
+	expr                             logLimit
 }
 
 func (e *Engine) logParseError(err error) {

@@ -41,7 +41,10 @@ type loop struct {
 type loopCounters struct {
 	frames, writes, partialWrites, metaWrites, deletes, durableDeletes, bytesIn uint64
 	compressedFrames, skipped, overload                                         uint64
-	replies                                                                     [256]uint64
+	// Custom logic (expression.go): records filtered out, records that ran
+	// expressions and the nanoseconds they took.
+	skippedFilter, exprRecords, exprNanos uint64
+	replies                               [256]uint64
 }
 
 // newLoop adds the state of one more event loop.
@@ -181,6 +184,11 @@ func (e *Engine) fold() {
 		add(m.overload, c.overload)
 		for rc, n := range c.replies {
 			add(m.repliedByRC[rc], n)
+		}
+		add(e.x.skippedFilter, c.skippedFilter)
+		add(e.x.records, c.exprRecords)
+		if c.exprNanos != 0 {
+			e.x.seconds.Add(float64(c.exprNanos) / 1e9)
 		}
 	}
 }

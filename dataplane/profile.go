@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/xdrhook/xdrhook/encode"
+	"github.com/xdrhook/xdrhook/expression"
 )
 
 // Profile is how the records of one (namespace, set) are encoded and
@@ -29,4 +30,14 @@ type Profile struct {
 	MaxRecords int
 	MaxBytes   int
 	Interval   time.Duration
+
+	// Logic is the profile's filter, route expression and transform
+	// (nil: none), run before encoding (dataplane/expression.go).
+	// RouteNames resolves the names a route expression returns;
+	// RouteDefault is where a record goes when the route expression fails
+	// under expression-errors: pass (the destination named "default", or
+	// none: skipped).
+	Logic        *expression.Logic
+	RouteNames   map[string]*Destination
+	RouteDefault []*Destination
 }

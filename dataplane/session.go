@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/xdrhook/xdrhook/expression"
 	"github.com/xdrhook/xdrhook/pool"
 	"github.com/xdrhook/xdrhook/wire"
 )
@@ -29,6 +30,12 @@ type session struct {
 
 	frames int // frames seen: 0 at close means a health check
 	port   int // the listener port the connection came in on (port-based-config)
+
+	// Custom logic (expression.go): the Runner, made on first use, and the
+	// route expression's scratch.
+	ex    *expression.Runner
+	names []string
+	dests []*Destination
 }
 
 func (e *Engine) newSession(lp *loop) *session {
@@ -115,6 +122,12 @@ func (s *session) handle(frame []byte) {
 		e.m.skippedStale.Inc()
 		s.open(0, wire.RCOK)
 		return
+	}
+	if p != nil && p.Logic != nil {
+		var ok bool
+		if m, dests, ok = s.evaluate(p, m, dests); !ok {
+			return
+		}
 	}
 	if len(dests) == 0 {
 		lp.c.skipped++

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xdrhook/xdrhook/connector"
 	"github.com/xdrhook/xdrhook/encode"
 	"github.com/xdrhook/xdrhook/pool"
 	"github.com/xdrhook/xdrhook/wire"
@@ -29,6 +30,7 @@ func runDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	raw := fs.Bool("raw", false, "stdin is a raw byte stream of frames (default: one hex frame per line)")
 	maxBody := fs.Int("max-frame-bytes", wire.DefaultMaxBody, "bound on a frame body")
 	now := fs.Int64("now", 0, "receipt time in Unix seconds for exp (default: the current time)")
+	cfgFile := fs.String("config", "", "a config file: a dry run, printing per frame the profile that applies, the filter's result, the destinations and the message as it would be sent")
 	format := fs.String("format", "dump", "dump (every decoded field) | json | flat-json | message-pack | avro: the message the connector would send (binary formats as hex)")
 	if rc, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return rc
@@ -52,6 +54,14 @@ func runDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		*now = time.Now().Unix()
 	}
 	d := &decoder{maxBody: *maxBody, now: *now, out: json.NewEncoder(stdout), w: stdout, enc: enc, inflated: pool.Get(0)}
+	if *cfgFile != "" {
+		dry, err := loadDryRun(*cfgFile)
+		if err != nil {
+			fmt.Fprintln(stderr, "xdrhook decode:", err)
+			return 1
+		}
+		d.dry = dry
+	}
 	defer pool.Put(d.inflated)
 	var err error
 	if *raw {
@@ -79,6 +89,7 @@ type decoder struct {
 	n, bad   int
 	w        io.Writer
 	enc      encode.Encoder // nil: dump every field
+	dry      *connector.DryRun
 }
 
 func (d *decoder) hexLines(r io.Reader) error {
@@ -123,6 +134,10 @@ func (d *decoder) stream(r io.Reader) error {
 			return fmt.Errorf("frame %d: body truncated (%d bytes stated)", d.n+1, n)
 		}
 		d.n++
+		if d.dry != nil {
+			d.dryRun(frame, typ)
+			continue
+		}
 		if d.enc != nil {
 			d.message(frame, typ)
 			continue

@@ -23,7 +23,7 @@ func commands() []command {
 		{"check", "validate a config file and print it resolved", runCheck},
 		{"demo", "the embedded demo: XDR emulator → connector → sink, live progress, no config", runDemo},
 		{"run", "the connector daemon: xdrhook run --config FILE", runRun},
-		{"decode", "read XDR frames (hex lines, or --raw bytes) on stdin and print each as JSON", runDecode},
+		{"decode", "read XDR frames (hex lines, or --raw bytes) on stdin and print each as JSON; --config FILE: a dry run of a config", runDecode},
 		{"sim", "XDR emulator and load generator: --target HOST:PORT (see -h)", runSim},
 		{"sink", "HTTP sink that validates, counts and keeps what it receives: --listen ADDR (see -h)", runSink},
 		{"bench", "perf suite: one end-to-end scenario vs the naive baseline, or `bench suite` (make perf)", runBench},

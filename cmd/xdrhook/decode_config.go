@@ -1,0 +1,65 @@
+package main
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"github.com/xdrhook/xdrhook/config"
+	"github.com/xdrhook/xdrhook/connector"
+	"github.com/xdrhook/xdrhook/encode"
+	"github.com/xdrhook/xdrhook/wire"
+)
+
+// decode --config: the dry run of a configuration over frames.
+
+func loadDryRun(file string) (*connector.DryRun, error) {
+	cfg, err := config.Load(file, config.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return connector.NewDryRun(cfg)
+}
+
+// dryRun prints one JSON line for a frame: the frame number, what the
+// connector would do (connector.Outcome) and the message, as JSON when the
+// format is JSON text, else as hex.
+func (d *decoder) dryRun(frame []byte, typ byte) {
+	fail := func(err error) {
+		d.bad++
+		d.out.Encode(map[string]any{"frame": d.n, "error": err.Error()})
+	}
+	if typ == wire.TypeInfo {
+		fail(fmt.Errorf("an info frame, not a record"))
+		return
+	}
+	if typ == wire.TypeCompressed {
+		inner, err := d.inf.Inflate(frame, d.maxBody, d.inflated)
+		if err != nil {
+			fail(err)
+			return
+		}
+		frame = inner
+	}
+	if err := d.msg.Decode(frame[wire.HeaderSize:]); err != nil {
+		fail(err)
+		return
+	}
+	o := d.dry.Record(&d.msg, d.now)
+	line := struct {
+		Frame int `json:"frame"`
+		connector.Outcome
+		Message any `json:"message,omitempty"`
+	}{Frame: d.n, Outcome: o}
+	switch {
+	case o.Message == nil:
+	case o.ContentType == encode.ContentTypeJSON:
+		line.Message = json.RawMessage(o.Message)
+	default:
+		line.Message = hex.EncodeToString(o.Message)
+	}
+	if o.RC == 4 {
+		d.bad++
+	}
+	d.out.Encode(line)
+}
