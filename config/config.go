@@ -305,6 +305,10 @@ type Destination struct {
 	Retry                Retry
 	// TLS applies to https URLs.
 	TLS ClientTLS
+	// Type is TypeS3, or "" for http (the default); S3 names the objects
+	// of an s3 destination.
+	Type DestinationType
+	S3   *S3
 	// AllowInsecure accepts, for this destination, what is otherwise refused:
 	// tls.insecure-skip-verify, and headers from the environment (tokens)
 	// sent over plain http to a host other than loopback.

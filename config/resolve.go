@@ -184,6 +184,7 @@ func (l *loader) crossChecks(c *Config, used map[string]bool) {
 	l.checkFramingBatching(c)
 	l.checkESQuery(c)
 	l.checkRequestBatching(c)
+	l.checkS3(c)
 	s := c.Service
 	for _, port := range s.Ports {
 		if port != 0 && port == s.Manage.Port && overlaps(s.Address, s.Manage.Address) {
@@ -301,6 +302,7 @@ func (l *loader) resolveService(r *rawService, s *Service) {
 func (l *loader) resolveDestination(name string, r *rawDestination, id int, deadline time.Duration) *Destination {
 	p := join("destinations", name)
 	d := &Destination{ID: id, Name: name}
+	l.s3Defaults(r)
 	if len(r.URLs.items) == 0 {
 		l.errorf(p+".urls", "at least one URL is needed")
 		if !r.URLs.set {
@@ -470,6 +472,7 @@ func (l *loader) resolveDestination(name string, r *rawDestination, id int, dead
 			l.errorf(p+".headers", "headers from the environment (credentials) would go over plain http to a host that is not loopback; use https, or set %s.allow-insecure: true to accept that", p)
 		}
 	}
+	l.resolveS3(p, r, d)
 	return d
 }
 

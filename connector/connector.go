@@ -125,6 +125,11 @@ func buildDestination(cd *config.Destination, userAgent, query string) (*datapla
 	if query != "" {
 		perRecordPath = addQuery(&ho, perRecordPath, query)
 	}
+	var s3 *s3Objects
+	if cd.Type == config.TypeS3 {
+		s3 = newS3Objects(cd)
+		ho.URLs = s3.urls(cd)
+	}
 	for _, h := range cd.Headers {
 		ho.Headers = append(ho.Headers, [2]string{h.Name, h.Value})
 	}
@@ -163,6 +168,9 @@ func buildDestination(cd *config.Destination, userAgent, query string) (*datapla
 	if !cd.PermanentFailure.Empty() {
 		do.Permanent = &cd.PermanentFailure
 	}
+	if s3 != nil {
+		do.Key, do.KeySplits = s3.key, cd.S3.Key.SplitsBySet()
+	}
 	return dataplane.NewDestination(do), nil
 }
 
@@ -195,6 +203,7 @@ func buildProfile(cp *config.Profile) (*dataplane.Profile, error) {
 	if b := cp.Batching; b != nil && b.Enabled {
 		p.Batching, p.MaxRecords, p.MaxBytes, p.Interval = true, b.MaxRecords, b.MaxBytes, b.Interval
 	}
+	p.Ext = framingExt[f.Framing]
 	flat := func() encode.FlatJSON { return encode.FlatJSON{MetadataKey: f.MetadataKey, Transform: tr} }
 	switch f.Mode {
 	case config.FormatJSON, config.FormatFlatJSON:

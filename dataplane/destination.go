@@ -126,6 +126,12 @@ type DestinationOptions struct {
 	// {namespace} or {set}) of a record to dst; bodies are then batched per
 	// namespace and set. A static path belongs in HTTPOptions.Path.
 	Path func(dst []byte, m *wire.Message) []byte
+	// Key, if set (and Path is not), appends a batch body's own path to dst
+	// from its first record and its profile's Ext, once when the body
+	// opens (type s3: "/bucket/key", a key unique per batch). Bodies are
+	// batched per namespace and set only if KeySplits. Batching on only.
+	Key       func(dst []byte, m *wire.Message, ext string) []byte
+	KeySplits bool
 	// Request, if set, shapes each single-record request (config
 	// destinations.*.request; batching off): method, path and query,
 	// headers and whether a body goes, per record. Path is then unused.

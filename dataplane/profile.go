@@ -29,4 +29,7 @@ type Profile struct {
 	MaxRecords int
 	MaxBytes   int
 	Interval   time.Duration
+	// Ext names the framing of batch bodies as a file extension (ndjson,
+	// json, msgpack, avro): DestinationOptions.Key's ext.
+	Ext string
 }
