@@ -91,6 +91,17 @@
 //	    retry: {max-attempts: 3, initial-backoff: 50, max-backoff: 1000}  # ms, doubling; initial-backoff 0 retries at once, every time
 //	    tls: {ca-file: "", cert-file: "", key-file: "", server-name: "", insecure-skip-verify: false}
 //	    allow-insecure: false         # (xdrhook) see Security
+//	    type: http                    # (xdrhook) http | s3: each batch one object of S3-compatible storage
+//	    # type s3 only: method defaults to PUT (the only one), compression-threshold to 0 (gzip all or none),
+//	    # path and request do not apply; every profile routed here needs batching on and framing
+//	    # ndjson | json-array | msgpack-array | avro-ocf (a whole OCF file per object); see docs/s3-archive.md
+//	    bucket: ""                    # (xdrhook) s3: required, S3 naming rules
+//	    key-template: "{namespace}/{set}/{yyyy}/{mm}/{dd}/{hh}/{first-lut}-{node}-{seq}.{ext}"  # (xdrhook) s3
+//	      # {yyyy} {mm} {dd} {hh} {first-lut}: the first record's LUT (UTC); {set} "-" for no set;
+//	      # {seq} = process start (Unix ms) "-" batch counter (8+ digits); {ext} ndjson | json | msgpack | avro (+ .gz);
+//	      # must contain {node} and {seq}; escaped as the SigV4 canonical URI; at most 1024 bytes rendered
+//	    path-style: (per endpoint)    # (xdrhook) s3: false (bucket.host/key) for *.amazonaws.com, else true (host/bucket/key)
+//	    node: (host name)             # (xdrhook) s3: {node}; unique per connector process
 //	routing:                          # required
 //	  mode: static                    # static | static-multi-destination | skip | namespace | set | bin
 //	  destination: NAME               # static only
@@ -170,6 +181,15 @@
 //     the first connection); `check --skip-files` skips that elsewhere.
 //   - call-timeout ≥ reply-deadline is a warning; batch-interval ≥
 //     reply-deadline and reply-deadline > 8000 are errors.
+//   - type: s3 stores one object per batch: batching off for a profile
+//     routed there, or an es-bulk/splunk-hec framing, is an error; a
+//     batch-interval under 1000 ms is a warning (S3 charges per PUT). The
+//     key must contain {node} and {seq} so that no two batches (two nodes,
+//     or one before and after a restart) share a key. Sizing: max-bytes up
+//     to 64 MiB works (bodies up to 16 MiB reuse pooled buffers; larger
+//     ones are allocated per batch), batch-interval up to a few seconds,
+//     and batch-interval plus the upload time must stay under
+//     service.reply-deadline.
 //   - Bin names (routing.bin, include/exclude bins, map old names) longer
 //     than Aerospike's 15 bytes are errors: they could never match.
 package config
