@@ -285,3 +285,41 @@ func TestS3AnswerAfterPut(t *testing.T) {
 		t.Fatalf("result codes %v", rcs)
 	}
 }
+
+// s3KeyFixture is the key function of an s3 destination (default
+// template, gzip on) and a batch's first record.
+func s3KeyFixture(t testing.TB) (*s3Objects, *wire.Message) {
+	cfg := parseConfig(t, `destinations:
+  a: {type: s3, urls: ["http://127.0.0.1:1"], bucket: xdr-archive, node: node-1, compression: gzip}
+routing: {mode: static, destination: a}
+batching: {batch-interval: 2000}
+`)
+	m := &wire.Message{Namespace: []byte("test"), Set: []byte("users"), HasLUT: true, LUT: uint64(1_000_000_000)}
+	return newS3Objects(cfg.Destinations["a"]), m
+}
+
+// One key per batch, rendered into the batch's reused buffer: no
+// allocation, and each key differs from the last by its {seq}.
+func TestS3KeyNoAlloc(t *testing.T) {
+	o, m := s3KeyFixture(t)
+	buf := o.key(nil, m, "ndjson")
+	want := fmt.Sprintf("/xdr-archive/test/users/2010/01/12/13/1263304000000-node-1-%d-00000001.ndjson.gz", o.start)
+	if string(buf) != want {
+		t.Errorf("key %s, want %s", buf, want)
+	}
+	if n := testing.AllocsPerRun(1000, func() { buf = o.key(buf[:0], m, "ndjson") }); n != 0 {
+		t.Errorf("%v allocations per key", n)
+	}
+	if !bytes.HasSuffix(buf, []byte("-00001002.ndjson.gz")) {
+		t.Errorf("key %s after 1002 keys", buf)
+	}
+}
+
+func BenchmarkS3Key(b *testing.B) {
+	o, m := s3KeyFixture(b)
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = o.key(buf[:0], m, "ndjson")
+	}
+}
