@@ -313,6 +313,8 @@ type Destination struct {
 	// tls.insecure-skip-verify, and headers from the environment (tokens)
 	// sent over plain http to a host other than loopback.
 	AllowInsecure bool
+	// Auth authenticates every request (destinations.*.auth); nil: none.
+	Auth *Auth
 
 	rawURLs []string
 }

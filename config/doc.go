@@ -91,6 +91,22 @@
 //	    retry: {max-attempts: 3, initial-backoff: 50, max-backoff: 1000}  # ms, doubling; initial-backoff 0 retries at once, every time
 //	    tls: {ca-file: "", cert-file: "", key-file: "", server-name: "", insecure-skip-verify: false}
 //	    allow-insecure: false         # (xdrhook) see Security
+//	    auth:                         # (xdrhook) absent: none; applied to every attempt, after compression
+//	      type: aws-sigv4             # aws-sigv4 | oauth2-client-credentials | google-id-token | bearer-file
+//	      service: ""                 # aws-sigv4, required: lambda | execute-api | es | aoss | s3 | ...
+//	      region: ""                  # aws-sigv4; "": the AWS config chain (AWS_REGION, profile)
+//	      profile: ""                 # aws-sigv4; "": the default chain (env, shared config, web identity/IRSA, ECS, EC2 IMDS)
+//	      role-arn: ""                # aws-sigv4; set: sts:AssumeRole with the chain's credentials
+//	      token-url: ""               # oauth2-client-credentials, required; http only to loopback (or allow-insecure)
+//	      client-id: ""               # oauth2-client-credentials, required
+//	      client-secret: ""           # oauth2-client-credentials; write ${VAR}; never printed
+//	      scopes: []                  # oauth2-client-credentials
+//	      audience: ""                # google-id-token, required: the function's or service's URL
+//	      credentials-file: ""        # google-id-token: a service-account key; "": Application Default Credentials
+//	      file: ""                    # bearer-file, required: re-read every 250 ms (kubelet's symlink swap)
+//	      # tokens are refreshed in the background at ~3/4 of their life (jitter); a failing refresh keeps the
+//	      # old token until it expires, then attempts fail (retried, answered 11), counted in
+//	      # xdrhook_auth_refresh_errors_total
 //	    type: http                    # (xdrhook) http | s3: each batch one object of S3-compatible storage
 //	    # type s3 only: method defaults to PUT (the only one), compression-threshold to 0 (gzip all or none),
 //	    # path and request do not apply; every profile routed here needs batching on and framing

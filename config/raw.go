@@ -71,6 +71,7 @@ type rawDestination struct {
 	Retry                     *rawRetry     `yaml:"retry,omitempty"`
 	TLS                       *rawClientTLS `yaml:"tls,omitempty"`
 	AllowInsecure             *bool         `yaml:"allow-insecure,omitempty"`
+	Auth                      *rawAuth      `yaml:"auth,omitempty"`
 	rawS3                     `yaml:",inline"`
 }
 

@@ -465,6 +465,7 @@ func (l *loader) resolveDestination(name string, r *rawDestination, id int, dead
 			l.warnf(tp+".insecure-skip-verify", "certificate checks are off (allow-insecure: true)")
 		}
 	}
+	d.Auth = l.resolveAuth(r.Auth, p+".auth", d, plainRemote, d.AllowInsecure)
 	if secretHeader && plainRemote {
 		if d.AllowInsecure {
 			l.warnf(p+".headers", "headers from the environment (credentials) go over plain http to a host that is not loopback (allow-insecure: true)")

@@ -10,6 +10,7 @@ package connector
 import (
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/xdrhook/xdrhook/config"
@@ -37,7 +38,7 @@ func options(cfg *config.Config, o dataplane.Options, version string) (dataplane
 	dests := make([]*dataplane.Destination, len(cfg.DestinationNames))
 	queries := esQueries(cfg)
 	for i, cd := range cfg.DestinationList() {
-		d, err := buildDestination(cd, "xdrhook/"+version, queries[cd.ID])
+		d, err := buildDestination(cd, "xdrhook/"+version, queries[cd.ID], o.Logger)
 		if err != nil {
 			return o, fmt.Errorf("destination %q: %w", cd.Name, err)
 		}
@@ -96,7 +97,7 @@ func staticDests(r *config.Routing, dests []*dataplane.Destination) []*dataplane
 // destination.
 // query, if not empty, goes on every request's URL (es-bulk pipeline and
 // refresh: esQueries).
-func buildDestination(cd *config.Destination, userAgent, query string) (*dataplane.Destination, error) {
+func buildDestination(cd *config.Destination, userAgent, query string, log *slog.Logger) (*dataplane.Destination, error) {
 	ho := dataplane.HTTPOptions{
 		Method:              cd.Method,
 		Gzip:                cd.Compression == config.CompressionGzip,
@@ -143,14 +144,21 @@ func buildDestination(cd *config.Destination, userAgent, query string) (*datapla
 		}
 		ho.TLS = tc
 	}
+	a, authErrs, err := buildAuth(cd, log)
+	if err != nil {
+		return nil, err
+	}
+	ho.Auth = a
 	var snd dataplane.Sender
-	var err error
 	if cd.Protocol == config.HTTP2 {
 		snd, err = dataplane.NewHTTP2Sender(ho)
 	} else {
 		snd, err = dataplane.NewHTTP1Sender(ho)
 	}
 	if err != nil {
+		if a != nil {
+			a.Close()
+		}
 		return nil, err
 	}
 	do := dataplane.DestinationOptions{
@@ -164,6 +172,8 @@ func buildDestination(cd *config.Destination, userAgent, query string) (*datapla
 		Sender:  snd,
 		Path:    perRecordPath,
 		Request: cd.Request,
+
+		AuthRefreshErrors: authErrs,
 	}
 	if !cd.PermanentFailure.Empty() {
 		do.Permanent = &cd.PermanentFailure

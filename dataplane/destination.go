@@ -3,6 +3,7 @@ package dataplane
 import (
 	"errors"
 	"fmt"
+	"github.com/xdrhook/xdrhook/auth"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,6 +42,8 @@ type Request struct {
 	// buffer must then not go back to the pool, where the next body would
 	// reuse it while it is still being written.
 	Retained bool
+
+	authReq auth.Request // what the sender's Authorizer signs (auth.go)
 }
 
 // checks reports whether a response of this status has a body to check.
@@ -136,6 +139,9 @@ type DestinationOptions struct {
 	// destinations.*.request; batching off): method, path and query,
 	// headers and whether a body goes, per record. Path is then unused.
 	Request *shape.Request
+	// AuthRefreshErrors counts the failed credential fetches of the
+	// sender's Authorizer (auth.Options.RefreshError); nil: no auth.
+	AuthRefreshErrors *atomic.Uint64
 }
 
 // Destination is one configured HTTP destination: a queue of finished

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/xdrhook/xdrhook/auth"
 	"net/url"
 	"strconv"
 	"strings"
@@ -40,6 +41,9 @@ type HTTPOptions struct {
 	// HTTP/2: a connection silent for ReadIdleTimeout is pinged and closed
 	// if no answer comes within PingTimeout.
 	H2ReadIdleTimeout, H2PingTimeout time.Duration
+	// Auth, if set, authenticates every attempt over its final body
+	// (destinations.*.auth); the sender closes it.
+	Auth auth.Authorizer
 }
 
 // check rejects the options a sender cannot work with. The values come
