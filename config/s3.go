@@ -383,6 +383,14 @@ func (l *loader) resolveS3(p string, r *rawDestination, d *Destination) {
 	if r.Request != nil {
 		l.errorf(p+".request", "does not apply to type s3: an object holds a batch, not one record")
 	}
+	switch a := d.Auth; {
+	case a == nil:
+		l.warnf(p, "type s3 without auth: requests are not signed, and only a bucket open to anonymous writes takes them; add auth: {type: aws-sigv4, service: s3}")
+	case a.Type != AuthAWSSigV4:
+		l.errorf(p+".auth.type", "%s: S3 takes AWS Signature V4: auth: {type: aws-sigv4, service: s3}", a.Type)
+	case a.Service != "s3":
+		l.errorf(p+".auth.service", "%s: an s3 destination signs for service s3", l.show(p+".auth.service", a.Service))
+	}
 	if d.Compression == CompressionGzip && d.CompressionThreshold != 0 {
 		l.errorf(p+".compression-threshold", "%d: an s3 destination gzips every object or none ({ext} ends in .gz when it does): leave it out or set 0", d.CompressionThreshold)
 	}

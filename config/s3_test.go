@@ -16,6 +16,7 @@ destinations:
     urls: [http://127.0.0.1:8333]
     bucket: aerospike-archive
     node: n1
+    auth: {type: aws-sigv4, service: s3, region: us-east-1}
 routing: {mode: static, destination: archive}
 batching: {max-bytes: 16777216, batch-interval: 2000}
 `
@@ -124,6 +125,17 @@ func TestS3Errors(t *testing.T) {
 
 // Every profile that can reach an s3 destination batches, into a framing
 // that holds records.
+func TestS3Auth(t *testing.T) {
+	c := mustParse(t, strings.Replace(s3Base, "    auth: {type: aws-sigv4, service: s3, region: us-east-1}\n", "", 1), nil)
+	if len(c.Warnings) != 1 || c.Warnings[0].Error() != "config.yml:3: destinations.archive: type s3 without auth: requests are not signed, and only a bucket open to anonymous writes takes them; add auth: {type: aws-sigv4, service: s3}" {
+		t.Errorf("warnings: %v", Errors(c.Warnings))
+	}
+	wantErrs(t, strings.Replace(s3Base, "service: s3,", "service: execute-api,", 1), nil,
+		`config.yml:8: destinations.archive.auth.service: "execute-api": an s3 destination signs for service s3`)
+	wantErrContains(t, strings.Replace(s3Base, "{type: aws-sigv4, service: s3, region: us-east-1}", "{type: bearer-file, file: /tmp/t}", 1), nil,
+		`destinations.archive.auth.type: bearer-file: S3 takes AWS Signature V4: auth: {type: aws-sigv4, service: s3}`)
+}
+
 func TestS3NeedsBatching(t *testing.T) {
 	wantErrs(t, strings.Replace(s3Base, "batching: {max-bytes: 16777216, batch-interval: 2000}\n", "", 1), nil,
 		`config.yml:4: destinations.archive.type: destination archive is type s3, which stores one object per batch: batching must be on (no batching section); see destinations.archive.type`)
@@ -131,9 +143,9 @@ func TestS3NeedsBatching(t *testing.T) {
   test:
     batching: {enabled: false}
 `, nil,
-		`config.yml:12: namespaces.test.batching.enabled: destination archive is type s3, which stores one object per batch: batching must be on (namespaces.test.batching.enabled: false); see destinations.archive.type`)
+		`config.yml:13: namespaces.test.batching.enabled: destination archive is type s3, which stores one object per batch: batching must be on (namespaces.test.batching.enabled: false); see destinations.archive.type`)
 	wantErrs(t, s3Base+"format: {mode: flat-json, framing: es-bulk}\n", nil,
-		`config.yml:10: format.framing: es-bulk cannot be an object of s3 destination archive: use ndjson, json-array, msgpack-array, avro-ocf`)
+		`config.yml:11: format.framing: es-bulk cannot be an object of s3 destination archive: use ndjson, json-array, msgpack-array, avro-ocf`)
 	// A profile routed elsewhere needs neither.
 	mustParse(t, strings.Replace(s3Base, "routing:", `  http: {urls: ["http://127.0.0.1:9200/"]}
 routing:`, 1)+`namespaces:
@@ -149,7 +161,7 @@ routing: {mode: set}
 `, nil, "destination default is type s3, which stores one object per batch: batching must be on")
 	// A short interval loads, with a warning.
 	c := mustParse(t, strings.Replace(s3Base, "batch-interval: 2000", "batch-interval: 50", 1), nil)
-	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0].Error(), "config.yml:9: batching.batch-interval: 50 ms makes many small objects in s3 destination archive") {
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0].Error(), "config.yml:10: batching.batch-interval: 50 ms makes many small objects in s3 destination archive") {
 		t.Errorf("warnings: %v", Errors(c.Warnings))
 	}
 }
