@@ -291,3 +291,210 @@ func TestAuthSigV4WrongSecretRefused(t *testing.T) {
 		t.Fatalf("bad %q, ids %v", sink.bad, sink.ids)
 	}
 }
+
+// tokenServer is an OAuth2 token endpoint (client-credentials grant) that
+// issues short-lived tokens, and can be taken down.
+type tokenServer struct {
+	mu     sync.Mutex
+	issued map[string]time.Time // token → expiry
+	n      int
+	down   atomic.Bool
+	life   time.Duration
+}
+
+func (ts *tokenServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id, secret, ok := r.BasicAuth()
+	if r.ParseForm() != nil || r.Form.Get("grant_type") != "client_credentials" || !ok || id != "xdrhook" || secret != "s3cret-client" {
+		w.WriteHeader(401)
+		io.WriteString(w, `{"error":"invalid_client"}`)
+		return
+	}
+	if ts.down.Load() {
+		w.WriteHeader(503)
+		return
+	}
+	ts.mu.Lock()
+	ts.n++
+	tok := fmt.Sprintf("tok-%d", ts.n)
+	ts.issued[tok] = time.Now().Add(ts.life)
+	ts.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","expires_in":%d,"scope":%q}`, tok, int(ts.life/time.Second), r.Form.Get("scope"))
+}
+
+// valid reports whether the Authorization header holds a token that has
+// not expired.
+func (ts *tokenServer) valid(h string) (string, bool) {
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok {
+		return "", false
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	exp, ok := ts.issued[tok]
+	return tok, ok && time.Now().Before(exp)
+}
+
+// OAuth2 client credentials through the engine: tokens that live 2 s are
+// refreshed in the background, so requests carry a valid token across
+// expiries; with the token endpoint down the old token is used until it
+// expires, then records are answered 11 (counted, logged without
+// secrets); when the endpoint is back, delivery resumes; every record ends
+// up delivered.
+func TestAuthOAuth2ThroughEngine(t *testing.T) {
+	ts := &tokenServer{issued: map[string]time.Time{}, life: 2 * time.Second}
+	tokSrv := httptest.NewServer(ts)
+	defer tokSrv.Close()
+
+	var mu sync.Mutex
+	delivered := map[int]bool{}
+	used := map[string]bool{}
+	var invalid atomic.Int64
+	dst := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		tok, ok := ts.valid(r.Header.Get("Authorization"))
+		if !ok {
+			invalid.Add(1)
+			w.WriteHeader(401)
+			return
+		}
+		ids, err := recordIDs(body, false)
+		if err != nil {
+			w.WriteHeader(400)
+			return
+		}
+		mu.Lock()
+		used[tok] = true
+		for _, id := range ids {
+			delivered[id] = true
+		}
+		mu.Unlock()
+	}))
+	defer dst.Close()
+
+	var logs bytes.Buffer
+	var logMu sync.Mutex
+	log := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, nil))
+	var refreshErrs atomic.Uint64
+	a, err := auth.New(auth.Spec{Type: auth.TypeOAuth2, TokenURL: tokSrv.URL, ClientID: "xdrhook", ClientSecret: "s3cret-client", Scopes: []string{"events.write"}},
+		auth.Options{Destination: "test", Log: log, RefreshError: func() { refreshErrs.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e := startAuthEngine(t, Options{ReplyDeadline: 600 * time.Millisecond}, HTTPOptions{URLs: []string{dst.URL}, Auth: a}, false,
+		DestinationOptions{MaxInFlight: 2, AuthRefreshErrors: &refreshErrs,
+			Retry: RetryPolicy{MaxAttempts: 3, InitialBackoff: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}}, log)
+	x := dialXDR(t, e.addr)
+
+	next := 0
+	var pending []int // answered 11: XDR would resend them
+	round := func() (ok, retry int) {
+		ids := append(pending, next, next+1, next+2, next+3, next+4)
+		next += 5
+		pending = nil
+		var b []byte
+		for _, id := range ids {
+			b = wire.AppendFrame(b, record(id))
+		}
+		x.c.Write(b)
+		// Replies come in order of completion, not of ids: count them.
+		for _, rc := range x.replies(t, len(ids), 5*time.Second) {
+			if rc == 0 {
+				ok++
+			} else {
+				retry++
+			}
+		}
+		if retry > 0 {
+			pending = ids // resend the whole round: duplicates are fine
+		}
+		return
+	}
+
+	// 1. Across token expiries: every round delivered.
+	for start := time.Now(); time.Since(start) < 3*time.Second; time.Sleep(100 * time.Millisecond) {
+		if ok, retry := round(); retry > 0 {
+			t.Fatalf("token endpoint up: %d records answered 11 (%d 0)", retry, ok)
+		}
+	}
+	mu.Lock()
+	nTokens := len(used)
+	mu.Unlock()
+	if nTokens < 2 || invalid.Load() != 0 {
+		t.Fatalf("over 3 s of 2 s tokens: %d tokens used, %d requests with an invalid token", nTokens, invalid.Load())
+	}
+
+	// 2. The endpoint goes down: the current token keeps working until it
+	// expires, then records are answered 11.
+	ts.down.Store(true)
+	downAt := time.Now()
+	sawOK, saw11 := false, false
+	for time.Since(downAt) < 3*time.Second {
+		ok, retry := round()
+		if time.Since(downAt) < 300*time.Millisecond && retry > 0 {
+			t.Fatalf("just after the endpoint went down, the old token should still work: %d answered 11", retry)
+		}
+		sawOK = sawOK || ok > 0
+		saw11 = saw11 || retry > 0
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !sawOK || !saw11 {
+		t.Fatalf("endpoint down: records delivered %v, answered 11 %v; want both (old token, then expired)", sawOK, saw11)
+	}
+	if refreshErrs.Load() == 0 {
+		t.Fatal("no refresh error counted")
+	}
+	if invalid.Load() != 0 {
+		t.Fatalf("%d requests went out with an expired token; they should have failed before sending", invalid.Load())
+	}
+
+	// 3. The endpoint is back: delivery resumes, and the records answered
+	// 11 are delivered on their resend.
+	ts.down.Store(false)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if _, retry := round(); retry == 0 && len(pending) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no recovery within 20 s of the token endpoint coming back")
+		}
+	}
+	mu.Lock()
+	for id := 0; id < next; id++ {
+		if !delivered[id] {
+			t.Errorf("record %d lost", id)
+		}
+	}
+	mu.Unlock()
+
+	var prom bytes.Buffer
+	e.WritePrometheus(&prom)
+	if want := fmt.Sprintf(`xdrhook_auth_refresh_errors_total{destination="test"} %d`, refreshErrs.Load()); !strings.Contains(prom.String(), want) {
+		t.Errorf("metrics lack %s", want)
+	}
+	logMu.Lock()
+	out := logs.String()
+	logMu.Unlock()
+	if !strings.Contains(out, "auth: fetching credentials failed") {
+		t.Errorf("no refresh failure logged:\n%s", out)
+	}
+	for _, secret := range []string{"s3cret-client", "tok-"} {
+		if strings.Contains(out, secret) || strings.Contains(prom.String(), secret) {
+			t.Errorf("%q appears in logs or metrics", secret)
+		}
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
