@@ -35,8 +35,18 @@ func newGoogleID(spec Spec, o Options) (Authorizer, error) {
 	return newTokenAuth(TypeGoogleID, o, 0, func(ctx context.Context) ([]byte, time.Time, error) {
 		tok, err := c.Token(ctx)
 		if err != nil {
-			return nil, time.Time{}, fmt.Errorf("ID token: %v", err)
+			return nil, time.Time{}, googleError(err)
 		}
 		return bearer(tok.Value), tok.Expiry, nil
 	}), nil
+}
+
+// googleError describes a failed ID token request without the response
+// body (auth.Error's text carries it).
+func googleError(err error) error {
+	var ge *gauth.Error
+	if errors.As(err, &ge) && ge.Response != nil {
+		return fmt.Errorf("ID token: token endpoint answered %s", ge.Response.Status)
+	}
+	return fmt.Errorf("ID token: %v", err)
 }
