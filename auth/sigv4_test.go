@@ -254,3 +254,37 @@ func BenchmarkSigV4SDK1KiB(b *testing.B) {
 		}
 	}
 }
+
+// The per-KiB part of the cost: SHA-256 of the body.
+func BenchmarkSigV4Apply64KiB(b *testing.B) {
+	s := testSigner(b, Spec{Type: TypeAWSSigV4, Service: "s3", Region: "eu-west-1"}, "AKID", "SECRET", "", time.Now())
+	s.now = time.Now
+	r := &Request{Method: "PUT", URL: "https://s3.eu-west-1.amazonaws.com/bucket/ns/set/2026/12/07/02/1-node-1.ndjson", Body: make([]byte, 64<<10)}
+	b.ReportAllocs()
+	b.SetBytes(64 << 10)
+	cpu0 := processCPU()
+	for b.Loop() {
+		if err := s.Apply(r, discard{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// A bearer token (oauth2, google-id-token, bearer-file): one atomic load.
+func BenchmarkBearerApply(b *testing.B) {
+	t := newTokenAuth("test", Options{}.filled(), 0, func(context.Context) ([]byte, time.Time, error) {
+		return bearer("eyJhbGciOiJSUzI1NiJ9.payload.signature"), time.Now().Add(time.Hour), nil
+	})
+	defer t.Close()
+	if err := t.Wait(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	r := &Request{Method: "POST", URL: "https://h/"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := t.Apply(r, discard{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
