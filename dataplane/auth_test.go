@@ -545,3 +545,42 @@ func TestAuthSigV4HTTP1NoExtraAllocs(t *testing.T) {
 		t.Fatalf("SigV4 adds %.2f allocs per request", signed-plain)
 	}
 }
+
+// A URL's host in capitals is sent, and signed, in lower case by both
+// senders (fasthttp lowercases it; net/http would not).
+func TestAuthSigV4UpperCaseHost(t *testing.T) {
+	for _, h2 := range []bool{false, true} {
+		creds := aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "s"}
+		sink := &sigv4Sink{creds: creds, ids: map[int]bool{}}
+		sink.failedFirst.Store(true)
+		var host atomic.Value
+		var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			host.Store(r.Host)
+			sink.ServeHTTP(w, r)
+		})
+		if h2 {
+			h = h2c.NewHandler(h, &http2.Server{})
+		}
+		srv := httptest.NewServer(h)
+		a := auth.NewSigV4WithCredentials(auth.Spec{Type: auth.TypeAWSSigV4, Service: "lambda"}, "eu-west-1",
+			credentials.NewStaticCredentialsProvider("AKIDTEST", "s", ""), auth.Options{})
+		a.Wait(context.Background())
+		url := strings.Replace(srv.URL, "127.0.0.1", "LocalHost", 1)
+		var snd Sender
+		var err error
+		if h2 {
+			snd, err = newTestHTTP2(HTTPOptions{URLs: []string{url}, Auth: a})
+		} else {
+			snd, err = newTestHTTP1(HTTPOptions{URLs: []string{url}, Auth: a})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _, err := snd.Do(&Request{Body: []byte(`{"bins":[{"value":1}]}` + "\n"), Records: 1}, time.Now().Add(5*time.Second))
+		snd.Close()
+		srv.Close()
+		if err != nil || st != 200 || !strings.HasPrefix(host.Load().(string), "localhost:") {
+			t.Fatalf("h2=%v: status %d, %v, Host %v, verification %q", h2, st, err, host.Load(), sink.bad)
+		}
+	}
+}
