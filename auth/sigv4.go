@@ -94,9 +94,7 @@ func NewSigV4(spec Spec, o Options) (*SigV4, error) {
 	if spec.Region != "" {
 		opts = append(opts, awsconfig.WithRegion(spec.Region))
 	}
-	if o.HTTPClient != nil {
-		opts = append(opts, awsconfig.WithHTTPClient(o.HTTPClient))
-	}
+	// The SDK keeps its own HTTP client (ours would lose AWS_CA_BUNDLE).
 	o = o.filled()
 	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
 	defer cancel()

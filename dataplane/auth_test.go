@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/valyala/fasthttp"
 	"github.com/xdrhook/xdrhook/auth"
 	"github.com/xdrhook/xdrhook/encode"
 	"github.com/xdrhook/xdrhook/wire"
@@ -497,4 +499,88 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// SigV4 adds no allocation to an HTTP/1.1 request: the sender's
+// allocations per request are the same with and without auth (a fasthttp
+// server on loopback, itself allocation-free, answers).
+func TestAuthSigV4HTTP1NoExtraAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {}}
+	go srv.Serve(ln)
+	defer srv.Shutdown()
+	a := auth.NewSigV4WithCredentials(auth.Spec{Type: auth.TypeAWSSigV4, Service: "lambda"}, "eu-west-1",
+		credentials.NewStaticCredentialsProvider("AKID", "SECRET", "TOKEN"), auth.Options{})
+	defer a.Close()
+	if err := a.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	body := bytes.Repeat([]byte("x"), 1024)
+	per := func(ho HTTPOptions) float64 {
+		snd, err := newTestHTTP1(ho)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &Request{Body: body, ContentType: "application/x-ndjson", Records: 1}
+		do := func() {
+			if st, _, err := snd.Do(r, time.Now().Add(5*time.Second)); err != nil || st != 200 {
+				t.Fatalf("status %d, %v", st, err)
+			}
+		}
+		for i := 0; i < 200; i++ {
+			do()
+		}
+		return testing.AllocsPerRun(500, do)
+	}
+	plain := per(HTTPOptions{URLs: []string{"http://" + ln.Addr().String()}})
+	signed := per(HTTPOptions{URLs: []string{"http://" + ln.Addr().String()}, Auth: a})
+	t.Logf("allocs per request: %.2f without auth, %.2f with SigV4", plain, signed)
+	if signed-plain >= 1 {
+		t.Fatalf("SigV4 adds %.2f allocs per request", signed-plain)
+	}
+}
+
+// A URL's host in capitals is sent, and signed, in lower case by both
+// senders (fasthttp lowercases it; net/http would not).
+func TestAuthSigV4UpperCaseHost(t *testing.T) {
+	for _, h2 := range []bool{false, true} {
+		creds := aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "s"}
+		sink := &sigv4Sink{creds: creds, ids: map[int]bool{}}
+		sink.failedFirst.Store(true)
+		var host atomic.Value
+		var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			host.Store(r.Host)
+			sink.ServeHTTP(w, r)
+		})
+		if h2 {
+			h = h2c.NewHandler(h, &http2.Server{})
+		}
+		srv := httptest.NewServer(h)
+		a := auth.NewSigV4WithCredentials(auth.Spec{Type: auth.TypeAWSSigV4, Service: "lambda"}, "eu-west-1",
+			credentials.NewStaticCredentialsProvider("AKIDTEST", "s", ""), auth.Options{})
+		a.Wait(context.Background())
+		url := strings.Replace(srv.URL, "127.0.0.1", "LocalHost", 1)
+		var snd Sender
+		var err error
+		if h2 {
+			snd, err = newTestHTTP2(HTTPOptions{URLs: []string{url}, Auth: a})
+		} else {
+			snd, err = newTestHTTP1(HTTPOptions{URLs: []string{url}, Auth: a})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _, err := snd.Do(&Request{Body: []byte(`{"bins":[{"value":1}]}` + "\n"), Records: 1}, time.Now().Add(5*time.Second))
+		snd.Close()
+		srv.Close()
+		if err != nil || st != 200 || !strings.HasPrefix(host.Load().(string), "localhost:") {
+			t.Fatalf("h2=%v: status %d, %v, Host %v, verification %q", h2, st, err, host.Load(), sink.bad)
+		}
+	}
 }

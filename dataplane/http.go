@@ -98,6 +98,14 @@ func (o *HTTPOptions) endpoints() ([]endpoint, error) {
 		default:
 			return nil, fmt.Errorf("url %q: scheme must be http or https", raw)
 		}
+		// Host names in lower case, as fasthttp sends them: a signature
+		// (auth) covers the Host that both senders send.
+		if lh := strings.ToLower(u.Host); lh != u.Host {
+			if i := strings.Index(raw, u.Host); i >= 0 {
+				raw = raw[:i] + lh + raw[i+len(u.Host):]
+			}
+			ep.host = strings.ToLower(ep.host)
+		}
 		ep.base = strings.TrimRight(raw, "/")
 		ep.url = ep.base
 		if o.Path != "" {
