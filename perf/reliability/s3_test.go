@@ -49,9 +49,7 @@ func s3Conf(endpoint, node, format, secret string, replyDeadline int) (conf, []s
 	}
 	env := []string{"AWS_ACCESS_KEY_ID=" + s3AccessKey, "AWS_SECRET_ACCESS_KEY=" + secret,
 		"AWS_REGION=us-east-1", "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent",
-		"AWS_EC2_METADATA_DISABLED=true",
-		// Empty: the SDK refuses a CA bundle with the client auth gives it.
-		"AWS_CA_BUNDLE="}
+		"AWS_EC2_METADATA_DISABLED=true"}
 	return c, env
 }
 

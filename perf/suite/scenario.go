@@ -362,9 +362,7 @@ func connectorEnv(s *Scenario) []string {
 		return nil
 	}
 	return []string{"AWS_ACCESS_KEY_ID=XDRHOOKPERF", "AWS_SECRET_ACCESS_KEY=xdrhook-perf-secret", "AWS_REGION=us-east-1",
-		"AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent", "AWS_EC2_METADATA_DISABLED=true",
-		// Empty: the SDK refuses a CA bundle with the client auth gives it.
-		"AWS_CA_BUNDLE="}
+		"AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent", "AWS_EC2_METADATA_DISABLED=true"}
 }
 
 // prebuilt is how many distinct records the emulator builds: ~16 MiB of
