@@ -456,3 +456,28 @@ func TestS3SignedPUT(t *testing.T) {
 		}
 	})
 }
+
+// Virtual-hosted addressing (the default on AWS): the bucket goes in the
+// host name and the path is the key alone; path-style puts it in the path.
+func TestS3Addressing(t *testing.T) {
+	for _, c := range []struct{ url, extra, wantURL, wantPrefix string }{
+		{"https://s3.eu-west-1.amazonaws.com", "", "https://xdr-archive.s3.eu-west-1.amazonaws.com", "/test/"},
+		{"https://s3.eu-west-1.amazonaws.com", ", path-style: true", "https://s3.eu-west-1.amazonaws.com", "/xdr-archive/test/"},
+		{"http://minio.internal:9000/prefix", "", "http://minio.internal:9000/prefix", "/xdr-archive/test/"},
+	} {
+		cfg := parseConfig(t, `destinations:
+  a: {type: s3, urls: ["`+c.url+`"], bucket: xdr-archive, node: n`+c.extra+`}
+routing: {mode: static, destination: a}
+batching: {batch-interval: 2000}
+`)
+		cd := cfg.Destinations["a"]
+		o := newS3Objects(cd)
+		if got := o.urls(cd); len(got) != 1 || got[0] != c.wantURL {
+			t.Errorf("%s%s: urls %v, want %s", c.url, c.extra, got, c.wantURL)
+		}
+		m := &wire.Message{Namespace: []byte("test"), Set: []byte("s"), HasLUT: true, LUT: 1}
+		if key := string(o.key(nil, m, "avro")); !strings.HasPrefix(key, c.wantPrefix) || !strings.HasSuffix(key, ".avro") {
+			t.Errorf("%s%s: key %s, want %s...", c.url, c.extra, key, c.wantPrefix)
+		}
+	}
+}
