@@ -305,12 +305,19 @@ func TestReconnectWhenDown(t *testing.T) {
 	addr := c.addr()
 	c.close()
 	cfg := testConfig(addr, 200)
+	s, err := Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan Summary)
-	go func() {
-		sm, _ := Run(context.Background(), cfg)
-		done <- sm
-	}()
-	time.Sleep(100 * time.Millisecond)
+	go func() { done <- s.Wait() }()
+	// The connector comes up once a connect has failed (not after a fixed
+	// sleep: under -race on a loaded machine the first connect came later).
+	for deadline := time.Now().Add(5 * time.Second); s.c.connectErrors.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no connect error while nothing listens")
+		}
+	}
 	c2 := newTestConnectorAt(t, addr, func(*frameInfo) int { return 0 })
 	_ = c2
 	select {
