@@ -291,7 +291,13 @@ func TestStopLeavesUnsettled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Stop once every window is full (a fixed sleep was too short under
+	// -race on a loaded machine), and a little later, to see no more come.
+	want := int64(cfg.Conns * cfg.Window)
+	for deadline := time.Now().Add(5 * time.Second); s.c.generated.Load() < want && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
 	s.Stop()
 	sm := s.Wait()
 	if sm.Settled != 0 || sm.Unsettled != sm.Generated || sm.Generated != int64(cfg.Conns*cfg.Window) {

@@ -78,6 +78,9 @@ func TestTargetsRoundRobin(t *testing.T) {
 	cfg := testConfig(cs[0].addr(), 3000)
 	cfg.Targets = []string{cs[1].addr(), cs[2].addr(), cs[0].addr()} // Target repeated: once
 	cfg.HealthInterval = 20 * time.Millisecond
+	// Every node is up: no reply may time out, even under -race on a
+	// loaded machine (300 ms was exceeded at load 19 on 2 cores).
+	cfg.ReplyTimeout = 5 * time.Second
 	sm := run(t, cfg)
 	checkExact(t, sm)
 	checkPerTarget(t, sm)
