@@ -20,7 +20,9 @@ func newGoogleID(spec Spec, o Options) (Authorizer, error) {
 	if spec.Audience == "" {
 		return nil, errors.New("google-id-token: no audience")
 	}
-	opts := &idtoken.Options{Audience: spec.Audience, Client: o.HTTPClient}
+	// No Client: the library wants an authenticated one for impersonation
+	// and makes its own.
+	opts := &idtoken.Options{Audience: spec.Audience}
 	c, err := func() (*gauth.Credentials, error) {
 		if spec.CredentialsFile != "" {
 			// Only a service-account key: an external-account file could

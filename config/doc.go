@@ -193,6 +193,13 @@
 //     in URLs (user:pass@) are refused: they end up in logs. The manage
 //     listener on a non-loopback address is a warning, not an error (it is
 //     read-only, and a Prometheus on another host needs it).
+//   - auth: a client secret or bearer token over plain http to a host that is
+//     not loopback (token-url, or the destination's URLs for the bearer
+//     types) is an error unless allow-insecure: true; a client-secret written
+//     in the file (not ${VAR}) is a warning and is redacted like a ${VAR}.
+//     Headers that auth sets (Authorization; X-Amz-* for aws-sigv4) cannot
+//     also be static headers. Files (credentials-file, file) are checked
+//     readable at load, like TLS files.
 //   - TLS files are loaded at startup (a bad certificate fails Load, not
 //     the first connection); `check --skip-files` skips that elsewhere.
 //   - call-timeout ≥ reply-deadline is a warning; batch-interval ≥
