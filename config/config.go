@@ -342,6 +342,10 @@ type Destination struct {
 	Retry                Retry
 	// TLS applies to https URLs.
 	TLS ClientTLS
+	// Type is TypeS3, or "" for http (the default); S3 names the objects
+	// of an s3 destination.
+	Type DestinationType
+	S3   *S3
 	// AllowInsecure accepts, for this destination, what is otherwise refused:
 	// tls.insecure-skip-verify, and headers from the environment (tokens)
 	// sent over plain http to a host other than loopback.
@@ -363,6 +367,8 @@ type Destination struct {
 	// show them: from the environment, "<redacted: from TEMPLATE>";
 	// otherwise without the query.
 	URLLabels []string
+	// Auth authenticates every request (destinations.*.auth); nil: none.
+	Auth *Auth
 
 	rawURLs []string
 }

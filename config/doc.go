@@ -116,6 +116,33 @@
 //	      path: ""                    # (xdrhook) "" = the URL itself; "/health" replaces the URL's path
 //	      method: GET                 # (xdrhook) GET | HEAD | OPTIONS
 //	      expected-status: [200-499]  # (xdrhook) statuses that pass; errors and timeouts fail
+//	    auth:                         # (xdrhook) absent: none; applied to every attempt, after compression
+//	      type: aws-sigv4             # aws-sigv4 | oauth2-client-credentials | google-id-token | bearer-file
+//	      service: ""                 # aws-sigv4, required: lambda | execute-api | es | aoss | s3 | ...
+//	      region: ""                  # aws-sigv4; "": the AWS config chain (AWS_REGION, profile)
+//	      profile: ""                 # aws-sigv4; "": the default chain (env, shared config, web identity/IRSA, ECS, EC2 IMDS)
+//	      role-arn: ""                # aws-sigv4; set: sts:AssumeRole with the chain's credentials
+//	      token-url: ""               # oauth2-client-credentials, required; http only to loopback (or allow-insecure)
+//	      client-id: ""               # oauth2-client-credentials, required
+//	      client-secret: ""           # oauth2-client-credentials; write ${VAR}; never printed
+//	      scopes: []                  # oauth2-client-credentials
+//	      audience: ""                # google-id-token, required: the function's or service's URL
+//	      credentials-file: ""        # google-id-token: a service-account key; "": Application Default Credentials
+//	      file: ""                    # bearer-file, required: re-read every 250 ms (kubelet's symlink swap)
+//	      # tokens are refreshed in the background at ~3/4 of their life (jitter); a failing refresh keeps the
+//	      # old token until it expires, then attempts fail (retried, answered 11), counted in
+//	      # xdrhook_auth_refresh_errors_total
+//	    type: http                    # (xdrhook) http | s3: each batch one object of S3-compatible storage
+//	    # type s3 only: method defaults to PUT (the only one), compression-threshold to 0 (gzip all or none),
+//	    # path and request do not apply; every profile routed here needs batching on and framing
+//	    # ndjson | json-array | msgpack-array | avro-ocf (a whole OCF file per object); see docs/s3-archive.md
+//	    bucket: ""                    # (xdrhook) s3: required, S3 naming rules
+//	    key-template: "{namespace}/{set}/{yyyy}/{mm}/{dd}/{hh}/{first-lut}-{node}-{seq}.{ext}"  # (xdrhook) s3
+//	      # {yyyy} {mm} {dd} {hh} {first-lut}: the first record's LUT (UTC); {set} "-" for no set;
+//	      # {seq} = process start (Unix ms) "-" batch counter (8+ digits); {ext} ndjson | json | msgpack | avro (+ .gz);
+//	      # must contain {node} and {seq}; escaped as the SigV4 canonical URI; at most 1024 bytes rendered
+//	    path-style: (per endpoint)    # (xdrhook) s3: false (bucket.host/key) for *.amazonaws.com, else true (host/bucket/key)
+//	    node: (host name)             # (xdrhook) s3: {node}; unique per connector process
 //	routing:                          # required
 //	  mode: static                    # static | static-multi-destination | skip | namespace | set | bin | expression
 //	  destination: NAME               # static only
@@ -217,6 +244,13 @@
 //     in URLs (user:pass@) are refused: they end up in logs. The manage
 //     listener on a non-loopback address is a warning, not an error (it is
 //     read-only, and a Prometheus on another host needs it).
+//   - auth: a client secret or bearer token over plain http to a host that is
+//     not loopback (token-url, or the destination's URLs for the bearer
+//     types) is an error unless allow-insecure: true; a client-secret written
+//     in the file (not ${VAR}) is a warning and is redacted like a ${VAR}.
+//     Headers that auth sets (Authorization; X-Amz-* for aws-sigv4) cannot
+//     also be static headers. Files (credentials-file, file) are checked
+//     readable at load, like TLS files.
 //   - TLS files are loaded at startup (a bad certificate fails Load, not
 //     the first connection); `check --skip-files` skips that elsewhere.
 //   - call-timeout ≥ reply-deadline is a warning; batch-interval ≥
@@ -241,6 +275,15 @@
 //     port too.
 //   - connection-ttl 0 is an error (it would mean a connection per
 //     request); -1 is never, as ESP.
+//   - type: s3 stores one object per batch: batching off for a profile
+//     routed there, or an es-bulk/splunk-hec framing, is an error; a
+//     batch-interval under 1000 ms is a warning (S3 charges per PUT). The
+//     key must contain {node} and {seq} so that no two batches (two nodes,
+//     or one before and after a restart) share a key. Sizing: max-bytes up
+//     to 64 MiB works (bodies up to 16 MiB reuse pooled buffers; larger
+//     ones are allocated per batch), batch-interval up to a few seconds,
+//     and batch-interval plus the upload time must stay under
+//     service.reply-deadline.
 //   - Bin names (routing.bin, include/exclude bins, map old names) longer
 //     than Aerospike's 15 bytes are errors: they could never match.
 //   - Expressions (filter, routing.expression, transform.set) are expr

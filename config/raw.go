@@ -103,7 +103,9 @@ type rawDestination struct {
 	HealthCheck   *rawHealthCheck `yaml:"health-check,omitempty"`
 
 	// ESP's request queue bound (esp.go).
-	MaxRequestQueuedPerEndpoint *int `yaml:"max-request-queued-per-endpoint,omitempty"`
+	MaxRequestQueuedPerEndpoint *int     `yaml:"max-request-queued-per-endpoint,omitempty"`
+	Auth                        *rawAuth `yaml:"auth,omitempty"`
+	rawS3                       `yaml:",inline"`
 }
 
 // rawRequest is destinations.*.request: per-record request shaping.

@@ -212,6 +212,7 @@ func (l *loader) crossChecks(c *Config, used map[string]bool) {
 	l.checkESQuery(c)
 	l.checkRequestBatching(c)
 	l.checkTransformSchema(c)
+	l.checkS3(c)
 	s := c.Service
 	for _, port := range s.Ports {
 		if port != 0 && port == s.Manage.Port && overlaps(s.Address, s.Manage.Address) {
@@ -328,6 +329,7 @@ func (l *loader) resolveService(r *rawService, s *Service) {
 func (l *loader) resolveDestination(name string, r *rawDestination, id int, deadline time.Duration) *Destination {
 	p := join("destinations", name)
 	d := &Destination{ID: id, Name: name}
+	l.s3Defaults(r)
 	if len(r.URLs.items) == 0 {
 		l.errorf(p+".urls", "at least one URL is needed")
 		if !r.URLs.set {
@@ -472,6 +474,7 @@ func (l *loader) resolveDestination(name string, r *rawDestination, id int, dead
 	if r.TLS != nil {
 		l.resolveClientTLS(r.TLS, d, p, hasHTTPS)
 	}
+	d.Auth = l.resolveAuth(r.Auth, p+".auth", d, plainRemote, d.AllowInsecure)
 	if secretHeader && plainRemote {
 		if d.AllowInsecure {
 			l.warnf(p+".headers", "headers from the environment (credentials) go over plain http to a host that is not loopback (allow-insecure: true)")
@@ -479,6 +482,7 @@ func (l *loader) resolveDestination(name string, r *rawDestination, id int, dead
 			l.errorf(p+".headers", "headers from the environment (credentials) would go over plain http to a host that is not loopback; use https, or set %s.allow-insecure: true to accept that", p)
 		}
 	}
+	l.resolveS3(p, r, d)
 	return d
 }
 

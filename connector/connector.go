@@ -10,6 +10,7 @@ package connector
 import (
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/xdrhook/xdrhook/config"
@@ -37,7 +38,7 @@ func options(cfg *config.Config, o dataplane.Options, version string) (dataplane
 	dests := make([]*dataplane.Destination, len(cfg.DestinationNames))
 	queries := esQueries(cfg)
 	for i, cd := range cfg.DestinationList() {
-		d, err := buildDestination(cd, "xdrhook/"+version, queries[cd.ID])
+		d, err := buildDestination(cd, "xdrhook/"+version, queries[cd.ID], o.Logger)
 		if err != nil {
 			return o, fmt.Errorf("destination %q: %w", cd.Name, err)
 		}
@@ -99,7 +100,7 @@ func staticDests(r *config.Routing, dests []*dataplane.Destination) []*dataplane
 // destination.
 // query, if not empty, goes on every request's URL (es-bulk pipeline and
 // refresh: esQueries).
-func buildDestination(cd *config.Destination, userAgent, query string) (*dataplane.Destination, error) {
+func buildDestination(cd *config.Destination, userAgent, query string, log *slog.Logger) (*dataplane.Destination, error) {
 	ho := dataplane.HTTPOptions{
 		Method:              cd.Method,
 		Gzip:                cd.Compression == config.CompressionGzip,
@@ -129,6 +130,11 @@ func buildDestination(cd *config.Destination, userAgent, query string) (*datapla
 	if query != "" {
 		perRecordPath = addQuery(&ho, perRecordPath, query)
 	}
+	var s3 *s3Objects
+	if cd.Type == config.TypeS3 {
+		s3 = newS3Objects(cd)
+		ho.URLs = s3.urls(cd)
+	}
 	for _, h := range cd.Headers {
 		ho.Headers = append(ho.Headers, [2]string{h.Name, h.Value})
 	}
@@ -142,14 +148,21 @@ func buildDestination(cd *config.Destination, userAgent, query string) (*datapla
 		}
 		ho.TLS = tc
 	}
+	a, authErrs, err := buildAuth(cd, log)
+	if err != nil {
+		return nil, err
+	}
+	ho.Auth = a
 	var snd dataplane.Sender
-	var err error
 	if cd.Protocol == config.HTTP2 {
 		snd, err = dataplane.NewHTTP2Sender(ho)
 	} else {
 		snd, err = dataplane.NewHTTP1Sender(ho)
 	}
 	if err != nil {
+		if a != nil {
+			a.Close()
+		}
 		return nil, err
 	}
 	do := dataplane.DestinationOptions{
@@ -165,7 +178,8 @@ func buildDestination(cd *config.Destination, userAgent, query string) (*datapla
 		Path:    perRecordPath,
 		Request: cd.Request,
 
-		EndpointLabels: cd.URLLabels,
+		EndpointLabels:    cd.URLLabels,
+		AuthRefreshErrors: authErrs,
 	}
 	if !cd.PermanentFailure.Empty() {
 		do.Permanent = &cd.PermanentFailure
@@ -176,6 +190,9 @@ func buildDestination(cd *config.Destination, userAgent, query string) (*datapla
 			HealthyThreshold: h.HealthyThreshold, UnhealthyThreshold: h.UnhealthyThreshold,
 			Method: h.Method, Path: h.Path, Expected: &h.Expected,
 		}
+	}
+	if s3 != nil {
+		do.Key, do.KeySplits = s3.key, cd.S3.Key.SplitsBySet()
 	}
 	return dataplane.NewDestination(do), nil
 }
@@ -209,6 +226,7 @@ func buildProfile(cp *config.Profile) (*dataplane.Profile, error) {
 	if b := cp.Batching; b != nil && b.Enabled {
 		p.Batching, p.MaxRecords, p.MaxBytes, p.Interval = true, b.MaxRecords, b.MaxBytes, b.Interval
 	}
+	p.Ext = framingExt[f.Framing]
 	flat := func() encode.FlatJSON { return encode.FlatJSON{MetadataKey: f.MetadataKey, Transform: tr} }
 	switch f.Mode {
 	case config.FormatJSON, config.FormatFlatJSON:

@@ -89,7 +89,7 @@ func newBatcher(p *Profile, d *Destination) *batcher {
 	default:
 		bt.enc = p.NewEncoder()
 	}
-	if d.opts.Path != nil {
+	if d.opts.Path != nil || d.opts.Key != nil && d.opts.KeySplits {
 		bt.byPath = make(map[string]map[string]*batch)
 	}
 	return bt
@@ -120,6 +120,8 @@ func (bt *batcher) start(e *Engine, m *wire.Message, nowMs int64) *batch {
 	b := e.newBatch(bt.sizeHint, nowMs)
 	if bt.d.opts.Path != nil {
 		b.path = bt.d.opts.Path(b.path, m)
+	} else if bt.d.opts.Key != nil {
+		b.path = bt.d.opts.Key(b.path, m, bt.p.Ext)
 	}
 	if n := len(bt.framers); n > 0 {
 		b.framer = bt.framers[n-1]

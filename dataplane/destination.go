@@ -3,6 +3,7 @@ package dataplane
 import (
 	"errors"
 	"fmt"
+	"github.com/xdrhook/xdrhook/auth"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,6 +42,8 @@ type Request struct {
 	// buffer must then not go back to the pool, where the next body would
 	// reuse it while it is still being written.
 	Retained bool
+
+	authReq auth.Request // what the sender's Authorizer signs (auth.go)
 }
 
 // checks reports whether a response of this status has a body to check.
@@ -126,6 +129,12 @@ type DestinationOptions struct {
 	// {namespace} or {set}) of a record to dst; bodies are then batched per
 	// namespace and set. A static path belongs in HTTPOptions.Path.
 	Path func(dst []byte, m *wire.Message) []byte
+	// Key, if set (and Path is not), appends a batch body's own path to dst
+	// from its first record and its profile's Ext, once when the body
+	// opens (type s3: "/bucket/key", a key unique per batch). Bodies are
+	// batched per namespace and set only if KeySplits. Batching on only.
+	Key       func(dst []byte, m *wire.Message, ext string) []byte
+	KeySplits bool
 	// Request, if set, shapes each single-record request (config
 	// destinations.*.request; batching off): method, path and query,
 	// headers and whether a body goes, per record. Path is then unused.
@@ -137,6 +146,9 @@ type DestinationOptions struct {
 	// order (config: URLs from the environment redacted); nil: the URLs
 	// without credentials or query.
 	EndpointLabels []string
+	// AuthRefreshErrors counts the failed credential fetches of the
+	// sender's Authorizer (auth.Options.RefreshError); nil: no auth.
+	AuthRefreshErrors *atomic.Uint64
 }
 
 // Destination is one configured HTTP destination: a queue of finished

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/xdrhook/xdrhook/auth"
 	"net/url"
 	"strconv"
 	"strings"
@@ -43,6 +44,9 @@ type HTTPOptions struct {
 	// ConnTTL, if more than 0, retires connections that old
 	// (connection-ttl; see connttl.go).
 	ConnTTL time.Duration
+	// Auth, if set, authenticates every attempt over its final body
+	// (destinations.*.auth); the sender closes it.
+	Auth auth.Authorizer
 }
 
 // check rejects the options a sender cannot work with. The values come
@@ -98,6 +102,14 @@ func (o *HTTPOptions) endpoints() ([]endpoint, error) {
 			}
 		default:
 			return nil, fmt.Errorf("url %q: scheme must be http or https", raw)
+		}
+		// Host names in lower case, as fasthttp sends them: a signature
+		// (auth) covers the Host that both senders send.
+		if lh := strings.ToLower(u.Host); lh != u.Host {
+			if i := strings.Index(raw, u.Host); i >= 0 {
+				raw = raw[:i] + lh + raw[i+len(u.Host):]
+			}
+			ep.host = strings.ToLower(ep.host)
 		}
 		ep.base = strings.TrimRight(raw, "/")
 		ep.url = ep.base

@@ -78,12 +78,13 @@ func (s *http1Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(s.eps[i].target(r))
+	target := s.eps[i].target(r)
+	req.SetRequestURI(target)
+	method := s.o.Method
 	if r.Method != "" {
-		req.Header.SetMethod(r.Method)
-	} else {
-		req.Header.SetMethod(s.o.Method)
+		method = r.Method
 	}
+	req.Header.SetMethod(method)
 	if r.ContentType != "" {
 		req.Header.SetContentType(r.ContentType)
 	}
@@ -108,7 +109,13 @@ func (s *http1Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 	} else {
 		req.SetBodyRaw(r.Body)
 	}
-	var err error
+	err := authorize(s.o.Auth, r, method, target, req.Body(), (*fastHeader)(&req.Header))
+	if err != nil {
+		if zbuf != nil {
+			pool.Put(zbuf)
+		}
+		return 0, 0, err
+	}
 	if s.pipes != nil {
 		err = s.pipes[i].client().DoDeadline(req, resp, deadline)
 	} else {
@@ -149,5 +156,8 @@ func (s *http1Sender) Close() {
 	}
 	for _, h := range s.probes {
 		h.CloseIdleConnections()
+	}
+	if s.o.Auth != nil {
+		s.o.Auth.Close()
 	}
 }

@@ -123,7 +123,8 @@ func (s *http2Sender) roundTrip(ctx context.Context, r *Request, sb *sentBody, g
 	if sb != nil {
 		rd, n = sb, int64(len(sb.b))
 	}
-	req, err := http.NewRequestWithContext(ctx, method, s.eps[i].target(r), rd)
+	target := s.eps[i].target(r)
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -145,6 +146,13 @@ func (s *http2Sender) roundTrip(ctx context.Context, r *Request, sb *sentBody, g
 		req.Header.Set("Idempotency-Key", string(r.IdempotencyKey))
 	} else {
 		req.Header.Set(recordsHeader, strconv.Itoa(r.Records))
+	}
+	var body []byte
+	if sb != nil {
+		body = sb.b
+	}
+	if err := authorize(s.o.Auth, r, method, target, body, stdHeader(req.Header)); err != nil {
+		return 0, 0, err
 	}
 	resp, err := s.tr[i][j].RoundTrip(req)
 	if err != nil {
@@ -180,6 +188,9 @@ func (s *http2Sender) Close() {
 	}
 	for _, p := range s.pools {
 		p.closeIdle()
+	}
+	if s.o.Auth != nil {
+		s.o.Auth.Close()
 	}
 }
 

@@ -126,6 +126,15 @@ func newDestMetrics(s *metrics.Set, d *Destination) *destMetrics {
 	m.badHeader = s.NewCounter(`xdrhook_records_settled_total{` + l + `,outcome="bad-header-value"}`)
 	m.latency = s.NewPrometheusHistogram(`xdrhook_request_duration_seconds{` + l + `}`)
 	m.inFlight = s.NewGauge(`xdrhook_requests_queued{`+l+`}`, func() float64 { return float64(d.queued.Load()) })
+	// A counter kept by the connector's auth callback, read when scraped
+	// (the Authorizer exists before this set); 0 without auth.
+	authErrs := d.opts.AuthRefreshErrors
+	s.NewGauge(`xdrhook_auth_refresh_errors_total{`+l+`}`, func() float64 {
+		if authErrs == nil {
+			return 0
+		}
+		return float64(authErrs.Load())
+	})
 	return m
 }
 

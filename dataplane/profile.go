@@ -40,4 +40,7 @@ type Profile struct {
 	Logic        *expression.Logic
 	RouteNames   map[string]*Destination
 	RouteDefault []*Destination
+	// Ext names the framing of batch bodies as a file extension (ndjson,
+	// json, msgpack, avro): DestinationOptions.Key's ext.
+	Ext string
 }

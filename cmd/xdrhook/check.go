@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/xdrhook/xdrhook/config"
+	"github.com/xdrhook/xdrhook/connector"
 )
 
 // runCheck validates a config file and prints it resolved (defaults filled
@@ -20,8 +22,9 @@ func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	skipFiles := fs.Bool("skip-files", false, "do not open the files the config names (TLS certificates, format.schema-file): for checking a config on another machine")
 	explain := fs.Bool("explain", false, "list every ESP key of the file with what xdrhook does with it (implemented, mapped, warned, refused), before the usual output")
 	espKeys := fs.Bool("esp-keys", false, "print the table of every ESP key (docs/migrating-from-esp.md) and exit")
+	probe := fs.Bool("probe", false, "also fetch one token or set of AWS credentials for every destination with auth, and say whether it worked (never printing it); exit 1 if one failed")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: xdrhook check --config FILE [--output yaml|json] [--skip-files] [--explain]\n       xdrhook check --esp-keys")
+		fmt.Fprintln(fs.Output(), "Usage: xdrhook check --config FILE [--output yaml|json] [--skip-files] [--explain] [--probe]\n       xdrhook check --esp-keys")
 		fs.PrintDefaults()
 	}
 	if rc, ok := parseFlags(fs, args, stdout, stderr); !ok {
@@ -78,6 +81,9 @@ func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "xdrhook check:", err)
 		return 1
 	}
+	if *probe && !probeAuth(c, stderr) {
+		return 1
+	}
 	return 0
 }
 
@@ -106,4 +112,25 @@ func explainESP(file string, w io.Writer) bool {
 		fmt.Fprintln(w, "  no ESP key")
 	}
 	return true
+}
+
+// probeTimeout bounds one destination's probe.
+const probeTimeout = 20 * time.Second
+
+// probeAuth fetches credentials for every destination with auth and
+// reports each on w: "ok" or the reason, never the token.
+func probeAuth(c *config.Config, w io.Writer) bool {
+	ok := true
+	for _, cd := range c.DestinationList() {
+		if cd.Auth == nil {
+			continue
+		}
+		if err := connector.ProbeAuth(cd, probeTimeout); err != nil {
+			ok = false
+			fmt.Fprintf(w, "probe: destination %s: auth %s: FAILED: %v\n", cd.Name, cd.Auth.Type, err)
+			continue
+		}
+		fmt.Fprintf(w, "probe: destination %s: auth %s: ok (credentials fetched, not shown)\n", cd.Name, cd.Auth.Type)
+	}
+	return ok
 }

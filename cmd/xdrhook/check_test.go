@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,5 +144,52 @@ func TestCheckExample(t *testing.T) {
 	rc, _, errs = runCLI("check", "--config", "../../config/testdata/example.yml")
 	if rc != 2 || !strings.Contains(errs, "service.tls: cannot load the certificate: open /etc/xdrhook/server.pem") {
 		t.Errorf("without --skip-files: rc %d\n%s", rc, errs)
+	}
+}
+
+// check validates an auth block and, with --probe, fetches one token from
+// the token endpoint and says whether it worked, printing neither the
+// token nor the client secret.
+func TestCheckProbeAuth(t *testing.T) {
+	const secret, token = "cl1ent-s3cret", "acc3ss-t0ken"
+	tokSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, s, _ := r.BasicAuth(); s != secret {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(401)
+			io.WriteString(w, `{"error":"invalid_client","error_description":"echo `+s+`"}`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"`+token+`","token_type":"Bearer","expires_in":60}`)
+	}))
+	defer tokSrv.Close()
+	cfg := `
+destinations:
+  api:
+    urls: [http://127.0.0.1:9/]
+    auth: {type: oauth2-client-credentials, token-url: "` + tokSrv.URL + `", client-id: xdrhook, client-secret: "${CLIENT_SECRET}", scopes: [events.write]}
+routing: {mode: static, destination: api}
+`
+	for _, tc := range []struct {
+		secret string
+		rc     int
+		want   string
+	}{
+		{secret, 0, "probe: destination api: auth oauth2-client-credentials: ok (credentials fetched, not shown)\n"},
+		{"wrong-s3cret", 1, "probe: destination api: auth oauth2-client-credentials: FAILED: token endpoint answered 401 Unauthorized error=invalid_client\n"},
+	} {
+		t.Setenv("CLIENT_SECRET", tc.secret)
+		rc, out, errs := runCLI("check", "--probe", writeConfig(t, cfg))
+		if rc != tc.rc || errs != tc.want {
+			t.Fatalf("rc %d (want %d), stderr:\n%s\nwant:\n%s", rc, tc.rc, errs, tc.want)
+		}
+		for _, s := range []string{secret, token, "wrong-s3cret"} {
+			if strings.Contains(out+errs, s) {
+				t.Fatalf("%q printed:\n%s\n%s", s, out, errs)
+			}
+		}
+		if !strings.Contains(out, "client-secret: \"<redacted: from ${CLIENT_SECRET}>\"") {
+			t.Fatalf("client-secret not redacted:\n%s", out)
+		}
 	}
 }

@@ -24,6 +24,7 @@ type Command struct {
 	Bin  string   // the program (Binary builds xdrhook)
 	Args []string // its arguments
 	Env  []string // extra KEY=VALUE on top of this process's environment
+	Dir  string   // working directory; "": this process's
 	// LogFile: "" keeps stderr and stdout together in memory (Log); else
 	// stderr is appended to this file after a "$ bin args" line, and stdout
 	// is kept apart in memory (Stdout: e.g. a JSON summary).
@@ -53,6 +54,7 @@ func (c Command) Start() (*Proc, error) {
 	}
 	p := &Proc{Name: c.Name, logFile: c.LogFile, done: make(chan struct{})}
 	p.Cmd = exec.Command(c.Bin, c.Args...)
+	p.Cmd.Dir = c.Dir
 	p.Cmd.Env = append(os.Environ(), c.Env...)
 	var f *os.File
 	if c.LogFile == "" {

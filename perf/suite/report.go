@@ -97,6 +97,7 @@ func (rep *Report) Markdown() string {
 	}
 
 	rep.writeESBulk(&b)
+	rep.writeS3(&b)
 
 	// Latency
 	p("## Latency under load\n\n")

@@ -76,6 +76,11 @@ type Scenario struct {
 	Framing    string `json:"framing,omitempty"`
 	WriteOp    string `json:"writeOperation,omitempty"`
 	Versioning string `json:"versioning,omitempty"`
+	// Dest is "" (an HTTP destination: POST) or "s3" (type s3: one object
+	// per batch, PUT and signed with SigV4 — auth aws-sigv4, service s3 —
+	// to the sink standing in for the store, which counts but does not
+	// check signatures). xdrhook only, batched.
+	Dest string `json:"dest,omitempty"`
 
 	Warmup  time.Duration `json:"-"`
 	Measure time.Duration `json:"-"`
@@ -125,6 +130,13 @@ func (s *Scenario) Normalize() error {
 	}
 	if err := s.normalizeESBulk(); err != nil {
 		return err
+	}
+	switch {
+	case s.Dest == "":
+	case s.Dest != DestS3:
+		return fmt.Errorf("dest %q: want %s or none", s.Dest, DestS3)
+	case s.Connector == Baseline || s.Batch <= 1 || s.Framing != "":
+		return fmt.Errorf("dest %s: xdrhook, batched, in the format's own framing only", DestS3)
 	}
 	switch s.Proto {
 	case "":
@@ -191,9 +203,15 @@ func (s *Scenario) normalizeESBulk() error {
 	return nil
 }
 
+// DestS3 is Scenario.Dest for an s3 destination.
+const DestS3 = "s3"
+
 // FormatLabel is the format of the row label: the format, and for es-bulk
-// its write operation and versioning.
+// its write operation and versioning, or the s3 destination.
 func (s *Scenario) FormatLabel() string {
+	if s.Dest == DestS3 {
+		return s.Format + " → s3 (SigV4)"
+	}
 	if s.Framing == "" {
 		return s.Format
 	}
@@ -220,6 +238,9 @@ func (s *Scenario) Key() string {
 	f := s.Format
 	if s.Framing != "" {
 		f += "-" + strings.ReplaceAll(s.Framing, "-", "") + "-" + s.WriteOp + "-" + s.Versioning
+	}
+	if s.Dest != "" {
+		f += "-" + s.Dest
 	}
 	k := fmt.Sprintf("%s-%s-b%d-%s-%s-c%d-w%d", s.Connector, f, s.Batch, s.Proto, s.Size, s.Conns, s.Window)
 	if s.Rate > 0 {
@@ -300,7 +321,7 @@ destinations:
   sink:
     urls: ["{{SINK_URL}}"]
     protocol: {{PROTOCOL}}
-routing: {mode: static, destination: sink}
+{{S3}}routing: {mode: static, destination: sink}
 format: {mode: {{FORMAT}}{{ESBULK}}}
 {{BATCHING}}logging: {level: warn}
 `
@@ -321,10 +342,27 @@ func ConnectorConfig(s *Scenario, xdrPort, managePort int, sinkURL string) strin
 	if s.Framing == ESBulk {
 		esbulk = fmt.Sprintf(", framing: %s, write-operation: %s, versioning: %s", ESBulk, s.WriteOp, s.Versioning)
 	}
+	s3 := ""
+	if s.Dest == DestS3 {
+		s3 = "    type: s3\n    bucket: xdr-perf\n    node: perf\n    auth: {type: aws-sigv4, service: s3, region: us-east-1}\n"
+	}
 	return strings.NewReplacer(
 		"{{XDR_PORT}}", strconv.Itoa(xdrPort), "{{MANAGE_PORT}}", strconv.Itoa(managePort),
 		"{{SINK_URL}}", sinkURL, "{{PROTOCOL}}", proto, "{{FORMAT}}", s.Format, "{{ESBULK}}", esbulk, "{{BATCHING}}", batching,
+		"{{S3}}", s3,
 	).Replace(configTemplate)
+}
+
+// connectorEnv is the environment a scenario's connector adds: for an s3
+// destination, static AWS credentials (the sink does not check the
+// signature; the connector computes it all the same) and no AWS config
+// files or instance metadata to look up.
+func connectorEnv(s *Scenario) []string {
+	if s.Dest != DestS3 {
+		return nil
+	}
+	return []string{"AWS_ACCESS_KEY_ID=XDRHOOKPERF", "AWS_SECRET_ACCESS_KEY=xdrhook-perf-secret", "AWS_REGION=us-east-1",
+		"AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent", "AWS_EC2_METADATA_DISABLED=true"}
 }
 
 // prebuilt is how many distinct records the emulator builds: ~16 MiB of
@@ -430,7 +468,7 @@ func (e *Env) run(ctx context.Context, s *Scenario, res *Result) error {
 				"--memprofile", filepath.Join(s.Profile, "allocs.pprof"), "--window-signals"}
 		}
 	}
-	cn, err := harness.Command{Name: "connector", Bin: e.Bin, Args: args, LogFile: logf("connector")}.Start()
+	cn, err := harness.Command{Name: "connector", Bin: e.Bin, Args: args, Env: connectorEnv(s), LogFile: logf("connector")}.Start()
 	if err != nil {
 		return err
 	}

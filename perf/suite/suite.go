@@ -133,7 +133,7 @@ func (o *Options) matrix() []Scenario {
 		add("message-pack", HTTP1, "small", []int{500})
 		// one es-bulk row, the costlier of the two: the _bulk framing and
 		// its update actions end to end
-		out = append(out, ESBulkScenarios()[1])
+		out = append(out, ESBulkScenarios()[1], S3Scenario)
 		return out
 	}
 	for _, size := range Sizes {
@@ -142,12 +142,19 @@ func (o *Options) matrix() []Scenario {
 				add(f, proto, size, Batches)
 				if f == "flat-json" && proto == HTTP1 && size == "typical" {
 					out = append(out, ESBulkScenarios()...) // next to the flat-json rows they embed
+					out = append(out, S3Scenario)
 				}
 			}
 		}
 	}
 	return out
 }
+
+// S3Scenario is the s3 row of the matrix (issue 17): flat-json ndjson
+// batches of 500, each an object PUT with a SigV4 signature over its
+// SHA-256, to the sink; compared with the flat-json batch 500 row, it is
+// the cost of the object key and the signature per record.
+var S3Scenario = Scenario{Connector: Ours, Format: "flat-json", Dest: DestS3, Batch: 500, Proto: HTTP1, Size: "typical"}
 
 // ESBulkScenarios are the es-bulk rows of the matrix (issue 15): flat-json
 // documents in _bulk bodies, batched, HTTP/1.1, typical records; first as
@@ -411,7 +418,7 @@ func findResult(rs []Result, s Scenario) *Result {
 	for i := range rs {
 		r := &rs[i]
 		if r.Connector == s.Connector && r.Format == s.Format && r.Batch == s.Batch && r.Proto == s.Proto &&
-			r.Framing == s.Framing && r.WriteOp == s.WriteOp && r.Versioning == s.Versioning &&
+			r.Framing == s.Framing && r.WriteOp == s.WriteOp && r.Versioning == s.Versioning && r.Dest == s.Dest &&
 			r.Size == s.Size && r.Rate == 0 && r.Conns == DefaultConns {
 			return r
 		}
@@ -428,7 +435,7 @@ func compare(rs []Result) []Comparison {
 		}
 		b := r.Scenario
 		b.Connector, b.Batch = Baseline, 1
-		b.Framing, b.WriteOp, b.Versioning = "", "", "" // the baseline posts plain messages
+		b.Framing, b.WriteOp, b.Versioning, b.Dest = "", "", "", "" // the baseline posts plain messages
 		br := findResult(rs, b)
 		c := Comparison{Name: r.Name, Ours: r.RecordsPerSec, OursCPU: r.CPUSecPerMillion}
 		if br != nil {
