@@ -121,12 +121,15 @@ func (s *http2Sender) roundTrip(ctx context.Context, r *Request, sb *sentBody, g
 	var rd io.Reader = http.NoBody
 	var n int64
 	if sb != nil {
-		rd, n = sb, int64(len(sb.b))
+		rd, n = sb.reader(), int64(len(sb.b))
 	}
 	target := s.eps[i].target(r)
 	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
 		return 0, 0, err
+	}
+	if sb != nil {
+		req.GetBody = sb.getBody // x/net's retries on another connection read from the start
 	}
 	req.ContentLength = n
 	if r.ContentType != "" {
