@@ -168,20 +168,21 @@ func countJSONTop(b []byte, array bool) (int, error) {
 		}
 		switch c {
 		case '"':
-			j := i + 1 // to the next quote not escaped
+			j := i + 1 // to the next quote not escaped: one after an even run of backslashes
 			for {
-				k := bytes.IndexAny(b[j:], `"\`)
+				k := bytes.IndexByte(b[j:], '"')
 				if k < 0 {
 					return 0, bad("json: unterminated string")
 				}
 				j += k
-				if b[j] == '\\' {
-					if j += 2; j > len(b) {
-						return 0, bad("json: unterminated string")
-					}
-					continue
+				bs := 0
+				for bs < j-i-1 && b[j-1-bs] == '\\' {
+					bs++
 				}
-				break
+				if bs%2 == 0 {
+					break
+				}
+				j++
 			}
 			if depth == base && !inValue {
 				n, inValue = n+1, true
