@@ -95,9 +95,12 @@ clean:
 # are half a minute apart and a burst of load on the shared machine hits
 # one of them, not all; the report takes the median), then `xdrhook bench
 # suite`: end-to-end scenarios in separate processes against the naive
-# baseline, latency and scaling sweeps, report + JSON + SVG charts.
+# baseline, Benthos as a real peer on the same json records (built once
+# from the Go module proxy into ~/.cache/xdrhook-peers/benthos-v4.60.0;
+# skipped with the reason in the report when it cannot be built), latency
+# and scaling sweeps, report + JSON + SVG charts.
 # ~10 minutes; writes perf/REPORT.md, perf/report.json and perf/*.svg.
-# QUICK=1: a few short scenarios (~1 minute, CI), report in perf/out/.
+# QUICK=1: a few short scenarios (~1 minute, CI; no Benthos), report in perf/out/.
 # PROFILE=1: also CPU and allocation profiles of xdrhook (perf/out/profile/:
 # the headline — heaviest — scenario, one per request, h2c), in the report.
 QUICK    ?=

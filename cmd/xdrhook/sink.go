@@ -32,7 +32,7 @@ func runSink(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.TLS, "tls", false, "serve HTTPS (h2 and HTTP/1.1) with a self-signed certificate made at start")
 	fs.StringVar(&cfg.MetadataKey, "metadata-key", "metadata", "flat-json metadata object name (format.metadata-key)")
 	fs.StringVar(&cfg.AvroSchemaFile, "avro-schema", "", "Avro schema file for single-object messages (default: encode/schema/change_notification.avsc if found)")
-	fs.StringVar(&cfg.Check, "check", "full", "full: validate every message and keep its id; count: frame and count only (load runs)")
+	fs.StringVar(&cfg.Check, "check", "full", "full: validate every message and keep its id; count: count records by their framing only, served by fasthttp and a lean h2c server unless faults, --tls or --store ask for net/http (load runs)")
 	fs.IntVar(&cfg.MaxIDs, "max-ids", 10_000_000, "distinct ids kept for GET /ids")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the fault decisions")
 	fs.Float64Var(&cfg.FailRate, "fail-rate", 0, "fraction of requests answered --fail-status")

@@ -49,7 +49,9 @@ type Config struct {
 	AvroSchema     string
 	AvroSchemaFile string
 	// Check is "full" (default: decode and validate every message, keep ids)
-	// or "count" (frame and count records only: for load runs).
+	// or "count" (frame and count records only: for load runs). Counting
+	// without faults, TLS or a store is served by the lean server
+	// (lean.go: fasthttp and a Framer-based h2c), else by net/http.
 	Check string
 
 	MaxBody int64 // bound on a request body; default 256 MiB
@@ -109,6 +111,7 @@ type Sink struct {
 	cfg    Config
 	ps     *parser
 	srv    *http.Server
+	lean   *lean // the counting mode's server, when it fits (leanFits)
 	tlsCfg *tls.Config
 	ids    *IDSet
 	start  time.Time
@@ -202,6 +205,9 @@ func New(cfg Config) (*Sink, error) {
 		ConnState: s.connState,
 	}
 	s.srv.ErrorLog = quietLog()
+	if leanFits(cfg) {
+		s.lean = newLean(s)
+	}
 	return s, nil
 }
 
@@ -255,7 +261,12 @@ func (s *Sink) Start() error {
 	s.start = time.Now()
 	s.lnMu.Lock()
 	s.addr = ln.Addr().String()
-	s.serveOn(ln)
+	if s.lean != nil {
+		s.ln = ln
+		s.lean.start(ln)
+	} else {
+		s.serveOn(ln)
+	}
 	s.lnMu.Unlock()
 	if s.cfg.DownAfter > 0 && s.cfg.DownFor > 0 {
 		s.bg.Add(1)
@@ -375,6 +386,9 @@ func (s *Sink) Stats() Stats {
 	st.ByStatus = copyMap(s.st.ByStatus)
 	st.Faults = copyMap(s.st.Faults)
 	st.ByProto = copyMap(s.st.ByProto)
+	if s.lean != nil {
+		s.lean.stats(&st)
+	}
 	st.DistinctIDs = int64(s.ids.Len())
 	st.Duplicates = s.ids.Duplicates()
 	st.IDsTruncated = s.ids.Truncated()
@@ -399,7 +413,12 @@ func (s *Sink) Close() error {
 	s.closed = true
 	close(s.stop)
 	s.lnMu.Unlock()
-	err := s.srv.Close()
+	var err error
+	if s.lean != nil {
+		err = s.lean.close()
+	} else {
+		err = s.srv.Close()
+	}
 	s.serve.Wait()
 	s.bg.Wait()
 	s.mu.Lock()

@@ -115,8 +115,11 @@ func (s *Scenario) Normalize() error {
 	if s.Connector == "" {
 		s.Connector = Ours
 	}
-	if s.Connector != Ours && s.Connector != Baseline {
+	if s.Connector != Ours && s.Connector != Baseline && s.Connector != Benthos {
 		return fmt.Errorf("connector %q: want %s or %s", s.Connector, Ours, Baseline)
+	}
+	if s.Connector == Benthos && (s.Format != "json" || s.Framing != "" || (s.Proto != "" && s.Proto != HTTP1)) {
+		return fmt.Errorf("the %s rows post json over HTTP/1.1 (ndjson when batched), not %s %s %s", Benthos, s.Format, s.Framing, s.Proto)
 	}
 	switch s.Format {
 	case "":

@@ -70,14 +70,19 @@ type Report struct {
 	MicroFile string  `json:"microFile,omitempty"`
 	Micro     []Micro `json:"micro"`
 
-	Matrix       []Result       `json:"matrix"`      // xdrhook and baseline runs
-	Comparisons  []Comparison   `json:"comparisons"` // xdrhook vs baseline per scenario
-	LatencySweep []SweepPoint   `json:"latencySweep"`
-	Scaling      []Result       `json:"scaling"`
-	Profiles     []*ProfileInfo `json:"profiles,omitempty"`
-	Targets      []Target       `json:"targets"`
-	Budgets      []Target       `json:"budgets"` // microbenchmark budgets of the design notes
-	Failures     []string       `json:"failures"`
+	Matrix      []Result     `json:"matrix"`      // xdrhook and baseline runs
+	Comparisons []Comparison `json:"comparisons"` // xdrhook vs baseline per scenario
+	// PeerRuns are Benthos's runs (full mode), Peer their comparison with
+	// the xdrhook rows, PeerNote why they were not run when they were not.
+	PeerRuns     []Result         `json:"peerRuns,omitempty"`
+	Peer         []PeerComparison `json:"peer,omitempty"`
+	PeerNote     string           `json:"peerNote,omitempty"`
+	LatencySweep []SweepPoint     `json:"latencySweep"`
+	Scaling      []Result         `json:"scaling"`
+	Profiles     []*ProfileInfo   `json:"profiles,omitempty"`
+	Targets      []Target         `json:"targets"`
+	Budgets      []Target         `json:"budgets"` // microbenchmark budgets of the design notes
+	Failures     []string         `json:"failures"`
 }
 
 // Comparison pairs an xdrhook scenario with the baseline run it is compared
@@ -278,6 +283,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.Comparisons = compare(rep.Matrix)
 
+	// 1b. the real peer: Benthos on the same records into the same sink
+	if ctx.Err() == nil {
+		o.runPeer(ctx, rep, env, only)
+	}
+
 	// 2. latency under load: 10% … 100% of each connector's measured peak
 	oursPeak := findResult(rep.Matrix, Headline)
 	bl := Headline
@@ -359,6 +369,61 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return rep, errors.New(strings.Join(rep.Failures, "\n"))
 	}
 	return rep, nil
+}
+
+// runPeer builds (once) and runs Benthos on the json rows of
+// BenthosScenarios; QUICK mode (CI) does not build it.
+func (o *Options) runPeer(ctx context.Context, rep *Report, env *Env, only *regexp.Regexp) {
+	if o.Quick {
+		rep.PeerNote = "not run: QUICK mode does not build Benthos (make perf does)"
+		return
+	}
+	var ss []Scenario
+	for _, s := range BenthosScenarios() {
+		s2 := s
+		s2.Normalize()
+		if only == nil || only.MatchString(s2.Name()) || only.MatchString(s2.Key()) {
+			ss = append(ss, s)
+		}
+	}
+	if len(ss) == 0 {
+		return
+	}
+	bin, err := BenthosBinary(ctx, o.logf)
+	if err != nil {
+		rep.PeerNote = fmt.Sprintf("skipped: Benthos %s could not be built: %v", BenthosVersion, err)
+		o.logf("== Benthos rows %s", rep.PeerNote)
+		return
+	}
+	o.logf("== the real peer: Benthos %s (%s), %d runs", BenthosVersion, bin, len(ss))
+	globs := map[string]string{}
+	for i, s := range ss {
+		if ctx.Err() != nil {
+			break
+		}
+		glob, ok := globs[s.Size]
+		if !ok {
+			if glob, err = WriteBenthosRecords(filepath.Join(o.OutDir, "benthos", s.Size), s.Size); err != nil {
+				rep.PeerNote = "skipped: the records file: " + err.Error()
+				return
+			}
+			globs[s.Size] = glob
+		}
+		if s.Warmup == 0 {
+			o.window(&s)
+		}
+		r := env.RunBenthos(ctx, s, bin, glob)
+		label := fmt.Sprintf("[%d/%d]", i+1, len(ss))
+		if !r.OK {
+			rep.Failures = append(rep.Failures, fmt.Sprintf("%s %s: %s", r.Connector, r.Name, r.Error))
+			o.logf("%s %-8s %-48s FAILED: %s", label, r.Connector, r.Name, r.Error)
+		} else {
+			o.logf("%s %-8s %-48s %9s rec/s  %6.2f CPU-s/M  cores: benthos %.2f sink %.2f", label, r.Connector, r.Name,
+				human(r.RecordsPerSec), r.CPUSecPerMillion, r.Cores.Connector, r.Cores.Sink)
+		}
+		rep.PeerRuns = append(rep.PeerRuns, r)
+	}
+	rep.Peer = comparePeer(rep.Matrix, rep.PeerRuns)
 }
 
 // Rerender reads a report.json and writes the report again into dir (the
@@ -532,6 +597,32 @@ func targets(rep *Report) []Target {
 		}
 	}
 	ts = append(ts, lat)
+
+	// issue 14: CPU per record against the real peer, json over HTTP/1.1, typical records
+	for _, pt := range []struct {
+		batch int
+		goal  float64
+		what  string
+	}{{500, 10, "batched"}, {1, 30, "one per request"}} {
+		sc := Scenario{Connector: Benthos, Format: "json", Batch: pt.batch, Proto: HTTP1, Size: "typical"}
+		sc.Normalize()
+		t := Target{Name: "CPU per record vs Benthos, " + pt.what + " (" + sc.Name() + ")", Want: fmt.Sprintf("≥ %.0f× less", pt.goal), Goal: pt.goal, Status: "n/a", Got: "not run"}
+		if rep.PeerNote != "" {
+			t.Got = "not run (see the Benthos section)"
+		}
+		for _, c := range rep.Peer {
+			if c.Name == sc.Name() && c.CPURatio > 0 {
+				t.Value = c.CPURatio
+				t.Got = fmt.Sprintf("%.1f× (%s vs %s µs)", c.CPURatio, f2(c.OursCPU), f2(c.PeerCPU))
+				t.Status = "met"
+				if c.CPURatio < pt.goal {
+					t.Status = "missed"
+					t.Gap = fmt.Sprintf("%.0f%% short (xdrhook must fall to %s µs)", 100*(1-c.CPURatio/pt.goal), f2(c.PeerCPU/pt.goal))
+				}
+			}
+		}
+		ts = append(ts, t)
+	}
 	return ts
 }
 
