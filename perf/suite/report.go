@@ -100,6 +100,7 @@ func (rep *Report) Markdown() string {
 
 	rep.writeESBulk(&b)
 	rep.writeS3(&b)
+	rep.writeSigV4(&b)
 
 	// Latency
 	p("## Latency under load\n\n")

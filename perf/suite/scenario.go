@@ -136,10 +136,12 @@ func (s *Scenario) Normalize() error {
 	}
 	switch {
 	case s.Dest == "":
-	case s.Dest != DestS3:
-		return fmt.Errorf("dest %q: want %s or none", s.Dest, DestS3)
-	case s.Connector == Baseline || s.Batch <= 1 || s.Framing != "":
+	case s.Dest != DestS3 && s.Dest != DestSigV4:
+		return fmt.Errorf("dest %q: want %s, %s or none", s.Dest, DestS3, DestSigV4)
+	case s.Dest == DestS3 && (s.Connector == Baseline || s.Batch <= 1 || s.Framing != ""):
 		return fmt.Errorf("dest %s: xdrhook, batched, in the format's own framing only", DestS3)
+	case s.Dest == DestSigV4 && (s.Connector == Baseline || s.Framing != ""):
+		return fmt.Errorf("dest %s: xdrhook, in the format's own framing only", DestSigV4)
 	}
 	switch s.Proto {
 	case "":
@@ -209,11 +211,19 @@ func (s *Scenario) normalizeESBulk() error {
 // DestS3 is Scenario.Dest for an s3 destination.
 const DestS3 = "s3"
 
+// DestSigV4 is Scenario.Dest for an HTTP destination whose requests are
+// signed with AWS SigV4 (auth aws-sigv4, service lambda: a Lambda function
+// URL with IAM auth); the sink does not check the signature.
+const DestSigV4 = "sigv4"
+
 // FormatLabel is the format of the row label: the format, and for es-bulk
 // its write operation and versioning, or the s3 destination.
 func (s *Scenario) FormatLabel() string {
-	if s.Dest == DestS3 {
+	switch s.Dest {
+	case DestS3:
 		return s.Format + " → s3 (SigV4)"
+	case DestSigV4:
+		return s.Format + " + SigV4"
 	}
 	if s.Framing == "" {
 		return s.Format
@@ -346,8 +356,11 @@ func ConnectorConfig(s *Scenario, xdrPort, managePort int, sinkURL string) strin
 		esbulk = fmt.Sprintf(", framing: %s, write-operation: %s, versioning: %s", ESBulk, s.WriteOp, s.Versioning)
 	}
 	s3 := ""
-	if s.Dest == DestS3 {
+	switch s.Dest {
+	case DestS3:
 		s3 = "    type: s3\n    bucket: xdr-perf\n    node: perf\n    auth: {type: aws-sigv4, service: s3, region: us-east-1}\n"
+	case DestSigV4:
+		s3 = "    auth: {type: aws-sigv4, service: lambda, region: us-east-1}\n"
 	}
 	return strings.NewReplacer(
 		"{{XDR_PORT}}", strconv.Itoa(xdrPort), "{{MANAGE_PORT}}", strconv.Itoa(managePort),
@@ -357,11 +370,11 @@ func ConnectorConfig(s *Scenario, xdrPort, managePort int, sinkURL string) strin
 }
 
 // connectorEnv is the environment a scenario's connector adds: for an s3
-// destination, static AWS credentials (the sink does not check the
+// or SigV4 destination, static AWS credentials (the sink does not check the
 // signature; the connector computes it all the same) and no AWS config
 // files or instance metadata to look up.
 func connectorEnv(s *Scenario) []string {
-	if s.Dest != DestS3 {
+	if s.Dest != DestS3 && s.Dest != DestSigV4 {
 		return nil
 	}
 	return []string{"AWS_ACCESS_KEY_ID=XDRHOOKPERF", "AWS_SECRET_ACCESS_KEY=xdrhook-perf-secret", "AWS_REGION=us-east-1",

@@ -138,7 +138,7 @@ func (o *Options) matrix() []Scenario {
 		add("message-pack", HTTP1, "small", []int{500})
 		// one es-bulk row, the costlier of the two: the _bulk framing and
 		// its update actions end to end
-		out = append(out, ESBulkScenarios()[1], S3Scenario)
+		out = append(out, ESBulkScenarios()[1], S3Scenario, SigV4Scenario)
 		return out
 	}
 	for _, size := range Sizes {
@@ -148,6 +148,9 @@ func (o *Options) matrix() []Scenario {
 				if f == "flat-json" && proto == HTTP1 && size == "typical" {
 					out = append(out, ESBulkScenarios()...) // next to the flat-json rows they embed
 					out = append(out, S3Scenario)
+				}
+				if f == "json" && proto == HTTP1 && size == "typical" {
+					out = append(out, SigV4Scenario) // next to the json 1 per request row it signs
 				}
 			}
 		}
@@ -160,6 +163,12 @@ func (o *Options) matrix() []Scenario {
 // SHA-256, to the sink; compared with the flat-json batch 500 row, it is
 // the cost of the object key and the signature per record.
 var S3Scenario = Scenario{Connector: Ours, Format: "flat-json", Dest: DestS3, Batch: 500, Proto: HTTP1, Size: "typical"}
+
+// SigV4Scenario is the SigV4 row of the matrix (issue 17): json, one
+// record per request (a Lambda function URL with IAM auth), each request
+// signed (auth aws-sigv4, service lambda); compared with the json 1 per
+// request row, it is the cost of the signature per request.
+var SigV4Scenario = Scenario{Connector: Ours, Format: "json", Dest: DestSigV4, Batch: 1, Proto: HTTP1, Size: "typical"}
 
 // ESBulkScenarios are the es-bulk rows of the matrix (issue 15): flat-json
 // documents in _bulk bodies, batched, HTTP/1.1, typical records; first as

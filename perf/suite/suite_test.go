@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xdrhook/xdrhook/config"
 	"github.com/xdrhook/xdrhook/perf/harness"
 )
 
@@ -364,4 +365,59 @@ func TestScenarios(t *testing.T) {
 	if pr.Error != "" || !pr.AllocsWindow || !strings.HasPrefix(pr.CPUTotal, "Duration:") {
 		t.Errorf("profile: %+v", pr)
 	}
+}
+
+// The SigV4 row: its config signs every request (and loads as xdrhook
+// reads it), it is in both matrices next to the row it is compared with,
+// and the report puts the two side by side.
+func TestSigV4Scenario(t *testing.T) {
+	s := SigV4Scenario
+	if err := s.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Name(); got != "json + SigV4 · 1 per request · HTTP/1.1 · typical" {
+		t.Errorf("name %q", got)
+	}
+	cfg := ConnectorConfig(&s, 1, 2, "http://127.0.0.1:9/in")
+	if !strings.Contains(cfg, "    auth: {type: aws-sigv4, service: lambda, region: us-east-1}\n") {
+		t.Errorf("config:\n%s", cfg)
+	}
+	if _, err := config.Parse("perf.yml", []byte(cfg), config.Options{SkipFiles: true}); err != nil {
+		t.Errorf("the row's config does not load: %v\n%s", err, cfg)
+	}
+	if env := strings.Join(connectorEnv(&s), " "); !strings.Contains(env, "AWS_ACCESS_KEY_ID=") {
+		t.Errorf("env %q", env)
+	}
+	if bad := (Scenario{Connector: Baseline, Format: "json", Dest: DestSigV4}); bad.Normalize() == nil {
+		t.Error("a baseline SigV4 row normalizes")
+	}
+	for _, quick := range []bool{false, true} {
+		n, plain := 0, false
+		for _, m := range (&Options{Quick: quick}).matrix() {
+			m.Normalize()
+			n += b2i(m.Dest == DestSigV4)
+			plain = plain || (m.Connector == Ours && m.Format == "json" && m.Batch == 1 && m.Proto == HTTP1 && m.Size == "typical" && m.Dest == "")
+		}
+		if n != 1 || !plain {
+			t.Errorf("quick %v: %d SigV4 rows, unsigned row %v", quick, n, plain)
+		}
+	}
+	unsigned := s
+	unsigned.Dest = ""
+	rep := &Report{Matrix: []Result{
+		{Scenario: unsigned, Name: unsigned.Name(), OK: true, RecordsPerSec: 20000, CPUSecPerMillion: 30},
+		{Scenario: s, Name: s.Name(), OK: true, RecordsPerSec: 19000, CPUSecPerMillion: 32.5},
+	}}
+	var b strings.Builder
+	rep.writeSigV4(&b)
+	if !strings.Contains(b.String(), "| CPU-µs / record | 30.00 | 32.50 | +2.50 |") {
+		t.Errorf("report:\n%s", b.String())
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
