@@ -214,6 +214,9 @@ func (s *sigv4Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the server received; a retried attempt is signed again with a new
 // X-Amz-Date.
 func TestAuthSigV4ThroughEngine(t *testing.T) {
+	if raceEnabled && testing.Short() {
+		t.Skip("its -race run is left out of make test (6 s); it runs without -race there and in make test-system")
+	}
 	for _, h2 := range []bool{false, true} {
 		for _, gz := range []bool{false, true} {
 			t.Run(fmt.Sprintf("h2=%v,gzip=%v", h2, gz), func(t *testing.T) {
@@ -344,6 +347,9 @@ func (ts *tokenServer) valid(h string) (string, bool) {
 // secrets); when the endpoint is back, delivery resumes; every record ends
 // up delivered.
 func TestAuthOAuth2ThroughEngine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("system tier (make test-system): 2 s tokens through several expiries and an outage take ~13 s")
+	}
 	ts := &tokenServer{issued: map[string]time.Time{}, life: 2 * time.Second}
 	tokSrv := httptest.NewServer(ts)
 	defer tokSrv.Close()
