@@ -9,6 +9,7 @@ import (
 
 	"github.com/xdrhook/xdrhook/expression"
 	"github.com/xdrhook/xdrhook/shape"
+	"github.com/xdrhook/xdrhook/wire"
 )
 
 // Defaults. Each is documented with its trade-off on the field it fills.
@@ -460,6 +461,29 @@ func (r *Routing) Lookup(value []byte) *Destination {
 		return d
 	}
 	return r.Default
+}
+
+// Route returns the destination of m in namespace, set or bin mode (Lookup
+// on the namespace, the set or the bin's string value), nil when nothing
+// is named and there is no default, and nil in the other modes. It
+// allocates nothing: the dataplane's router calls it per record.
+func (r *Routing) Route(m *wire.Message) *Destination {
+	switch r.Mode {
+	case RouteNamespace:
+		return r.Lookup(m.Namespace)
+	case RouteSet:
+		return r.Lookup(m.Set)
+	case RouteBin:
+		// A delete has no bins: it goes to the default.
+		for i := range m.Bins {
+			b := &m.Bins[i]
+			if b.Type == wire.ParticleString && string(b.Name) == r.Bin {
+				return r.Lookup(b.Value)
+			}
+		}
+		return r.Default
+	}
+	return nil
 }
 
 // FormatMode is format.mode.

@@ -291,27 +291,13 @@ type router struct {
 // and no default) gets no destinations: answered 0, counted skipped.
 func (r *router) routeProfile(cp *config.Profile, m *wire.Message) (*dataplane.Profile, []*dataplane.Destination) {
 	p := r.profiles[cp.ID]
-	var d *config.Destination
-	switch rt := cp.Routing; rt.Mode {
+	switch cp.Routing.Mode {
 	case config.RouteStatic, config.RouteStaticMulti:
 		return p, r.static[cp.ID]
 	case config.RouteSkip:
 		return p, nil
-	case config.RouteNamespace:
-		d = rt.Lookup(m.Namespace)
-	case config.RouteSet:
-		d = rt.Lookup(m.Set)
-	case config.RouteBin:
-		// A delete has no bins: it goes to the default.
-		d = rt.Default
-		for i := range m.Bins {
-			b := &m.Bins[i]
-			if b.Type == wire.ParticleString && string(b.Name) == rt.Bin {
-				d = rt.Lookup(b.Value)
-				break
-			}
-		}
 	}
+	d := cp.Routing.Route(m)
 	if d == nil {
 		return p, nil
 	}

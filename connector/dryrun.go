@@ -147,28 +147,15 @@ func (d *DryRun) Record(m *wire.Message, nowUnix int64) Outcome {
 // routeNames is the routing of a non-expression mode, by destination name
 // (the dataplane's router does the same with destinations).
 func routeNames(cp *config.Profile, m *wire.Message) []string {
-	var d *config.Destination
-	switch rt := cp.Routing; rt.Mode {
-	case config.RouteStatic, config.RouteStaticMulti:
+	rt := cp.Routing
+	if rt.Mode == config.RouteStatic || rt.Mode == config.RouteStaticMulti {
 		out := make([]string, len(rt.Destinations))
 		for i, d := range rt.Destinations {
 			out[i] = d.Name
 		}
 		return out
-	case config.RouteNamespace:
-		d = rt.Lookup(m.Namespace)
-	case config.RouteSet:
-		d = rt.Lookup(m.Set)
-	case config.RouteBin:
-		d = rt.Default
-		for i := range m.Bins {
-			b := &m.Bins[i]
-			if b.Type == wire.ParticleString && string(b.Name) == rt.Bin {
-				d = rt.Lookup(b.Value)
-				break
-			}
-		}
 	}
+	d := rt.Route(m)
 	if d == nil {
 		return nil
 	}

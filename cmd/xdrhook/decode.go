@@ -215,32 +215,43 @@ func (d *decoder) frame(frame []byte, typ byte) map[string]any {
 	return o
 }
 
-// message prints what the connector would send for one frame: a JSON line,
-// or the hex of a binary message; an error is printed as a JSON object.
-func (d *decoder) message(frame []byte, typ byte) {
-	fail := func(err error) {
-		d.bad++
-		d.out.Encode(map[string]any{"frame": d.n, "error": err.Error()})
-	}
+// fail counts a frame that is no record and prints why, as a JSON object.
+func (d *decoder) fail(err error) {
+	d.bad++
+	d.out.Encode(map[string]any{"frame": d.n, "error": err.Error()})
+}
+
+// decodeRecord decodes the record of a frame into d.msg (inflated first
+// when compressed); false when it is no record, printed by fail.
+func (d *decoder) decodeRecord(frame []byte, typ byte) bool {
 	if typ == wire.TypeInfo {
-		fail(fmt.Errorf("an info frame, not a record"))
-		return
+		d.fail(fmt.Errorf("an info frame, not a record"))
+		return false
 	}
 	if typ == wire.TypeCompressed {
 		inner, err := d.inf.Inflate(frame, d.maxBody, d.inflated)
 		if err != nil {
-			fail(err)
-			return
+			d.fail(err)
+			return false
 		}
 		frame = inner
 	}
 	if err := d.msg.Decode(frame[wire.HeaderSize:]); err != nil {
-		fail(err)
+		d.fail(err)
+		return false
+	}
+	return true
+}
+
+// message prints what the connector would send for one frame: a JSON line,
+// or the hex of a binary message; an error is printed as a JSON object.
+func (d *decoder) message(frame []byte, typ byte) {
+	if !d.decodeRecord(frame, typ) {
 		return
 	}
 	out, err := d.enc.Append(nil, &d.msg, d.now)
 	if err != nil {
-		fail(err)
+		d.fail(err)
 		return
 	}
 	if ct := d.enc.ContentType(); ct == encode.ContentTypeJSON {

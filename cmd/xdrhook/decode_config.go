@@ -3,12 +3,10 @@ package main
 import (
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 
 	"github.com/xdrhook/xdrhook/config"
 	"github.com/xdrhook/xdrhook/connector"
 	"github.com/xdrhook/xdrhook/encode"
-	"github.com/xdrhook/xdrhook/wire"
 )
 
 // decode --config: the dry run of a configuration over frames.
@@ -25,24 +23,7 @@ func loadDryRun(file string) (*connector.DryRun, error) {
 // connector would do (connector.Outcome) and the message, as JSON when the
 // format is JSON text, else as hex.
 func (d *decoder) dryRun(frame []byte, typ byte) {
-	fail := func(err error) {
-		d.bad++
-		d.out.Encode(map[string]any{"frame": d.n, "error": err.Error()})
-	}
-	if typ == wire.TypeInfo {
-		fail(fmt.Errorf("an info frame, not a record"))
-		return
-	}
-	if typ == wire.TypeCompressed {
-		inner, err := d.inf.Inflate(frame, d.maxBody, d.inflated)
-		if err != nil {
-			fail(err)
-			return
-		}
-		frame = inner
-	}
-	if err := d.msg.Decode(frame[wire.HeaderSize:]); err != nil {
-		fail(err)
+	if !d.decodeRecord(frame, typ) {
 		return
 	}
 	o := d.dry.Record(&d.msg, d.now)
