@@ -146,7 +146,9 @@ func between(s, from, to string) string {
 
 // TestSteadyStateAllocationsWithLogic: a filter, a literal route and a
 // computed bin of one concatenation add no allocation to the record path
-// (the budget of a concatenation is one).
+// (the budget of a concatenation is one). The bound, 0.05 per record, is
+// far below one allocation per record and above what refilling pools after
+// a GC costs a run (0.015 seen once in CI).
 func TestSteadyStateAllocationsWithLogic(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool drops items at random under the race detector")
@@ -161,11 +163,11 @@ func TestSteadyStateAllocationsWithLogic(t *testing.T) {
 				Filter: compile(t, expression.Filter, `gen > 0 && set != "tmp"`),
 				Route:  compile(t, expression.Route, `gen > 0 ? ["ok"] : []`),
 			}, map[string]*Destination{"ok": d}
-		}, 0.01},
+		}, 0.05},
 		{"transform", func(d *Destination) (*expression.Logic, map[string]*Destination) {
 			return &expression.Logic{Transform: expression.NewTransform([]expression.SetBin{
 				{Name: "where", Program: compile(t, expression.Value, `namespace + "/" + set`)}}, nil)}, nil
-		}, 0.01},
+		}, 0.05},
 	} {
 		e, s := pipeline(t, true)
 		p := e.opts.Profiles[0]
