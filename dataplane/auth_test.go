@@ -52,26 +52,8 @@ func startAuthEngine(t *testing.T, o Options, ho HTTPOptions, h2 bool, dopts Des
 	}
 	dopts.Name = "test"
 	dopts.Sender = snd
-	d := newTestDestination(dopts)
-	o.Listen = []string{freeAddr(t)}
-	o.Profiles = []*Profile{p}
-	o.Destinations = []*Destination{d}
-	o.Router = &StaticRouter{Profile: p, Dests: []*Destination{d}}
-	o.Loops = 2
 	o.Logger = log
-	e, err := newTestEngine(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		e.Stop(ctx)
-	})
-	return &testEngine{Engine: e, addr: o.Listen[0], dest: d}
+	return startEngineOn(t, o, p, newTestDestination(dopts))
 }
 
 // framesFrom encodes records from..to-1.

@@ -106,13 +106,22 @@ func startEngineWith(t *testing.T, o Options, url string, p *Profile, dopts Dest
 	}
 	dopts.Name = "test"
 	dopts.Sender = snd
-	d := newTestDestination(dopts)
+	return startEngineOn(t, o, p, newTestDestination(dopts))
+}
+
+// startEngineOn starts an engine on a free port with profile p and
+// destination d, every record routed to d, on two loops; it is stopped
+// when the test ends. o.Logger, if nil, discards.
+func startEngineOn(t *testing.T, o Options, p *Profile, d *Destination) *testEngine {
+	t.Helper()
 	o.Listen = []string{freeAddr(t)}
 	o.Profiles = []*Profile{p}
 	o.Destinations = []*Destination{d}
 	o.Router = &StaticRouter{Profile: p, Dests: []*Destination{d}}
 	o.Loops = 2
-	o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	e, err := newTestEngine(o)
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package dataplane
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -145,24 +144,7 @@ func healthEngine(t *testing.T, h2 bool, bs ...*killableBackend) *testEngine {
 		NewFramer: func() encode.Framer { return &encode.NDJSON{Enc: &encode.JSON{}} },
 		Batching:  true, MaxRecords: 20, MaxBytes: 1 << 20, Interval: 5 * time.Millisecond,
 	}
-	opts := Options{
-		Listen: []string{freeAddr(t)}, Profiles: []*Profile{p}, Destinations: []*Destination{d},
-		Router: &StaticRouter{Profile: p, Dests: []*Destination{d}}, Loops: 2,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
-	e, err := newTestEngine(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		e.Stop(ctx)
-	})
-	return &testEngine{Engine: e, addr: opts.Listen[0], dest: d}
+	return startEngineOn(t, Options{}, p, d)
 }
 
 // deliverAll sends records lo..hi-1 as XDR does: every one answered other

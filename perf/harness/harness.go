@@ -33,41 +33,53 @@ type TB interface {
 	TempDir() string
 }
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// builtOnce is a binary built at most once per test process, or the
+// prebuilt one an environment variable names.
+type builtOnce struct {
+	env   string
+	build func(root string) (string, error) // root: the module's directory
+	once  sync.Once
+	path  string
+	err   error
+}
+
+func (b *builtOnce) get(tb TB) string {
+	tb.Helper()
+	if p := os.Getenv(b.env); p != "" {
+		return p
+	}
+	b.once.Do(func() {
+		root, err := ModuleRoot()
+		if err == nil {
+			b.path, err = b.build(root)
+		}
+		b.err = err
+	})
+	if b.err != nil {
+		tb.Fatal(b.err)
+	}
+	return b.path
+}
+
+var xdrhookBin = builtOnce{env: "XDRHOOK_BIN", build: func(root string) (string, error) {
+	dir, err := os.MkdirTemp("", "xdrhook-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "xdrhook")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/xdrhook")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+}}
 
 // Binary builds ./cmd/xdrhook once per test process and returns its path.
 // XDRHOOK_BIN overrides it with a prebuilt binary.
 func Binary(tb TB) string {
 	tb.Helper()
-	if p := os.Getenv("XDRHOOK_BIN"); p != "" {
-		return p
-	}
-	buildOnce.Do(func() {
-		root, err := ModuleRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "xdrhook-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "xdrhook")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/xdrhook")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		tb.Fatal(buildErr)
-	}
-	return binPath
+	return xdrhookBin.get(tb)
 }
 
 // ModuleRoot finds the directory of go.mod above the working directory.

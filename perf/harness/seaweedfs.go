@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -18,11 +17,19 @@ import (
 // builds (Apache-2.0; its S3 gateway verifies AWS Signature V4).
 const SeaweedFSVersion = "v0.0.0-20261109003541-7506e5f91cd6"
 
-var (
-	weedOnce sync.Once
-	weedPath string
-	weedErr  error
-)
+var weedBin = builtOnce{env: "XDRHOOK_SEAWEEDFS_BIN", build: func(root string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "perf", "harness", "build-seaweedfs.sh"))
+	cmd.Env = append(os.Environ(), "SEAWEEDFS_VERSION="+SeaweedFSVersion)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("build-seaweedfs.sh: %v\n%s", err, tailLines(stderr.String(), 30))
+	}
+	return strings.TrimSpace(string(out)), nil
+}}
 
 // SeaweedFSBinary returns the path of a `weed` binary: XDRHOOK_SEAWEEDFS_BIN,
 // or the one perf/harness/build-seaweedfs.sh caches under
@@ -31,32 +38,7 @@ var (
 // -timeout that allows it (make test-system does).
 func SeaweedFSBinary(tb TB) string {
 	tb.Helper()
-	if p := os.Getenv("XDRHOOK_SEAWEEDFS_BIN"); p != "" {
-		return p
-	}
-	weedOnce.Do(func() {
-		root, err := ModuleRoot()
-		if err != nil {
-			weedErr = err
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, filepath.Join(root, "perf", "harness", "build-seaweedfs.sh"))
-		cmd.Env = append(os.Environ(), "SEAWEEDFS_VERSION="+SeaweedFSVersion)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			weedErr = fmt.Errorf("build-seaweedfs.sh: %v\n%s", err, tailLines(stderr.String(), 30))
-			return
-		}
-		weedPath = strings.TrimSpace(string(out))
-	})
-	if weedErr != nil {
-		tb.Fatal(weedErr)
-	}
-	return weedPath
+	return weedBin.get(tb)
 }
 
 // SeaweedFS is a running `weed server` with its S3 gateway.
