@@ -138,13 +138,7 @@ type Profile struct {
 // (map lookups with string(b) keys do not copy), so the dataplane can call
 // it per record with slices of the frame. It never returns nil.
 func (c *Config) Profile(ns, set []byte) *Profile {
-	if e := c.byNS[string(ns)]; e != nil {
-		if p := e.sets[string(set)]; p != nil {
-			return p
-		}
-		return e.def
-	}
-	return c.profiles[0]
+	return lookupProfile(c.byNS, c.profiles[0], ns, set)
 }
 
 // Profiles returns every profile, indexed by ID.
