@@ -353,7 +353,8 @@ type Destination struct {
 	// MaxQueued bounds the request bodies waiting for this destination
 	// (ESP's max-request-queued-per-endpoint × the URLs); past it new
 	// records are answered 11 at once. 0, when the key is absent, leaves
-	// the dataplane's bound (1024 bodies; 64 MiB either way).
+	// the dataplane's bound (max-concurrent-records bodies, at least 1024;
+	// 64 MiB and half the reply deadline of waiting either way).
 	MaxQueued int
 	// HealthCheck, if not nil (the section is present), checks each URL
 	// actively; see HealthCheck.

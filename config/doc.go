@@ -106,7 +106,7 @@
 //	    tls: {ca-file: "", cert-file: "", key-file: "", server-name: "", insecure-skip-verify: false}
 //	      # ESP: key-store, trust-store (as service.tls), protocols, cipher-suites
 //	    allow-insecure: false         # (xdrhook) see Security
-//	    max-request-queued-per-endpoint: (none)  # ESP: × URLs = bodies queued before records are answered 11 (absent: 1024)
+//	    max-request-queued-per-endpoint: (none)  # ESP: × URLs = bodies queued before records are answered 11 (absent: max-concurrent-records)
 //	    connection-ttl: -1            # ms; -1 = never. Older connections take no new request, close when idle, are re-dialled
 //	    health-check:                 # absent: no active checks
 //	      call-timeout: 1000          # ms, < interval
@@ -235,6 +235,18 @@
 //     answered, and all of it after an idle tick (5 ms): records may be
 //     answered 11 up to about 2 × chunk × (loops − 1) before the bound while
 //     other loops hold unused credit, never after it.
+//   - A destination's queue (bodies waiting for a worker) is bounded by count
+//     (max-request-queued-per-endpoint × URLs; absent: max-concurrent-records,
+//     so with batching off it never refuses what admission took), by 64 MiB,
+//     and by time: a body that would wait half of reply-deadline before a
+//     worker takes it (queued bodies ÷ the destination's measured drain
+//     rate, or the oldest queued body's age) is refused. Refused records are
+//     answered 11 at once. So 4,096 records in flight to a healthy local
+//     destination are all queued (no 11), and a destination slower than the
+//     records come gets 11s at once with a queue of at most ~4 s of its work
+//     (DESIGN.md: Queue bounds for a deep XDR pipeline).
+//     max-connections-per-endpoint 8 and max-in-flight 64 (ESP's) were not
+//     the limit and stay.
 //   - permanent-failure-status-codes defaults to none: nothing is dropped;
 //     a record a destination always refuses is retried by XDR for ever.
 //   - A variable set but empty is an error like an unset one.

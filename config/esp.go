@@ -74,7 +74,7 @@ var ESPKeys = []ESPKey{
 	{Path: "destinations.*.compression", Status: ESPImplemented},
 	{Path: "destinations.*.compression-threshold", Status: ESPImplemented, Note: "default 1024, not ESP's 0"},
 	{Path: "destinations.*.max-connections-per-endpoint", Status: ESPImplemented, Note: "default 8, not ESP's 1"},
-	{Path: "destinations.*.max-request-queued-per-endpoint", Status: ESPMapped, Note: "× the number of URLs: the bound on request bodies waiting for the destination (absent: 1024; 64 MiB in any case); past it new records are answered 11 at once"},
+	{Path: "destinations.*.max-request-queued-per-endpoint", Status: ESPMapped, Note: "× the number of URLs: the bound on request bodies waiting for the destination (absent: service.max-concurrent-records, at least 1024; 64 MiB and half of reply-deadline of waiting in any case); past it new records are answered 11 at once"},
 	{Path: "destinations.*.call-timeout", Status: ESPImplemented},
 	{Path: "destinations.*.connect-timeout", Status: ESPImplemented},
 	{Path: "destinations.*.connection-ttl", Status: ESPImplemented},

@@ -3,7 +3,8 @@ package connector
 import "testing"
 
 // ESP's max-request-queued-per-endpoint reaches the destination's queue
-// bound (× URLs); without it the dataplane's default stays.
+// bound (× URLs); without it the bound is 0, the engine's default
+// (dataplane.Destination.queueDefaults: max-concurrent-records).
 func TestESPMaxQueuedWired(t *testing.T) {
 	_, o := buildOptions(t, `
 destinations:
@@ -13,8 +14,8 @@ destinations:
   e: {urls: ["http://127.0.0.1:9/"]}
 routing: {mode: static-multi-destination, destinations: [d, e]}
 `)
-	if d, e := o.Destinations[0].Options().MaxQueued, o.Destinations[1].Options().MaxQueued; d != 100 || e != 1024 {
-		t.Fatalf("MaxQueued %d and %d, want 100 and 1024 (the default)", d, e)
+	if d, e := o.Destinations[0].Options().MaxQueued, o.Destinations[1].Options().MaxQueued; d != 100 || e != 0 {
+		t.Fatalf("MaxQueued %d and %d, want 100 and 0 (the engine's default)", d, e)
 	}
 }
 

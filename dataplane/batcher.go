@@ -23,6 +23,7 @@ type batch struct {
 	shaped      shape.Rendered // per-record request (destination request), if Method is set
 	framer      encode.Framer
 	check       encode.ResponseChecker // the framer's, if it has one
+	queuedBytes int64                  // its footprint while queued (queue.go)
 }
 
 // ref names one record's reply slot.
@@ -160,7 +161,7 @@ func (bt *batcher) add(e *Engine, m *wire.Message, r ref, nowMs, nowUnix int64) 
 		bt.d.m.refusedUnhealthy.Inc()
 		return wire.RCRetry
 	}
-	if bt.d.backedUp() {
+	if bt.d.backedUp(nowMs) {
 		bt.d.m.refused.Inc()
 		return wire.RCRetry
 	}

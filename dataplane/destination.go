@@ -112,12 +112,17 @@ type DestinationOptions struct {
 	// MaxInFlight is the number of requests outstanding at once: the
 	// window. It is also the number of worker goroutines.
 	MaxInFlight int
-	// MaxQueued and MaxQueuedBytes bound the finished bodies waiting for a
-	// worker. Past either the destination is backed up: new records for it
-	// are answered 11 at once, so memory stays bounded while it is slow or
-	// down. They have no config key; zero means 1024 bodies, 64 MiB.
+	// MaxQueued, MaxQueuedBytes and MaxQueueWait bound the finished bodies
+	// waiting for a worker. Past any of them the destination is backed up:
+	// new records for it are answered 11 at once, so memory stays bounded
+	// and answers stay prompt while it is slower than the records come or
+	// down (queue.go). MaxQueued is ESP's max-request-queued-per-endpoint ×
+	// the URLs; the others have no config key. Zero means the engine's
+	// max-concurrent-records bodies (at least 1024), 64 MiB (buffers and
+	// bookkeeping), and a quarter of the reply deadline.
 	MaxQueued      int
 	MaxQueuedBytes int
+	MaxQueueWait   time.Duration
 	Retry          RetryPolicy
 	// CallTimeout bounds one attempt (config call-timeout); every attempt
 	// also ends by the reply deadline.
@@ -165,6 +170,7 @@ type Destination struct {
 	closed      bool
 	queued      atomic.Int32
 	queuedBytes atomic.Int64
+	q           queueGauge // what backedUp reads besides the counts (queue.go)
 	wg          sync.WaitGroup
 	// reachable is false after a transport error, true after any response
 	// (readiness).
@@ -178,11 +184,8 @@ type Destination struct {
 // NewDestination builds a destination; the engine checks its options
 // (New) and starts its workers.
 func NewDestination(o DestinationOptions) *Destination {
-	if o.MaxQueued <= 0 {
-		o.MaxQueued = 1024
-	}
 	if o.MaxQueuedBytes <= 0 {
-		o.MaxQueuedBytes = 64 << 20
+		o.MaxQueuedBytes = DefaultMaxQueuedBytes
 	}
 	d := &Destination{opts: o}
 	d.cond.L = &d.mu
@@ -221,40 +224,6 @@ func (d *Destination) start() {
 		go d.worker()
 	}
 	d.startHealthChecks()
-}
-
-// backedUp reports whether new records should be refused (answered 11).
-func (d *Destination) backedUp() bool {
-	return int(d.queued.Load()) >= d.opts.MaxQueued || d.queuedBytes.Load() >= int64(d.opts.MaxQueuedBytes)
-}
-
-func (d *Destination) enqueue(b *batch) {
-	d.queued.Add(1)
-	d.queuedBytes.Add(int64(len(b.buf.B)))
-	d.mu.Lock()
-	d.queue = append(d.queue, b)
-	d.mu.Unlock()
-	d.cond.Signal()
-}
-
-func (d *Destination) take() *batch {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for d.qhead == len(d.queue) {
-		if d.closed {
-			return nil
-		}
-		d.cond.Wait()
-	}
-	b := d.queue[d.qhead]
-	d.queue[d.qhead] = nil
-	d.qhead++
-	if d.qhead == len(d.queue) {
-		d.queue, d.qhead = d.queue[:0], 0
-	}
-	d.queued.Add(-1)
-	d.queuedBytes.Add(-int64(len(b.buf.B)))
-	return b
 }
 
 // stop lets the workers finish what is queued, then return.
@@ -310,26 +279,39 @@ func goneAlready(method string, status int) bool {
 }
 
 // deliver sends one body with retries inside the reply deadline of its
-// oldest record and returns the result code for all of its records.
+// oldest record and returns the result code for all of its records. The
+// bodies that were sent count towards the destination's drain rate (a body
+// that aged out unsent says nothing of the destination's speed; queue.go).
 func (d *Destination) deliver(r *Request, bornMs int64) byte {
+	rc, sent := d.attempts(r, bornMs)
+	if sent {
+		d.q.drained.Add(1)
+	}
+	return rc
+}
+
+// attempts sends r until it is delivered, fails for good, or the deadline
+// or the retry budget ends; sent reports whether any attempt was made.
+func (d *Destination) attempts(r *Request, bornMs int64) (rc byte, sent bool) {
 	deadline := time.UnixMilli(bornMs).Add(d.e.opts.ReplyDeadline)
 	backoff := d.opts.Retry.InitialBackoff
-	rc := byte(wire.RCRetry)
+	rc = wire.RCRetry
 	for attempt := 1; ; attempt++ {
 		now := time.Now()
 		if !now.Before(deadline) {
 			d.m.deadline.Inc()
-			return rc
+			return rc, sent
 		}
 		if d.unhealthy() {
 			d.m.refusedUnhealthy.Add(r.Records)
-			return wire.RCRetry // no endpoint is up: XDR retries, no wait for the deadline
+			return wire.RCRetry, sent // no endpoint is up: XDR retries, no wait for the deadline
 		}
 		callDeadline := deadline
 		if ct := d.opts.CallTimeout; now.Add(ct).Before(deadline) {
 			callDeadline = now.Add(ct)
 		}
 		r.Refusal, r.Superseded = "", 0
+		sent = true
 		status, retryAfter, err := d.opts.Sender.Do(r, callDeadline)
 		d.m.request(status, err, time.Since(now), len(r.Body))
 		d.reachable.Store(err == nil)
@@ -350,25 +332,25 @@ func (d *Destination) deliver(r *Request, bornMs int64) byte {
 			if r.Superseded > 0 {
 				d.m.superseded.Add(r.Superseded)
 			}
-			return wire.RCOK
+			return wire.RCOK, sent
 		case d.opts.Permanent != nil && d.opts.Permanent.Contains(status):
-			return wire.RCParameter
+			return wire.RCParameter, sent
 		default:
 			rc = wire.RCRetry
 		}
 		if attempt >= d.opts.Retry.MaxAttempts {
-			return rc
+			return rc, sent
 		}
 		wait := backoff
 		if retryAfter > wait {
 			wait = retryAfter
 		}
 		if time.Now().Add(wait).After(deadline) {
-			return rc // the deadline would pass while waiting: XDR retries
+			return rc, sent // the deadline would pass while waiting: XDR retries
 		}
 		d.m.retries.Inc()
 		if !d.e.sleep(wait) {
-			return rc // shutting down
+			return rc, sent // shutting down
 		}
 		backoff *= 2
 		if backoff > d.opts.Retry.MaxBackoff {

@@ -168,6 +168,7 @@ func New(o Options) (*Engine, error) {
 			return nil, fmt.Errorf("dataplane: destination %q: %w", d.opts.Name, err)
 		}
 		d.index, d.e = i, e
+		d.queueDefaults(&o)
 		d.m = newDestMetrics(e.m.set, d)
 		if err := d.initHealth(); err != nil {
 			return nil, fmt.Errorf("dataplane: destination %q: %w", d.opts.Name, err)
@@ -325,6 +326,11 @@ func (e *Engine) tick() {
 					}
 				}
 				clear(sess)
+			}
+			if n%int(drainSampleEvery/tickEvery) == 0 {
+				for _, d := range e.opts.Destinations {
+					d.sampleDrain(nowMs)
+				}
 			}
 			if n%200 == 0 {
 				if e.order != nil {

@@ -95,10 +95,8 @@ const DefaultConns = 8
 // InFlight is how many records the emulator keeps in flight in all
 // (connections × window) unless a scenario says otherwise: enough to fill
 // 500-record batches many times over when batching, XDR's usual 64 per
-// connection when not (beyond the connector's queue bound of 1024 bodies it
-// answers 11 and XDR backs off: that measures the back-off, not the
-// connector). Both are capped at 8 MiB of records, so large records do not
-// hit the connector's 64 MiB queue bound either.
+// connection when not. Both are capped at 8 MiB of records, so large
+// records do not hit the connector's 64 MiB queue bound.
 func InFlight(batch int, size string) int {
 	n := 8192
 	if batch <= 1 {
