@@ -11,6 +11,10 @@ import (
 	"github.com/xdrhook/xdrhook/pool"
 )
 
+// http1WriteBuffer is the write buffer of each HTTP/1.1 connection: a
+// request whose head and body fit goes out in one write syscall.
+const http1WriteBuffer = 32 << 10
+
 // http1Sender sends over HTTP/1.1 with fasthttp: one HostClient (a
 // keep-alive connection pool) per URL, or a PipelineClient when pipelining
 // is asked for.
@@ -44,6 +48,7 @@ func NewHTTP1Sender(o HTTPOptions) (Sender, error) {
 					Addr: ep.host, IsTLS: ep.tls, TLSConfig: o.TLS, Dial: dial,
 					MaxConns: o.MaxConnsPerEndpoint, MaxPendingRequests: 1024,
 					MaxIdleConnDuration: o.IdleConnTimeout,
+					WriteBufferSize:     http1WriteBuffer,
 				}
 			}))
 			continue
@@ -67,6 +72,11 @@ func NewHTTP1Sender(o HTTPOptions) (Sender, error) {
 			},
 			NoDefaultUserAgentHeader: true,
 			DisablePathNormalizing:   true,
+			// One write per request up to 32 KiB of head and body: with
+			// fasthttp's 4 KiB a 12 KB body took two write syscalls
+			// (2.05 writes per request against 1.33 for small bodies,
+			// XDR replies included).
+			WriteBufferSize: http1WriteBuffer,
 		})
 	}
 	return s, nil
