@@ -86,7 +86,7 @@
 //	    idle-connection-timeout: 10000  # (xdrhook) HTTP/1.1 and HTTP/2 connections idle that long are closed
 //	    http2-read-idle-timeout: 10000  # (xdrhook)
 //	    http2-ping-timeout: 5000        # (xdrhook)
-//	    http1-pipelining: false         # (xdrhook) HTTP_1_1 only
+//	    http1-pipelining: false         # (xdrhook) HTTP_1_1 only; safe servers, measured: docs/http1-pipelining.md
 //	    method: POST                  # POST | PUT | PATCH
 //	    path: ""                      # "/..." with {namespace} {set}; appended to each URL
 //	    headers: {}                   # name: value, ${VAR} allowed

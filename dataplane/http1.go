@@ -49,6 +49,11 @@ func NewHTTP1Sender(o HTTPOptions) (Sender, error) {
 					MaxConns: o.MaxConnsPerEndpoint, MaxPendingRequests: 1024,
 					MaxIdleConnDuration: o.IdleConnTimeout,
 					WriteBufferSize:     http1WriteBuffer,
+					// Its errors reach Do, which returns them (counted,
+					// logged per destination, retried); fasthttp would
+					// also print each to stderr, one line per request
+					// cut off when a server closes a pipelined connection.
+					Logger: quietLogger{},
 				}
 			}))
 			continue
@@ -171,3 +176,9 @@ func (s *http1Sender) Close() {
 		s.o.Auth.Close()
 	}
 }
+
+// quietLogger drops what fasthttp would print: every error it reports is
+// returned to Do as well.
+type quietLogger struct{}
+
+func (quietLogger) Printf(string, ...any) {}

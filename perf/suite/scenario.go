@@ -52,6 +52,9 @@ const (
 const (
 	HTTP1 = "http1"
 	H2C   = "h2c"
+	// HTTP1Pipelined is HTTP/1.1 with http1-pipelining: true (xdrhook
+	// only; the sink's fasthttp server answers pipelined requests).
+	HTTP1Pipelined = "http1-pipelined"
 )
 
 // Sizes of the emulator's records (xdrsim.SizeSmall, SizeTypical, SizeLarge).
@@ -145,8 +148,12 @@ func (s *Scenario) Normalize() error {
 	case "":
 		s.Proto = HTTP1
 	case HTTP1, H2C:
+	case HTTP1Pipelined:
+		if s.Connector != Ours {
+			return fmt.Errorf("protocol %s: xdrhook only", HTTP1Pipelined)
+		}
 	default:
-		return fmt.Errorf("protocol %q: want %s or %s", s.Proto, HTTP1, H2C)
+		return fmt.Errorf("protocol %q: want %s, %s or %s", s.Proto, HTTP1, HTTP1Pipelined, H2C)
 	}
 	if s.Size == "" {
 		s.Size = "typical"
@@ -240,6 +247,9 @@ func (s *Scenario) Name() string {
 	p := "HTTP/1.1"
 	if s.Proto == H2C {
 		p = "h2c"
+	}
+	if s.Proto == HTTP1Pipelined {
+		p = "HTTP/1.1 pipelined"
 	}
 	return fmt.Sprintf("%s · %s · %s · %s", s.FormatLabel(), b, p, s.Size)
 }
@@ -354,11 +364,14 @@ func ConnectorConfig(s *Scenario, xdrPort, managePort int, sinkURL string) strin
 		esbulk = fmt.Sprintf(", framing: %s, write-operation: %s, versioning: %s", ESBulk, s.WriteOp, s.Versioning)
 	}
 	s3 := ""
+	if s.Proto == HTTP1Pipelined {
+		s3 = "    http1-pipelining: true\n"
+	}
 	switch s.Dest {
 	case DestS3:
-		s3 = "    type: s3\n    bucket: xdr-perf\n    node: perf\n    auth: {type: aws-sigv4, service: s3, region: us-east-1}\n"
+		s3 += "    type: s3\n    bucket: xdr-perf\n    node: perf\n    auth: {type: aws-sigv4, service: s3, region: us-east-1}\n"
 	case DestSigV4:
-		s3 = "    auth: {type: aws-sigv4, service: lambda, region: us-east-1}\n"
+		s3 += "    auth: {type: aws-sigv4, service: lambda, region: us-east-1}\n"
 	}
 	return strings.NewReplacer(
 		"{{XDR_PORT}}", strconv.Itoa(xdrPort), "{{MANAGE_PORT}}", strconv.Itoa(managePort),

@@ -152,6 +152,9 @@ func (o *Options) matrix() []Scenario {
 				if f == "json" && proto == HTTP1 && size == "typical" {
 					out = append(out, SigV4Scenario) // next to the json 1 per request row it signs
 				}
+				if f == "json" && proto == HTTP1 && size == "small" {
+					out = append(out, PipelinedScenario) // next to the keep-alive row it compares with
+				}
 			}
 		}
 	}
@@ -163,6 +166,11 @@ func (o *Options) matrix() []Scenario {
 // SHA-256, to the sink; compared with the flat-json batch 500 row, it is
 // the cost of the object key and the signature per record.
 var S3Scenario = Scenario{Connector: Ours, Format: "flat-json", Dest: DestS3, Batch: 500, Proto: HTTP1, Size: "typical"}
+
+// PipelinedScenario is the pipelined HTTP/1.1 row of the matrix (issue
+// 14): json, one small record per request, http1-pipelining: true;
+// compared with the keep-alive row, it is what pipelining saves.
+var PipelinedScenario = Scenario{Connector: Ours, Format: "json", Batch: 1, Proto: HTTP1Pipelined, Size: "small"}
 
 // SigV4Scenario is the SigV4 row of the matrix (issue 17): json, one
 // record per request (a Lambda function URL with IAM auth), each request
