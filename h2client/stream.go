@@ -1,0 +1,162 @@
+package h2client
+
+import (
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// stream is one request's HTTP/2 stream. A stream object is reused (the
+// Client's pool) with its channel and timer: a request allocates nothing.
+// Its fields are guarded by the connection's mu while it is open.
+type stream struct {
+	id    uint32
+	done  chan struct{} // one token when finished (under mu)
+	timer *time.Timer
+	armed bool // timer set for the current deadline
+
+	resp *Response
+	keep bool
+
+	data        []byte // request body not yet framed (waits for window)
+	sentEnd     bool   // END_STREAM (or RST_STREAM) sent
+	sendWindow  int64
+	recvUnacked int
+
+	gotHeaders bool // final response headers seen
+	finished   bool
+	err        error
+}
+
+func newStream() *stream {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &stream{done: make(chan struct{}, 1), timer: t}
+}
+
+// arm sets the timer for deadline once per Do.
+func (st *stream) arm(deadline time.Time) {
+	if !st.armed {
+		st.timer.Reset(time.Until(deadline))
+		st.armed = true
+	}
+}
+
+// open writes req's HEADERS (and the DATA the windows allow) for st, a new
+// stream of c. Under c.mu.
+func (c *conn) open(st *stream, req *Request, resp *Response) error {
+	c.hbuf = c.hbuf[:0]
+	for _, f := range req.Header {
+		if err := c.enc.WriteField(f); err != nil {
+			return err
+		}
+	}
+	st.id = c.nextID
+	c.nextID += 2
+	st.resp, st.keep = resp, req.KeepBody
+	resp.Status, resp.RetryAfter, resp.Body, resp.BodyTooLarge = 0, resp.RetryAfter[:0], resp.Body[:0], false
+	st.data, st.sentEnd, st.recvUnacked = req.Body, false, 0
+	st.sendWindow = int64(c.peerInitWindow)
+	st.gotHeaders, st.finished, st.err = false, false, nil
+	// The header block, in HEADERS and as many CONTINUATION frames as
+	// the server's frame size asks for, back to back.
+	block := c.hbuf
+	max := int(c.peerMaxFrame)
+	first := block
+	if len(first) > max {
+		first = block[:max]
+	}
+	end := len(req.Body) == 0
+	c.fw.WriteHeaders(http2.HeadersFrameParam{StreamID: st.id, BlockFragment: first, EndStream: end, EndHeaders: len(first) == len(block)})
+	for rest := block[len(first):]; len(rest) > 0; {
+		n := min(len(rest), max)
+		c.fw.WriteContinuation(st.id, n == len(rest), rest[:n])
+		rest = rest[n:]
+	}
+	st.sentEnd = end
+	c.streams[st.id] = st
+	c.active++
+	if !end {
+		if c.sendData(st) {
+			c.blocked = append(c.blocked, st)
+		}
+	}
+	c.kick()
+	return nil
+}
+
+// wait waits for st's response or the deadline. At the deadline the stream
+// is reset (RST_STREAM CANCEL) unless it finished meanwhile.
+func (st *stream) wait(c *conn, deadline time.Time) error {
+	c.mu.Lock()
+	finished := st.finished
+	c.mu.Unlock()
+	if !finished {
+		st.arm(deadline)
+		select {
+		case <-st.done:
+			return st.err
+		case <-st.timer.C:
+			st.armed = false
+		}
+		c.mu.Lock()
+		if !st.finished {
+			c.cancel(st)
+			c.mu.Unlock()
+			return ErrTimeout
+		}
+		c.mu.Unlock()
+	}
+	<-st.done // finished under mu: the token is there
+	return st.err
+}
+
+// cancel gives up st at its deadline. Under mu.
+func (c *conn) cancel(st *stream) {
+	if !st.sentEnd && !c.closed {
+		st.sentEnd = true // RST_STREAM ends our side too
+	}
+	if !c.closed {
+		c.fw.WriteRSTStream(st.id, http2.ErrCodeCancel)
+		c.kick()
+	}
+	c.finish(st, ErrTimeout)
+	<-st.done // finish put the token: nobody else waits for it
+}
+
+// finish ends st with err (nil: the response is complete), frees its slot
+// and wakes its caller. A response that came before the whole body was
+// sent resets the stream: the rest of the body is not sent. Under mu.
+func (c *conn) finish(st *stream, err error) {
+	if st.finished {
+		return
+	}
+	st.finished, st.err = true, err
+	delete(c.streams, st.id)
+	if st.data != nil {
+		st.data = nil
+		for i, b := range c.blocked {
+			if b == st {
+				copy(c.blocked[i:], c.blocked[i+1:])
+				c.blocked[len(c.blocked)-1] = nil
+				c.blocked = c.blocked[:len(c.blocked)-1]
+				break
+			}
+		}
+	}
+	if !st.sentEnd && !c.closed {
+		st.sentEnd = true
+		c.fw.WriteRSTStream(st.id, http2.ErrCodeCancel)
+		c.kick()
+	}
+	st.resp = nil
+	c.active--
+	if c.active == 0 {
+		c.idleSince = time.Now()
+		if c.goAway || c.retired {
+			c.closeGracefully()
+		}
+	}
+	st.done <- struct{}{}
+	c.cl.wake()
+}
