@@ -1,0 +1,107 @@
+package h2client
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xdrhook/xdrhook/h2client/h2ctest"
+	"golang.org/x/net/http2/hpack"
+)
+
+func benchRequest(body []byte) *Request {
+	return &Request{Header: []hpack.HeaderField{
+		{Name: ":method", Value: "POST"}, {Name: ":scheme", Value: "http"},
+		{Name: ":authority", Value: "127.0.0.1"}, {Name: ":path", Value: "/ingest"},
+		{Name: "content-type", Value: "application/json"},
+		{Name: "content-length", Value: "200", Sensitive: true},
+		{Name: "idempotency-key", Value: "3-1234567890abcdef", Sensitive: true},
+	}, Body: body}
+}
+
+// A request in steady state allocates nothing: one at a time, and 8 at once
+// (streams sharing writes).
+func TestDoAllocatesNothing(t *testing.T) {
+	srv, err := h2ctest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c := New(Options{Addr: srv.Addr, MaxConns: 1})
+	defer c.Close()
+	req := benchRequest(make([]byte, 200))
+	var resp Response
+	do := func() {
+		if err := c.Do(req, &resp, time.Now().Add(5*time.Second)); err != nil || resp.Status != 200 {
+			t.Fatalf("status %d, %v", resp.Status, err)
+		}
+	}
+	for i := 0; i < 100; i++ {
+		do()
+	}
+	if a := testing.AllocsPerRun(2000, do); a != 0 {
+		t.Fatalf("%v allocations per request", a)
+	}
+
+	// Concurrent: 8 goroutines, 500 requests each, counted over all.
+	const g, n = 8, 500
+	run := func() {
+		var wg sync.WaitGroup
+		for i := 0; i < g; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req := benchRequest(make([]byte, 200))
+				var resp Response
+				for j := 0; j < n; j++ {
+					if err := c.Do(req, &resp, time.Now().Add(5*time.Second)); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	run()
+	// The goroutines and their bodies are the test's: about 8×3 per run.
+	if a := testing.AllocsPerRun(5, run); a > 100 {
+		t.Fatalf("%v allocations per %d requests", a, g*n)
+	}
+}
+
+// BenchmarkH2Request: one small request at a time, and as many in flight
+// as -cpu × 16 goroutines (RunParallel), over loopback h2c to h2ctest.
+func BenchmarkH2Request(b *testing.B) {
+	srv, err := h2ctest.Start()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	c := New(Options{Addr: srv.Addr, MaxConns: 1})
+	defer c.Close()
+	b.Run("serial", func(b *testing.B) {
+		req := benchRequest(make([]byte, 200))
+		var resp Response
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if err := c.Do(req, &resp, time.Now().Add(5*time.Second)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.SetParallelism(16)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			req := benchRequest(make([]byte, 200))
+			var resp Response
+			for pb.Next() {
+				if err := c.Do(req, &resp, time.Now().Add(5*time.Second)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
