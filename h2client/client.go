@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -312,6 +313,10 @@ func (c *Client) dial(deadline time.Time) (*conn, error) {
 		tc := tls.Client(nc, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			nc.Close()
+			if strings.Contains(err.Error(), "no application protocol") {
+				// The server refused ALPN h2 outright (Go's servers do).
+				return nil, fmt.Errorf("h2client: %s did not negotiate HTTP/2 over TLS (%v): use HTTP/1.1 for it", c.o.Addr, err)
+			}
 			return nil, err
 		}
 		if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
