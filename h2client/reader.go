@@ -77,6 +77,9 @@ func (r *reader) emit(f hpack.HeaderField) {
 			}
 			v = v*10 + int(d)
 		}
+		if v < 100 {
+			r.badStatus = true
+		}
 		r.status = v
 	case "retry-after":
 		r.retry = append(r.retry[:0], f.Value...)
