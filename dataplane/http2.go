@@ -71,10 +71,10 @@ func NewHTTP2Sender(o HTTPOptions) (Sender, error) {
 		ho := h2client.Options{
 			Addr: ep.host, ConnectTimeout: o.ConnectTimeout, MaxConns: o.MaxConnsPerEndpoint,
 			MaxStreams: uint32(o.H2MaxStreams),
-			// connection-ttl is for spreading load over the backends
-			// behind a balancer: every connection slot is used then.
-			// Without it, connections are added when streams run out.
-			Spread:      o.ConnTTL > 0,
+			// max-connections-per-endpoint is the connections per URL,
+			// used round robin: behind an L4 balancer each may reach
+			// another backend (TestConnectionTTLBehindHAProxy).
+			Spread:      true,
 			IdleTimeout: o.IdleConnTimeout, ReadIdleTimeout: o.H2ReadIdleTimeout, PingTimeout: o.H2PingTimeout,
 			ConnTTL: o.ConnTTL, MaxBody: maxCheckedBody,
 		}
