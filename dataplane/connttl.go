@@ -20,9 +20,10 @@ import (
 //     one takes no new request and its connections close when idle.
 //   - HTTP/2: h2client.Options.ConnTTL: an aged connection takes no new
 //     stream, sends GOAWAY and closes once its streams are done; the next
-//     request dials. Requests go round robin over every connection slot
-//     (h2client.Options.Spread), so that the re-dials reach the new
-//     backends quickly.
+//     request dials. With a TTL the requests go round robin over every
+//     connection slot (h2client.Options.Spread), so that the re-dials
+//     reach the new backends quickly; without one, a connection is added
+//     only when the open ones have no free stream.
 
 // rotatingPipe is one endpoint's pipelined client, replaced when older
 // than ttl.
