@@ -512,3 +512,56 @@ func TestConnectionsAddedWhenStreamsRunOut(t *testing.T) {
 }
 
 func hpackField(n, v string) hpack.HeaderField { return hpack.HeaderField{Name: n, Value: v} }
+
+// Fixed fields reuse their encoding while the HPACK table is unchanged; a
+// SETTINGS_HEADER_TABLE_SIZE change (here to 0, evicting everything) puts
+// the size update first in the next block and re-encodes: the server's
+// decoder reads every request's fields right.
+func TestHeaderTableSizeChange(t *testing.T) {
+	l := listen(t)
+	c := l.client(opts())
+	check := func(p *peer) uint32 {
+		t.Helper()
+		h := p.request()
+		want := []string{":method=POST", ":scheme=http", ":authority=test", ":path=/p"}
+		if len(h.Fields) != len(want) {
+			t.Fatalf("fields %v", h.Fields)
+		}
+		for i, f := range h.Fields {
+			if f.Name+"="+f.Value != want[i] {
+				t.Fatalf("fields %v", h.Fields)
+			}
+		}
+		return h.StreamID
+	}
+	p := (*peer)(nil)
+	for i := 0; i < 3; i++ {
+		ch := goDo(c, "", 5*time.Second, false)
+		if p == nil {
+			p = l.accept()
+			p.handshake()
+		}
+		p.respond(check(p), "200", "")
+		if r := wait(t, ch); r.err != nil || r.status != 200 {
+			t.Fatalf("%+v", r)
+		}
+	}
+	p.acked = false
+	p.fr.WriteSettings(http2.Setting{ID: http2.SettingHeaderTableSize, Val: 0})
+	p.waitAck()
+	// The next block starts with a size update to 0 (001 00000), and
+	// every field is sent as a literal or a static index.
+	p.fr.ReadMetaHeaders = nil
+	ch := goDo(c, "", 5*time.Second, false)
+	h, ok := p.next().(*http2.HeadersFrame)
+	if !ok {
+		t.Fatal("want HEADERS")
+	}
+	dec := hpack.NewDecoder(0, nil)
+	fields, err := dec.DecodeFull(h.HeaderBlockFragment())
+	if b := h.HeaderBlockFragment(); b[0] != 0x20 || err != nil || len(fields) != 4 || fields[2].Value != "test" {
+		t.Fatalf("block %x: %v, %v", b, fields, err)
+	}
+	p.respond(h.StreamID, "200", "")
+	wait(t, ch)
+}

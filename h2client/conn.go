@@ -43,6 +43,8 @@ type conn struct {
 	fw      *http2.Framer
 	enc     *hpack.Encoder
 	hbuf    []byte // the header block being encoded
+	hcache  []hcached
+	hgen    uint64 // HPACK dynamic table generation (encodeHeader)
 	streams map[uint32]*stream
 	blocked []*stream // streams with DATA waiting for window, in order
 	nextID  uint32
@@ -78,6 +80,14 @@ type conn struct {
 func (c *conn) Write(p []byte) (int, error) {
 	c.wbuf = append(c.wbuf, p...)
 	return len(p), nil
+}
+
+// hcached is the encoding of a header field at one position of the last
+// block, valid while the dynamic table's generation is gen.
+type hcached struct {
+	name, value string
+	gen         uint64
+	enc         []byte
 }
 
 // headerWriter collects the hpack encoder's output.

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // stream is one request's HTTP/2 stream. A stream object is reused (the
@@ -45,12 +46,7 @@ func (st *stream) arm(deadline time.Time) {
 // open writes req's HEADERS (and the DATA the windows allow) for st, a new
 // stream of c. Under c.mu.
 func (c *conn) open(st *stream, req *Request, resp *Response) error {
-	c.hbuf = c.hbuf[:0]
-	for _, f := range req.Header {
-		if err := c.enc.WriteField(f); err != nil {
-			return err
-		}
-	}
+	c.encodeHeader(req.Header)
 	st.id = c.nextID
 	c.nextID += 2
 	st.resp, st.keep = resp, req.KeepBody
@@ -83,6 +79,41 @@ func (c *conn) open(st *stream, req *Request, resp *Response) error {
 	}
 	c.kick()
 	return nil
+}
+
+// encodeHeader encodes a header block into c.hbuf. A field that is not
+// Sensitive and was last encoded, at the same position, as a plain index
+// into the HPACK tables reuses those bytes while the dynamic table is
+// unchanged (hgen: bumped by every field that may insert, and by a table
+// size change, which must then be the block's first bytes): the fixed
+// fields of a destination cost a string comparison, not a table search.
+// Under mu.
+func (c *conn) encodeHeader(fields []hpack.HeaderField) {
+	c.hbuf = c.hbuf[:0]
+	for i, f := range fields {
+		if !f.Sensitive && i < len(c.hcache) {
+			if e := &c.hcache[i]; e.gen == c.hgen && e.name == f.Name && e.value == f.Value {
+				c.hbuf = append(c.hbuf, e.enc...)
+				continue
+			}
+		}
+		start := len(c.hbuf)
+		c.enc.WriteField(f) // its Write (ours) cannot fail
+		if f.Sensitive {
+			continue // never indexed: the table is unchanged
+		}
+		enc := c.hbuf[start:]
+		if len(enc) == 0 || enc[0]&0x80 == 0 {
+			c.hgen++ // a literal (inserted into the table) or a size update
+			continue
+		}
+		for len(c.hcache) <= i {
+			c.hcache = append(c.hcache, hcached{})
+		}
+		e := &c.hcache[i]
+		e.name, e.value, e.gen = f.Name, f.Value, c.hgen
+		e.enc = append(e.enc[:0], enc...)
+	}
 }
 
 // wait waits for st's response or the deadline. At the deadline the stream
