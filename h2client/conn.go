@@ -35,20 +35,23 @@ type conn struct {
 	nc   net.Conn
 	born time.Time
 
-	mu      sync.Mutex
-	wcond   sync.Cond // the writer waits on it for bytes to write
-	wbuf    []byte    // frames not yet handed to the writer
-	wspare  []byte    // the other buffer, while the writer writes one
-	wwait   bool      // the writer is waiting on wcond
-	fw      *http2.Framer
-	enc     *hpack.Encoder
-	hbuf    []byte // the header block being encoded
-	hcache  []hcached
-	hgen    uint64 // HPACK dynamic table generation (encodeHeader)
-	streams map[uint32]*stream
-	blocked []*stream // streams with DATA waiting for window, in order
-	nextID  uint32
-	active  int
+	mu     sync.Mutex
+	wcond  sync.Cond // the writer waits on it for bytes to write
+	wbuf   []byte    // frames not yet handed to the writer
+	wspare []byte    // the other buffer, while the writer writes one
+	wwait  bool      // the writer is waiting on wcond
+	fw     *http2.Framer
+	enc    *hpack.Encoder
+	hbuf   []byte // the header block being encoded
+	hcache []hcached
+	hgen   uint64 // HPACK dynamic table generation (encodeHeader)
+	// hpending: the encoder owes a table size update, written by its
+	// next WriteField, which must then come first in a block.
+	hpending bool
+	streams  map[uint32]*stream
+	blocked  []*stream // streams with DATA waiting for window, in order
+	nextID   uint32
+	active   int
 
 	peerMaxStreams uint32
 	peerInitWindow int32

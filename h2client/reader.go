@@ -362,6 +362,7 @@ func (r *reader) settings(id uint32, flags http2.Flags, p []byte) error {
 		case http2.SettingHeaderTableSize:
 			c.enc.SetMaxDynamicTableSize(v)
 			c.hgen++ // the size update goes first in the next block
+			c.hpending = true
 		case http2.SettingEnablePush:
 			if v > 1 {
 				return connError{http2.ErrCodeProtocol, "SETTINGS_ENABLE_PUSH not 0 or 1"}

@@ -97,10 +97,15 @@ func (c *conn) encodeHeader(fields []hpack.HeaderField) {
 				continue
 			}
 		}
+		if f.Sensitive && !c.hpending {
+			c.hbuf = appendNeverIndexed(c.hbuf, f.Name, f.Value)
+			continue // never indexed: the table is unchanged
+		}
 		start := len(c.hbuf)
 		c.enc.WriteField(f) // its Write (ours) cannot fail
+		c.hpending = false  // a size update went first
 		if f.Sensitive {
-			continue // never indexed: the table is unchanged
+			continue
 		}
 		enc := c.hbuf[start:]
 		if len(enc) == 0 || enc[0]&0x80 == 0 {
@@ -190,4 +195,41 @@ func (c *conn) finish(st *stream, err error) {
 	}
 	st.done <- struct{}{}
 	c.cl.wake()
+}
+
+// staticNames are the HPACK static table's indices of the names a request
+// sends with values that change (RFC 7541 Appendix A).
+var staticNames = map[string]uint64{
+	":path": 4, "authorization": 23, "content-length": 28, "content-type": 31,
+	"date": 33, "if-match": 39, "range": 50, "user-agent": 58,
+}
+
+// appendNeverIndexed appends a "literal never indexed" representation
+// (RFC 7541 6.2.3) of a field whose value changes per request: the name by
+// static index or as a literal, the strings without Huffman coding — a few
+// more bytes on the wire, no table search nor coding per request.
+func appendNeverIndexed(b []byte, name, value string) []byte {
+	if i, ok := staticNames[name]; ok {
+		b = appendVarInt(b, 4, 0x10, i)
+	} else {
+		b = append(b, 0x10)
+		b = appendVarInt(b, 7, 0, uint64(len(name)))
+		b = append(b, name...)
+	}
+	b = appendVarInt(b, 7, 0, uint64(len(value)))
+	return append(b, value...)
+}
+
+// appendVarInt appends i as an HPACK integer with an n-bit prefix, the
+// prefix's other bits being first's (RFC 7541 5.1).
+func appendVarInt(b []byte, n uint, first byte, i uint64) []byte {
+	k := uint64(1)<<n - 1
+	if i < k {
+		return append(b, first|byte(i))
+	}
+	b = append(b, first|byte(k))
+	for i -= k; i >= 128; i >>= 7 {
+		b = append(b, byte(0x80|i&0x7f))
+	}
+	return append(b, byte(i))
 }
