@@ -287,7 +287,7 @@ func (s *http2Sender) probe(i int, method, target string, deadline time.Time) (i
 	c.set(":method", method, false)
 	c.set(":scheme", s.scheme[i], false)
 	c.set(":authority", s.auth[i], false)
-	c.set(":path", urlPath(target, s.scheme[i], s.auth[i]), true)
+	c.set(":path", urlPath(target), true)
 	if s.ua != "" {
 		c.set("user-agent", s.ua, false)
 	}

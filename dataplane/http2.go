@@ -67,7 +67,7 @@ func NewHTTP2Sender(o HTTPOptions) (Sender, error) {
 		authority = strings.ToLower(authority)
 		s.auth = append(s.auth, authority)
 		s.scheme = append(s.scheme, ep.scheme)
-		s.path = append(s.path, urlPath(ep.url, ep.scheme, authority))
+		s.path = append(s.path, urlPath(ep.url))
 		ho := h2client.Options{
 			Addr: ep.host, ConnectTimeout: o.ConnectTimeout, MaxConns: o.MaxConnsPerEndpoint,
 			MaxStreams: uint32(o.H2MaxStreams),
@@ -92,17 +92,21 @@ func NewHTTP2Sender(o HTTPOptions) (Sender, error) {
 	return s, nil
 }
 
-// urlPath is the :path of a URL: what follows scheme://authority, "/" if
-// nothing does.
-func urlPath(u, scheme, authority string) string {
-	p := u[min(len(u), len(scheme)+3+len(authority)):]
-	if p == "" || p[0] != '/' && p[0] != '?' {
+// urlPath is the :path of a URL: what follows scheme://[userinfo@]host,
+// "/" if nothing does.
+func urlPath(u string) string {
+	rest := u
+	if i := strings.Index(u, "://"); i >= 0 {
+		rest = u[i+3:]
+	}
+	j := strings.IndexAny(rest, "/?")
+	if j < 0 {
 		return "/"
 	}
-	if p[0] == '?' {
-		return "/" + p
+	if rest[j] == '?' {
+		return "/" + rest[j:]
 	}
-	return p
+	return rest[j:]
 }
 
 // h2call is the per-request state of the sender, pooled.
@@ -219,7 +223,7 @@ func (s *http2Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 		ep := &s.eps[i]
 		pre := s.path[i]
 		if r.Path[0] != '?' {
-			pre = urlPath(ep.base, ep.scheme, s.auth[i])
+			pre = urlPath(ep.base)
 			if pre == "/" {
 				pre = ""
 			}

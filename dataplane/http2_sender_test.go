@@ -163,3 +163,14 @@ func TestHTTP2OverTLSToGoServer(t *testing.T) {
 		t.Fatalf("HTTP/1.1-only TLS server: %v", err)
 	}
 }
+
+func TestURLPath(t *testing.T) {
+	for u, want := range map[string]string{
+		"http://h:1": "/", "http://h:1/": "/", "https://h/a/b?q=1": "/a/b?q=1", "http://h?x": "/?x",
+		"http://user:p%2F@h:1/x": "/x", "http://[::1]:8080/y": "/y",
+	} {
+		if got := urlPath(u); got != want {
+			t.Errorf("%s: %q, want %q", u, got, want)
+		}
+	}
+}
