@@ -7,6 +7,7 @@ package h2ctest
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/binary"
 	"io"
 	"net"
@@ -26,11 +27,20 @@ type Server struct {
 	conns    map[net.Conn]struct{}
 }
 
-// Start listens on a loopback port.
-func Start() (*Server, error) {
+// Start listens on a loopback port (h2c).
+func Start() (*Server, error) { return StartTLS(nil) }
+
+// StartTLS listens on a loopback port with TLS (ALPN h2) when cfg is set,
+// else h2c.
+func StartTLS(cfg *tls.Config) (*Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
+	}
+	if cfg != nil {
+		cfg = cfg.Clone()
+		cfg.NextProtos = []string{"h2"}
+		ln = tls.NewListener(ln, cfg)
 	}
 	s := &Server{Addr: ln.Addr().String(), ln: ln, conns: map[net.Conn]struct{}{}}
 	s.wg.Add(1)
