@@ -578,3 +578,42 @@ func TestAppendNeverIndexed(t *testing.T) {
 		}
 	}
 }
+
+// A connection lost while some requests' frames were still in our write
+// buffer: those never reached the server and are sent again on a new
+// connection within the same Do; the one already handed to the socket
+// fails (the destination decides).
+func TestUnsentStreamsRetriedOnNewConnection(t *testing.T) {
+	l := listen(t)
+	l.gate = make(chan struct{})
+	c := l.client(opts())
+	first := goDo(c, "", 5*time.Second, false)
+	p := l.accept()
+	for activeStreams(c) < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	for c.writing() == 0 { // the writer holds stream 1 in its (gated) write
+		time.Sleep(time.Millisecond)
+	}
+	more := []chan result{goDo(c, "b", 5*time.Second, false), goDo(c, "c", 5*time.Second, false)}
+	for activeStreams(c) < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	p.c.Close()
+	if r := wait(t, first); r.err == nil || errors.Is(r.err, ErrTimeout) {
+		t.Fatalf("handed stream: %+v", r)
+	}
+	close(l.gate)
+	p2 := l.accept()
+	p2.handshake()
+	for i := 0; i < 2; i++ {
+		h := p2.request()
+		p2.next() // its DATA
+		p2.respond(h.StreamID, "200", "")
+	}
+	for _, ch := range more {
+		if r := wait(t, ch); r.err != nil || r.status != 200 {
+			t.Fatalf("unsent stream: %+v", r)
+		}
+	}
+}

@@ -52,6 +52,9 @@ type conn struct {
 	blocked  []*stream // streams with DATA waiting for window, in order
 	nextID   uint32
 	active   int
+	// handedID is the highest stream id whose HEADERS the writer took: a
+	// stream above it never left this process.
+	handedID uint32
 
 	peerMaxStreams uint32
 	peerInitWindow int32
@@ -185,6 +188,14 @@ func (c *conn) closeGracefully() {
 	c.kick()
 }
 
+// lastOpened is the id of the last stream opened, 0 if none. Under mu.
+func (c *conn) lastOpened() uint32 {
+	if c.nextID < 3 {
+		return 0
+	}
+	return c.nextID - 2
+}
+
 // kick wakes the writer if it waits. Under mu.
 func (c *conn) kick() {
 	if c.wwait {
@@ -216,6 +227,7 @@ func (c *conn) writeLoop() {
 			break
 		}
 		buf := c.wbuf
+		c.handedID = c.lastOpened()
 		c.wbuf = c.wspare[:0]
 		c.wspare = nil
 		c.mu.Unlock()
@@ -240,8 +252,9 @@ func (c *conn) writeLoop() {
 
 var errConnClosedIdle = errors.New("h2client: connection closed by us")
 
-// fail closes c: every stream still open gets err (errUnprocessed if err
-// is, else a transport error), the socket is closed, the Client forgets c.
+// fail closes c: every stream still open gets err as a transport error,
+// but those never handed to the writer are unprocessed (sent again); the
+// socket is closed, the Client forgets c.
 func (c *conn) fail(err error) {
 	c.mu.Lock()
 	if c.closed {
@@ -254,6 +267,12 @@ func (c *conn) fail(err error) {
 		serr = fmt.Errorf("h2client: connection lost with the request in flight: %w", err)
 	}
 	for _, st := range c.streams {
+		if st.id > c.handedID && serr != ErrClosed {
+			// Its frames were still in our buffer: the server never saw
+			// it, Do sends it again.
+			c.finish(st, errUnprocessed)
+			continue
+		}
 		c.finish(st, serr)
 	}
 	c.blocked = c.blocked[:0]

@@ -267,3 +267,16 @@ func activeStreams(c *Client) int {
 }
 
 var _ = sync.Mutex{}
+
+// writing is the highest stream id the writer of the client's connection
+// took (tests).
+func (c *Client) writing() uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for cc := range c.conns {
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		return cc.handedID
+	}
+	return 0
+}

@@ -97,6 +97,7 @@ func (r *reader) loop() {
 			c.fw.WriteGoAway(0, ce.code, nil)
 			buf := c.wbuf
 			c.wbuf = nil
+			c.handedID = c.lastOpened()
 			c.mu.Unlock()
 			// Best effort: tell the server why, then close.
 			c.nc.SetWriteDeadline(time.Now().Add(time.Second))
