@@ -88,6 +88,9 @@ type Response struct {
 var (
 	// ErrTimeout is returned when the deadline passed.
 	ErrTimeout = errors.New("h2client: request timed out")
+	// ErrNotProcessed: the server did not process the request (GOAWAY,
+	// REFUSED_STREAM) on maxUnprocessed+1 streams in a row.
+	ErrNotProcessed = errors.New("h2client: the server did not process the request (GOAWAY or REFUSED_STREAM), 5 times in a row")
 	// ErrClosed is returned by Do after Close.
 	ErrClosed = errors.New("h2client: client closed")
 	// errUnprocessed is a stream the server did not process (above a
@@ -155,21 +158,29 @@ func (c *Client) Do(req *Request, resp *Response, deadline time.Time) error {
 		st.timer.Stop()
 		c.streams.Put(st)
 	}()
-	for {
+	for sent := 1; ; sent++ {
 		cc, err := c.start(st, req, resp, deadline)
 		if err != nil {
 			return err
 		}
 		err = st.wait(cc, deadline)
-		if err == errUnprocessed && time.Now().Before(deadline) {
-			continue
+		if err != errUnprocessed {
+			return err
 		}
-		if err == errUnprocessed {
+		if !time.Now().Before(deadline) {
 			return ErrTimeout
 		}
-		return err
+		if sent > maxUnprocessed {
+			// A server refusing every stream: the caller's retry policy
+			// (with its backoff) takes over.
+			return ErrNotProcessed
+		}
 	}
 }
+
+// maxUnprocessed bounds the re-sends inside one Do of a stream the server
+// did not process.
+const maxUnprocessed = 4
 
 // start opens st for req on a connection with a free stream, dialling one
 // when allowed, or waits for one until the deadline.

@@ -617,3 +617,21 @@ func TestUnsentStreamsRetriedOnNewConnection(t *testing.T) {
 		}
 	}
 }
+
+// A server that refuses every stream: Do sends the request 5 times, then
+// returns ErrNotProcessed (the destination's backoff takes over) rather
+// than spinning until its deadline.
+func TestRefusedEveryTime(t *testing.T) {
+	l := listen(t)
+	c := l.client(opts())
+	ch := goDo(c, "", 5*time.Second, false)
+	p := l.accept()
+	p.handshake()
+	for i := 0; i < maxUnprocessed+1; i++ {
+		p.fr.WriteRSTStream(p.request().StreamID, http2.ErrCodeRefusedStream)
+	}
+	if r := wait(t, ch); r.err != ErrNotProcessed {
+		t.Fatalf("%+v", r)
+	}
+	p.quiet(50 * time.Millisecond)
+}
