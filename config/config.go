@@ -282,8 +282,9 @@ type Destination struct {
 	Protocol Protocol
 	// MaxConnectionsPerEndpoint default 8 (ESP's default is 1). For
 	// HTTP/1.1 it caps the requests in flight per URL (unless
-	// HTTP1Pipelining); for HTTP/2 one connection serializes its writes, so
-	// several keep throughput up. More costs sockets and server memory.
+	// HTTP1Pipelining); HTTP/2 adds connections up to it when the open ones
+	// have no free stream (with ConnectionTTL, requests go round robin over
+	// all of them). More costs sockets and server memory.
 	MaxConnectionsPerEndpoint int
 	// MaxInFlight is the window: requests outstanding to this destination,
 	// all URLs together. Default 64. It bounds memory (MaxInFlight × batch

@@ -78,7 +78,7 @@
 //	  NAME:
 //	    urls: []                      # required, ≥ 1, http:// or https://, no user:pass@
 //	    protocol: HTTP_1_1            # or HTTP_2 (h2 over https, h2c prior knowledge over http)
-//	    max-connections-per-endpoint: 8
+//	    max-connections-per-endpoint: 8  # HTTP_2: opened as streams run out (all, round robin, with connection-ttl)
 //	    max-in-flight: 64
 //	    http2-max-concurrent-streams: 100
 //	    connect-timeout: 1000         # ≤ call-timeout

@@ -113,6 +113,7 @@ func buildDestination(cd *config.Destination, userAgent, query string, log *slog
 		ConnTTL:             cd.ConnectionTTL,
 		H2ReadIdleTimeout:   cd.HTTP2ReadIdleTimeout,
 		H2PingTimeout:       cd.HTTP2PingTimeout,
+		H2MaxStreams:        cd.HTTP2MaxConcurrentStreams,
 	}
 	var perRecordPath func(dst []byte, m *wire.Message) []byte
 	if cd.Path != nil {

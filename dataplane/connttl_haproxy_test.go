@@ -89,7 +89,12 @@ func TestConnectionTTLBehindHAProxy(t *testing.T) {
 					}()
 				}
 				time.Sleep(2 * ttl)
-				if bs[0].served.Load() == 0 || bs[1].served.Load() == 0 || bs[2].served.Load() != 0 {
+				// HTTP/2 without a TTL keeps to one connection while its
+				// streams suffice (8 workers): one backend serves it.
+				// Otherwise the connections reach both.
+				one := proto == "HTTP_2" && !withTTL
+				b0, b1 := bs[0].served.Load(), bs[1].served.Load()
+				if !one && (b0 == 0 || b1 == 0) || one && (b0 == 0) == (b1 == 0) || bs[2].served.Load() != 0 {
 					stop.Store(true)
 					wg.Wait()
 					t.Fatalf("before scaling: served %d, %d, %d", bs[0].served.Load(), bs[1].served.Load(), bs[2].served.Load())

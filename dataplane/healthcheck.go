@@ -1,17 +1,15 @@
 package dataplane
 
 import (
-	"context"
 	"errors"
-	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"github.com/xdrhook/xdrhook/h2client"
 )
 
 // HealthCheckOptions configure the active check of a destination's
@@ -284,21 +282,21 @@ func (s *http2Sender) endpointList() []endpoint    { return s.eps }
 func (s *http2Sender) useHealth(h *endpointHealth) { s.health = h }
 
 func (s *http2Sender) probe(i int, method, target string, deadline time.Time) (int, error) {
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, target, nil)
-	if err != nil {
+	c := s.calls.Get().(*h2call)
+	defer s.putCall(c)
+	c.set(":method", method, false)
+	c.set(":scheme", s.scheme[i], false)
+	c.set(":authority", s.auth[i], false)
+	c.set(":path", urlPath(target), true)
+	if s.ua != "" {
+		c.set("user-agent", s.ua, false)
+	}
+	for _, h := range s.static {
+		c.set(h.Name, h.Value, false)
+	}
+	c.req = h2client.Request{Header: c.hdr}
+	if err := s.cls[i].Do(&c.req, &c.resp, deadline); err != nil {
 		return 0, err
 	}
-	req.Header.Set("User-Agent", s.o.UserAgent)
-	for _, h := range s.o.Headers {
-		req.Header.Set(h[0], h[1])
-	}
-	resp, err := s.tr[i][0].RoundTrip(req)
-	if err != nil {
-		return 0, err
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return c.resp.Status, nil
 }

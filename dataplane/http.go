@@ -41,6 +41,9 @@ type HTTPOptions struct {
 	// HTTP/2: a connection silent for ReadIdleTimeout is pinged and closed
 	// if no answer comes within PingTimeout.
 	H2ReadIdleTimeout, H2PingTimeout time.Duration
+	// H2MaxStreams caps the streams of one HTTP/2 connection below the
+	// server's SETTINGS_MAX_CONCURRENT_STREAMS (0: the server's alone).
+	H2MaxStreams int
 	// ConnTTL, if more than 0, retires connections that old
 	// (connection-ttl; see connttl.go).
 	ConnTTL time.Duration

@@ -16,6 +16,9 @@ import (
 type HAProxy struct {
 	Dir  string // config, admin socket
 	Addr string // 127.0.0.1:port of its one frontend
+	// Bind is added to the frontend's bind line (e.g. "proto h2", or
+	// "ssl crt FILE alpn h2"); set it before Start.
+	Bind string
 }
 
 // NewHAProxy picks the frontend address; it skips the test when haproxy is
@@ -44,11 +47,11 @@ defaults
   timeout client 60s
   timeout server 60s
 frontend fe
-  bind %[2]s
+  bind %[2]s %[5]s
   default_backend be
 backend be
 %[4]s
-`, h.Dir, h.Addr, mode, backend)
+`, h.Dir, h.Addr, mode, backend, h.Bind)
 	path := filepath.Join(h.Dir, "haproxy.cfg")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		tb.Fatal(err)

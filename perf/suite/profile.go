@@ -154,6 +154,8 @@ func area(fn string) string {
 		return "Go scheduler and other runtime"
 	case has("github.com/xdrhook/xdrhook/encode", "encoding/base64", "unicode/utf8", "strconv.", "internal/strconv", "math."):
 		return "encode (json / msgpack / avro; base64, strconv)"
+	case has("github.com/xdrhook/xdrhook/h2client", "golang.org/x/net/http2", "github.com/xdrhook/xdrhook/dataplane.(*http2Sender)", "github.com/xdrhook/xdrhook/dataplane.(*h2call)", "github.com/xdrhook/xdrhook/dataplane.(*arena)"):
+		return "HTTP/2 client (h2client: x/net/http2 Framer, hpack)"
 	case has("github.com/xdrhook/xdrhook/wire"):
 		return "wire (frame decode, CDT walk)"
 	case has("github.com/xdrhook/xdrhook/dataplane"):
@@ -162,8 +164,8 @@ func area(fn string) string {
 		return "pool"
 	case has("github.com/valyala/fasthttp", "bufio."):
 		return "HTTP/1.1 client (fasthttp)"
-	case has("golang.org/x/net/http2", "net/http"):
-		return "HTTP/2 client (x/net/http2, net/http)"
+	case has("net/http"):
+		return "net/http"
 	case has("github.com/panjf2000/gnet"):
 		return "XDR listener event loops (gnet)"
 	case has("net.", "internal/poll", "os."):
