@@ -89,8 +89,13 @@ func (m *Message) Decode(body []byte) error {
 			m.Set = data
 			m.HasSet = true
 		case FieldUserKey:
-			if err := m.decodeKey(data, off); err != nil {
-				return err
+			// A string or blob key (the commonest) needs no call.
+			if len(data) == 0 || data[0] == ParticleInteger || data[0] == ParticleFloat {
+				if err := m.decodeKey(data, off); err != nil {
+					return err
+				}
+			} else {
+				m.Key = UserKey{Type: data[0], Bytes: data[1:]}
 			}
 		case FieldDigest:
 			if len(data) != DigestSize {
