@@ -335,15 +335,15 @@ func appendAvroCDT(dst []byte, w *cdtWalk, v []byte) ([]byte, error) {
 	for {
 		if w.depth > 0 {
 			// Fast path: runs of the commonest elements, small integers,
-			// nil, bools, doubles, and strings and blobs of up to 30 bytes
+			// nil, bools, doubles, and strings and blobs of up to 16 bytes
 			// (a fixstr with its type byte), in the innermost container,
 			// written in place (avroGrow grew dst) with word stores, no
 			// append and no call to memmove.
 		fast:
-			for left > 0 && off < len(v) && cap(dst)-len(dst) >= 32 {
+			for left > 0 && off < len(v) && cap(dst)-len(dst) >= 19 {
 				c := v[off]
 				l := len(dst)
-				d := dst[l : l+32]
+				d := dst[l : l+19]
 				if c < 0x40 {
 					d[0], d[1] = 2*avValLong, c<<1
 					dst = dst[:l+2]
@@ -351,7 +351,7 @@ func appendAvroCDT(dst []byte, w *cdtWalk, v []byte) ([]byte, error) {
 					left--
 					continue
 				}
-				if n := int(c & 0x1f); c >= 0xa1 && c <= 0xbf && n < len(v)-off {
+				if n := int(c & 0x1f); c >= 0xa1 && c <= 0xb1 && n < len(v)-off {
 					// The type byte and the payload.
 					switch v[off+1] {
 					case wire.ParticleString:
@@ -367,23 +367,16 @@ func appendAvroCDT(dst []byte, w *cdtWalk, v []byte) ([]byte, error) {
 					m := len(p)
 					d[1] = byte(m) << 1
 					switch {
-					case m >= 8 && m < 16:
+					case m >= 8:
 						lo := binary.LittleEndian.Uint64(p)
 						hi := binary.LittleEndian.Uint64(p[m-8:])
 						binary.LittleEndian.PutUint64(d[2:], lo)
 						binary.LittleEndian.PutUint64(d[m-6:], hi)
-					case m >= 4 && m < 8:
+					case m >= 4:
 						lo := binary.LittleEndian.Uint32(p)
 						hi := binary.LittleEndian.Uint32(p[m-4:])
 						binary.LittleEndian.PutUint32(d[2:], lo)
 						binary.LittleEndian.PutUint32(d[m-2:], hi)
-					case m >= 16:
-						a, b := binary.LittleEndian.Uint64(p), binary.LittleEndian.Uint64(p[8:])
-						y, z := binary.LittleEndian.Uint64(p[m-16:]), binary.LittleEndian.Uint64(p[m-8:])
-						binary.LittleEndian.PutUint64(d[2:], a)
-						binary.LittleEndian.PutUint64(d[10:], b)
-						binary.LittleEndian.PutUint64(d[m-14:], y)
-						binary.LittleEndian.PutUint64(d[m-6:], z)
 					case m > 0:
 						d[2], d[2+m>>1], d[1+m] = p[0], p[m>>1], p[m-1]
 					}
