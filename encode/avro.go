@@ -334,10 +334,12 @@ func appendAvroCDT(dst []byte, w *cdtWalk, v []byte) ([]byte, error) {
 	off, left := 0, 0
 	for {
 		if w.depth > 0 {
-			// Fast path: runs of the commonest elements, small integers
-			// and strings of up to 16 bytes, in the innermost container,
+			// Fast path: runs of the commonest elements, small integers,
+			// nil, bools, doubles, and strings and blobs of up to 16 bytes
+			// (a fixstr with its type byte), in the innermost container,
 			// written in place (avroGrow grew dst) with word stores, no
 			// append and no call to memmove.
+		fast:
 			for left > 0 && off < len(v) && cap(dst)-len(dst) >= 19 {
 				c := v[off]
 				l := len(dst)
@@ -349,31 +351,57 @@ func appendAvroCDT(dst []byte, w *cdtWalk, v []byte) ([]byte, error) {
 					left--
 					continue
 				}
-				n := int(c & 0x1f) // the type byte and the string
-				if c < 0xa1 || c > 0xb1 || n >= len(v)-off || v[off+1] != wire.ParticleString {
-					break
+				if n := int(c & 0x1f); c >= 0xa1 && c <= 0xb1 && n < len(v)-off {
+					// The type byte and the payload.
+					switch v[off+1] {
+					case wire.ParticleString:
+						d[0] = 2 * avValString
+					case wire.ParticleBlob:
+						d[0] = 2 * avValBytes
+					default:
+						break fast
+					}
+					// copyShort(d[2:], p), by hand: a call here would make
+					// the loop spill its registers.
+					p := v[off+2 : off+1+n]
+					m := len(p)
+					d[1] = byte(m) << 1
+					switch {
+					case m >= 8:
+						lo := binary.LittleEndian.Uint64(p)
+						hi := binary.LittleEndian.Uint64(p[m-8:])
+						binary.LittleEndian.PutUint64(d[2:], lo)
+						binary.LittleEndian.PutUint64(d[m-6:], hi)
+					case m >= 4:
+						lo := binary.LittleEndian.Uint32(p)
+						hi := binary.LittleEndian.Uint32(p[m-4:])
+						binary.LittleEndian.PutUint32(d[2:], lo)
+						binary.LittleEndian.PutUint32(d[m-2:], hi)
+					case m > 0:
+						d[2], d[2+m>>1], d[1+m] = p[0], p[m>>1], p[m-1]
+					}
+					dst = dst[:l+2+m]
+					off += 1 + n
+					left--
+					continue
 				}
-				// copyShort(d[2:], p), by hand: a call here would make the
-				// loop spill its registers.
-				p := v[off+2 : off+1+n]
-				m := len(p)
-				d[0], d[1] = 2*avValString, byte(m)<<1
 				switch {
-				case m >= 8:
-					lo := binary.LittleEndian.Uint64(p)
-					hi := binary.LittleEndian.Uint64(p[m-8:])
-					binary.LittleEndian.PutUint64(d[2:], lo)
-					binary.LittleEndian.PutUint64(d[m-6:], hi)
-				case m >= 4:
-					lo := binary.LittleEndian.Uint32(p)
-					hi := binary.LittleEndian.Uint32(p[m-4:])
-					binary.LittleEndian.PutUint32(d[2:], lo)
-					binary.LittleEndian.PutUint32(d[m-2:], hi)
-				case m > 0:
-					d[2], d[2+m>>1], d[1+m] = p[0], p[m>>1], p[m-1]
+				case c == 0xcb && len(v)-off >= 9: // float64: big-endian bits
+					d[0] = 2 * avValDouble
+					binary.LittleEndian.PutUint64(d[1:], binary.BigEndian.Uint64(v[off+1:]))
+					dst = dst[:l+9]
+					off += 9
+				case c == 0xc0:
+					d[0] = 2 * avValNull
+					dst = dst[:l+1]
+					off++
+				case c == 0xc2 || c == 0xc3:
+					d[0], d[1] = 2*avValBoolean, c&1
+					dst = dst[:l+2]
+					off++
+				default:
+					break fast
 				}
-				dst = dst[:l+2+m]
-				off += 1 + n
 				left--
 			}
 			if left == 0 {

@@ -214,11 +214,9 @@ func appendEscaped(dst []byte, s []byte) []byte {
 }
 
 // escapeTail appends the escape of s[i:], byte by byte from i (the bytes
-// before i are written already). Valid 2- and 3-byte runes are written as
-// they are without decoding them (most non-ASCII text: Latin, Greek,
-// Cyrillic, CJK, punctuation); leads of 3-byte forms that need a closer
-// look (E0 overlong, ED surrogates, E2 80 xx for U+2028 and U+2029, EF for
-// U+FFFD), 4-byte runes and invalid bytes go through utf8.DecodeRune.
+// before i are written already). Valid runes are written as they are
+// without decoding them (plain3 for the 3-byte forms); the runes escaped
+// (U+2028, U+2029, U+FFFD) and invalid bytes go through utf8.DecodeRune.
 func escapeTail(dst []byte, s []byte, i int) []byte {
 	start := i
 	for i < len(s) {
@@ -241,8 +239,14 @@ func escapeTail(dst []byte, s []byte, i int) []byte {
 			}
 		} else if c < 0xF0 && i+2 < len(s) {
 			b1, b2 := s[i+1], s[i+2]
-			if b1&0xC0 == 0x80 && b2&0xC0 == 0x80 && c != 0xE0 && c != 0xED && c != 0xEF && (c != 0xE2 || b1 != 0x80) {
+			if b1&0xC0 == 0x80 && b2&0xC0 == 0x80 && plain3(c, b1, b2) {
 				i += 3
+				continue
+			}
+		} else if c <= 0xF4 && i+3 < len(s) {
+			b1, b2, b3 := s[i+1], s[i+2], s[i+3]
+			if b1&0xC0 == 0x80 && b2&0xC0 == 0x80 && b3&0xC0 == 0x80 && (c != 0xF0 || b1 >= 0x90) && (c != 0xF4 || b1 < 0x90) {
+				i += 4 // U+10000..U+10FFFF: emoji and the like
 				continue
 			}
 		}
@@ -255,6 +259,24 @@ func escapeTail(dst []byte, s []byte, i int) []byte {
 		i += size
 	}
 	return append(dst, s[start:]...)
+}
+
+// plain3 reports whether the 3-byte form c b1 b2 (continuation bytes
+// checked) is a valid rune written as it is: not overlong (E0 below A0),
+// not a surrogate (ED above 9F), not U+2028 or U+2029 (E2 80 A8, A9), not
+// U+FFFD (EF BF BD).
+func plain3(c, b1, b2 byte) bool {
+	switch c {
+	case 0xE0:
+		return b1 >= 0xA0
+	case 0xED:
+		return b1 < 0xA0
+	case 0xE2:
+		return b1 != 0x80 || b2 != 0xA8 && b2 != 0xA9
+	case 0xEF:
+		return b1 != 0xBF || b2 != 0xBD
+	}
+	return true
 }
 
 // appendJSONStringStr is appendJSONString for a Go string (configuration

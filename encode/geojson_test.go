@@ -67,3 +67,73 @@ func jtDepth(b []byte) int {
 	}
 	return max
 }
+
+// compactGeneral is appendCompact without the point fast path.
+func compactGeneral(k *keyTable, s []byte) ([]byte, bool) {
+	d, i, ok := k.compactValue(nil, s, skipWS(s, 0), 0)
+	k.reset()
+	if !ok || skipWS(s, i) != len(s) {
+		return nil, false
+	}
+	return d, true
+}
+
+// TestCompactPoint: isCompactPoint accepts exactly the texts of its form
+// that the general parser copies unchanged, and rejects near misses.
+func TestCompactPoint(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		fast bool
+	}{
+		{`{"type":"Point","coordinates":[1,2]}`, true},
+		{`{"type":"Point","coordinates":[-122.419,37.7749]}`, true},
+		{`{"type":"Point","coordinates":[-0.5e-3,1E+9,20]}`, true},
+		{`{"type":"Point","coordinates":[0,0.0]}`, true},
+		{`{"type":"Point","coordinates":[1]}`, false},
+		{`{"type":"Point","coordinates":[1,2,3,4]}`, false},
+		{`{"type":"Point","coordinates":[01,2]}`, false},
+		{`{"type":"Point","coordinates":[1.,2]}`, false},
+		{`{"type":"Point","coordinates":[1,2e]}`, false},
+		{`{"type":"Point","coordinates":[1,-]}`, false},
+		{`{"type":"Point","coordinates":[1,,2]}`, false},
+		{`{"type":"Point","coordinates":[1,2],}`, false},
+		{`{"type":"Point","coordinates":[1,2] }`, false},
+		{`{"type":"Point","coordinates":[ 1,2]}`, false},
+		{`{"type":"Point","coordinates":[1,2]}}`, false},
+		{`{"type":"Point","coordinates":[+1,2]}`, false},
+		{`{"type":"Point","coordinates":[1,2]`, false},
+		{`{"type":"Point","coordinates":[]}`, false},
+	} {
+		s := []byte(c.text)
+		if got := isCompactPoint(s); got != c.fast {
+			t.Errorf("isCompactPoint(%s) = %v, want %v", s, got, c.fast)
+		}
+		var k keyTable
+		out, ok := k.appendCompact(nil, s)
+		want, wantOK := compactGeneral(&k, s)
+		if ok != wantOK || !bytes.Equal(out, want) {
+			t.Errorf("%s: appendCompact %q %v, general parser %q %v", s, out, ok, want, wantOK)
+		}
+		if c.fast && (!wantOK || !bytes.Equal(want, s)) {
+			t.Errorf("%s: the general parser does not copy it unchanged: %q", s, want)
+		}
+	}
+}
+
+// FuzzCompactPoint: after the point's head, any tail gives appendCompact
+// the general parser's result.
+func FuzzCompactPoint(f *testing.F) {
+	for _, s := range []string{`1,2]}`, `-1.5e3,2,3]}`, `1,2]} `, `1]}`, `1,2,3,4]}`} {
+		f.Add([]byte(s))
+	}
+	var k keyTable
+	f.Fuzz(func(t *testing.T, tail []byte) {
+		s := append([]byte(geoPointHead), tail...)
+		out, ok := k.appendCompact(nil, s)
+		k.reset()
+		want, wantOK := compactGeneral(&k, s)
+		if ok != wantOK || !bytes.Equal(out, want) {
+			t.Fatalf("%q: appendCompact %q %v, general parser %q %v", s, out, ok, want, wantOK)
+		}
+	})
+}

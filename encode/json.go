@@ -97,9 +97,18 @@ func (e *JSON) Append(dst []byte, m *wire.Message, nowUnix int64) ([]byte, error
 		}
 		first = false
 		dst = jsonAppendBinHead(dst, name, b.Type)
-		var err error
-		if dst, err = w.appendBinValue(dst, b, &top); err != nil {
-			return dst[:start], jsonBinError(b, err)
+		// Strings and 8-byte integers, the commonest bins, without the
+		// call to appendBinValue (which writes them the same way).
+		switch {
+		case b.Type == wire.ParticleString:
+			dst = appendJSONString(dst, b.Value)
+		case b.Type == wire.ParticleInteger && len(b.Value) == 8:
+			dst = appendInt(dst, int64(binary.BigEndian.Uint64(b.Value)))
+		default:
+			var err error
+			if dst, err = w.appendBinValue(dst, b, &top); err != nil {
+				return dst[:start], jsonBinError(b, err)
+			}
 		}
 		switch b.Type {
 		case wire.ParticleList:

@@ -162,6 +162,18 @@ func (w *jsonWriter) fastElem(dst, v []byte, off, depth int) (_ []byte, next int
 	if n := int(c & 0x1f); c >= 0xa1 && c <= 0xbf && n < len(v)-off && v[off+1] == wire.ParticleString {
 		return appendJSONString(dst, v[off+2:off+1+n]), off + 1 + n, true
 	}
+	// Then the other one-byte scalars and doubles, as mpParse would read
+	// them (a call and a switch fewer).
+	switch {
+	case c >= 0xe0: // negative fixint
+		return appendInt(dst, int64(int8(c))), off + 1, true
+	case c == 0xc0:
+		return append(dst, "null"...), off + 1, true
+	case c == 0xc2 || c == 0xc3:
+		return appendBool(dst, c == 0xc3), off + 1, true
+	case c == 0xcb && len(v)-off >= 9:
+		return appendJSONFloat(dst, math.Float64frombits(binary.BigEndian.Uint64(v[off+1:])), 64), off + 9, true
+	}
 	var e mpElem
 	if mpParse(v, off, &e) != cdtOK {
 		return dst, off, false

@@ -62,14 +62,39 @@ func appendMPCDT(dst []byte, w *cdtWalk, pt uint8, v []byte) ([]byte, error) {
 					left--
 					continue
 				}
-				n := int(c & 0x1f) // the type byte and the string
-				if c < 0xa1 || c > 0xb1 || n >= len(v)-off || v[off+1] != wire.ParticleString {
+				n := int(c & 0x1f) // the type byte and the payload
+				if c < 0xa1 || c > 0xb1 || n >= len(v)-off {
 					break
+				}
+				p := v[off+2 : off+1+n]
+				if v[off+1] != wire.ParticleString {
+					if v[off+1] != wire.ParticleBlob {
+						break
+					}
+					// A blob becomes bin8: the string's copy, a byte on.
+					d[0], d[1] = 0xc4, byte(n-1)
+					switch m := len(p); {
+					case m >= 8:
+						lo := binary.LittleEndian.Uint64(p)
+						hi := binary.LittleEndian.Uint64(p[m-8:])
+						binary.LittleEndian.PutUint64(d[2:], lo)
+						binary.LittleEndian.PutUint64(d[m-6:], hi)
+					case m >= 4:
+						lo := binary.LittleEndian.Uint32(p)
+						hi := binary.LittleEndian.Uint32(p[m-4:])
+						binary.LittleEndian.PutUint32(d[2:], lo)
+						binary.LittleEndian.PutUint32(d[m-2:], hi)
+					case m > 0:
+						d[2], d[2+m>>1], d[1+m] = p[0], p[m>>1], p[m-1]
+					}
+					dst = dst[:l+1+n]
+					off += 1 + n
+					left--
+					continue
 				}
 				d[0] = c - 1
 				// copyShort(d[1:], p), by hand: a call here would make the
 				// loop spill its registers.
-				p := v[off+2 : off+1+n]
 				switch m := len(p); {
 				case m >= 8:
 					lo := binary.LittleEndian.Uint64(p)

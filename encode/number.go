@@ -61,13 +61,17 @@ func appendJSONFloat(dst []byte, f float64, bits int) []byte {
 }
 
 // floatPow10 holds 10^0 to 10^shortMaxFrac as float64 (all exact).
-var floatPow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8}
+var floatPow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
-// shortMaxFrac is the most fraction digits appendShortDecimal
-// tries: values of a record (prices, measures, coordinates) rarely have
-// more, and each try costs a division, wasted for the values it does not
-// find.
+// shortMaxFrac is the most fraction digits appendShortDecimal tries.
+// Binary fractions such as 0.0009765625 (1/1024) need ten; the search
+// (below) makes long ones cost a few divisions more than short ones, and
+// strconv's shortest-digits search costs several times more than either.
 const shortMaxFrac = len(floatPow10) - 1
+
+// shortLinear is how many fraction digits appendShortDecimal tries one by
+// one (prices and measures: 1 or 2) before it bisects the rest.
+const shortLinear = 3
 
 // appendShortDecimal is the fast path of appendJSONFloat (float64) for
 // values with few fraction digits, such as 1234.56: strconv's
@@ -85,6 +89,10 @@ const shortMaxFrac = len(floatPow10) - 1
 //     correctly, so float64(m)/10^k == |f| is exactly "m/10^k parses back
 //     to |f|".
 //
+// The test is monotone in k (if m/10^k parses back, so does 10m/10^(k+1),
+// which is then the one found at k+1), so after shortLinear tries one by
+// one the smallest k is bisected among the k with |f|*10^k < 2^51.
+//
 // Integral values, values outside [1e-6, 2^51/10) and values needing more
 // digits are left to the caller (ok false).
 func appendShortDecimal(dst []byte, f float64) ([]byte, bool) {
@@ -92,33 +100,60 @@ func appendShortDecimal(dst []byte, f float64) ([]byte, bool) {
 	if !(a >= 1e-6 && a < 1<<51/10) {
 		return dst, false
 	}
-	for k := 1; k <= shortMaxFrac; k++ {
-		p := floatPow10[k]
-		x := a * p
-		if x >= 1<<51 {
-			break
-		}
-		// Round half up by truncation: x+0.5 is exact below 2^51, and the
-		// conversion is one instruction where math.Round is a function.
-		u := uint64(int64(x + 0.5))
-		if float64(u)/p != a {
-			continue
-		}
-		if f < 0 {
-			dst = append(dst, '-')
-		}
-		ip := u / pow10[k]
-		dst = appendUint(dst, ip)
-		if cap(dst)-len(dst) < k+1 {
-			dst = slices.Grow(dst, k+1)
-		}
-		n := len(dst)
-		dst = dst[:n+1+k]
-		dst[n] = '.'
-		putDigits(dst[n+1:], u-ip*pow10[k])
-		return dst, true
+	k := 1
+	u, ok := shortTry(a, k)
+	for !ok && k < shortLinear {
+		k++
+		u, ok = shortTry(a, k)
 	}
-	return dst, false
+	if !ok {
+		lo, hi := k+1, shortMaxFrac
+		for hi >= lo && a*floatPow10[hi] >= 1<<51 {
+			hi--
+		}
+		if hi < lo {
+			return dst, false
+		}
+		if u, ok = shortTry(a, hi); !ok {
+			return dst, false
+		}
+		for lo < hi { // shortTry(a, hi) holds, and fails below lo
+			mid := (lo + hi) / 2
+			if v, ok := shortTry(a, mid); ok {
+				hi, u = mid, v
+			} else {
+				lo = mid + 1
+			}
+		}
+		k = hi
+	}
+	if f < 0 {
+		dst = append(dst, '-')
+	}
+	ip := u / pow10[k]
+	dst = appendUint(dst, ip)
+	if cap(dst)-len(dst) < k+1 {
+		dst = slices.Grow(dst, k+1)
+	}
+	n := len(dst)
+	dst = dst[:n+1+k]
+	dst[n] = '.'
+	putDigits(dst[n+1:], u-ip*pow10[k])
+	return dst, true
+}
+
+// shortTry reports whether round(a*10^k)/10^k parses back to a, and that
+// integer, for a*10^k < 2^51 (else false).
+func shortTry(a float64, k int) (uint64, bool) {
+	p := floatPow10[k]
+	x := a * p
+	if x >= 1<<51 {
+		return 0, false
+	}
+	// Round half up by truncation: x+0.5 is exact below 2^51, and the
+	// conversion is one instruction where math.Round is a function.
+	u := uint64(int64(x + 0.5))
+	return u, float64(u)/p == a
 }
 
 // putDigits writes x < 10^len(d) to d as exactly len(d) digits, with

@@ -98,5 +98,8 @@ func TestAppendJSONFloatStrconv(t *testing.T) {
 		check(math.Nextafter(f, math.Inf(1)))
 		check(math.Float64frombits(rng.Uint64()))
 		check(rng.Float64() * math.Pow(10, float64(rng.IntN(40)-20)))
+		// Binary fractions (m/2^e: up to e fraction digits), as sensors
+		// and the perf suite's records have them.
+		check(float64(rng.Int64N(1<<uint(1+rng.IntN(40)))) / float64(uint64(1)<<uint(rng.IntN(30))))
 	}
 }

@@ -18,7 +18,7 @@ import (
 const simRecords = 1000
 
 // simMessages decodes the first simRecords records of the default workload.
-func simMessages(b *testing.B) []*wire.Message {
+func simMessages(b testing.TB) []*wire.Message {
 	b.Helper()
 	frames, err := xdrsim.Frames(xdrsim.DefaultWorkload(), simRecords, 1_734_388_704_784)
 	if err != nil {

@@ -73,8 +73,8 @@ func (m *Message) Decode(body []byte) error {
 		if uint64(sz) > uint64(len(body)-off-4) {
 			return derr(off, "field size "+strconv.FormatUint(uint64(sz), 10)+" runs past the message")
 		}
-		typ := body[off+4]
-		data := body[off+5 : off+4+int(sz)]
+		f := body[off : off+4+int(sz) : off+4+int(sz)]
+		typ, data := f[4], f[5:]
 		switch typ {
 		case FieldNamespace:
 			if len(data) == 0 || len(data) > maxNamespaceLen {
@@ -89,8 +89,13 @@ func (m *Message) Decode(body []byte) error {
 			m.Set = data
 			m.HasSet = true
 		case FieldUserKey:
-			if err := m.decodeKey(data, off); err != nil {
-				return err
+			// A string or blob key (the commonest) needs no call.
+			if len(data) == 0 || data[0] == ParticleInteger || data[0] == ParticleFloat {
+				if err := m.decodeKey(data, off); err != nil {
+					return err
+				}
+			} else {
+				m.Key = UserKey{Type: data[0], Bytes: data[1:]}
 			}
 		case FieldDigest:
 			if len(data) != DigestSize {
@@ -119,41 +124,44 @@ func (m *Message) Decode(body []byte) error {
 	if cap(bins) < nOps {
 		bins = make([]Bin, 0, nOps)
 	}
-	for i := 0; i < nOps; i++ {
+	bins = bins[:nOps]
+	// One 8-byte load per op header (size, op, particle, flags, name
+	// length), and the scalar sizes checked by table (scalarLens): the
+	// loop makes no call unless something is wrong.
+	for i := range bins {
 		if len(body)-off < opHeaderSize {
 			return derr(off, "op header runs past the message")
 		}
-		sz := binary.BigEndian.Uint32(body[off:])
-		if uint64(sz) > uint64(len(body)-off-4) {
-			return derr(off, "op size "+strconv.FormatUint(uint64(sz), 10)+" runs past the message")
+		h := binary.BigEndian.Uint64(body[off:])
+		sz := h >> 32
+		if sz > uint64(len(body)-off-4) {
+			return derr(off, "op size "+strconv.FormatUint(sz, 10)+" runs past the message")
 		}
-		op, pt, flags, nameLen := body[off+4], body[off+5], body[off+6], int(body[off+7])
-		if op != OpWrite {
+		if op := byte(h >> 24); op != OpWrite {
 			return derr(off+4, "op "+strconv.Itoa(int(op))+", XDR sends only WRITE (2)")
 		}
+		pt, hasLUT, nameLen := byte(h>>16), h&0x100 != 0, int(byte(h))
 		fixed := 4 + nameLen
-		if flags&1 != 0 {
+		if hasLUT {
 			fixed += 8
 		}
 		if int(sz) < fixed {
-			return derr(off, "op size "+strconv.FormatUint(uint64(sz), 10)+" smaller than its name and LUT")
-		}
-		p := off + opHeaderSize
-		bins = bins[:i+1]
-		b := &bins[i]
-		b.Name = body[p : p+nameLen]
-		b.Type = pt
-		b.HasLUT = flags&1 != 0
-		b.LUT = 0
-		p += nameLen
-		if b.HasLUT {
-			b.LUT = binary.BigEndian.Uint64(body[p:])
-			p += 8
+			return derr(off, "op size "+strconv.FormatUint(sz, 10)+" smaller than its name and LUT")
 		}
 		end := off + 4 + int(sz)
-		b.Value = body[p:end]
-		if err := checkScalar(b, p); err != nil {
-			return err
+		op := body[off:end:end]
+		b := &bins[i]
+		b.Name = op[opHeaderSize : opHeaderSize+nameLen : opHeaderSize+nameLen]
+		var lut uint64
+		if hasLUT {
+			lut = binary.BigEndian.Uint64(op[opHeaderSize+nameLen:])
+		}
+		v := op[fixed+4:]
+		b.Type, b.HasLUT, b.LUT, b.Value = pt, hasLUT, lut, v
+		if l := scalarLens[pt]; l != 0 && (len(v) > 8 || l&(1<<len(v)) == 0) {
+			bins = bins[:i+1]
+			m.Bins = bins
+			return checkScalar(b, off+fixed+4)
 		}
 		off = end
 	}
@@ -183,6 +191,16 @@ func (m *Message) decodeKey(data []byte, off int) error {
 	}
 	m.Key = k
 	return nil
+}
+
+// scalarLens holds, by particle type, the value sizes checkScalar accepts
+// as a bit mask of sizes 0..8 (bit n: n bytes); 0 for the types of any
+// size.
+var scalarLens = [256]uint16{
+	ParticleNull:    1 << 0,
+	ParticleInteger: 0x1fe, // 1..8
+	ParticleFloat:   1 << 8,
+	ParticleBool:    1 << 1,
 }
 
 // checkScalar validates the fixed-size particle types so that encoders can

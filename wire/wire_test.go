@@ -405,3 +405,43 @@ func TestZeroAllocs(t *testing.T) {
 		t.Errorf("Digest: %v allocs", n)
 	}
 }
+
+// TestDecodeScalarSizes holds Decode's table check of the fixed-size
+// particles (scalarLens) to checkScalar's rules: every size 0..9 of null,
+// integer, float and bool, with and without a bin LUT, is accepted exactly
+// when the rules allow it, and a rejected one is a DecodeError at the
+// value's offset; other types take any size.
+func TestDecodeScalarSizes(t *testing.T) {
+	valid := map[uint8]func(n int) bool{
+		ParticleNull:    func(n int) bool { return n == 0 },
+		ParticleInteger: func(n int) bool { return n >= 1 && n <= 8 },
+		ParticleFloat:   func(n int) bool { return n == 8 },
+		ParticleBool:    func(n int) bool { return n == 1 },
+		ParticleString:  func(int) bool { return true },
+		ParticleBlob:    func(int) bool { return true },
+	}
+	for pt, ok := range valid {
+		for n := 0; n <= 9; n++ {
+			for _, hasLUT := range []bool{false, true} {
+				val := bytes.Repeat([]byte{7}, n)
+				r := &Record{Kind: KindWrite, Namespace: "test", KeyType: ParticleString, Key: []byte("k"),
+					Bins: []BinSpec{{Name: "a", Type: ParticleString, Value: []byte("x")}, {Name: "bin", Type: pt, Value: val, HasLUT: hasLUT, LUT: 9}}}
+				var d Digester
+				r.SetDigest(&d)
+				body := AppendFrame(nil, r)[HeaderSize:]
+				var m Message
+				err := m.Decode(body)
+				if ok(n) {
+					if err != nil || len(m.Bins) != 2 || !bytes.Equal(m.Bins[1].Value, val) || m.Bins[1].HasLUT != hasLUT || hasLUT && m.Bins[1].LUT != 9 {
+						t.Errorf("type %d, %d bytes, LUT %v: %v, bins %+v", pt, n, hasLUT, err, m.Bins)
+					}
+					continue
+				}
+				var de *DecodeError
+				if !errors.As(err, &de) || de.Offset != len(body)-n {
+					t.Errorf("type %d, %d bytes, LUT %v: %v, want a DecodeError at offset %d", pt, n, hasLUT, err, len(body)-n)
+				}
+			}
+		}
+	}
+}
