@@ -2,7 +2,9 @@ package sink
 
 import (
 	"bytes"
+	"errors"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -76,6 +78,13 @@ func TestLeanRejects(t *testing.T) {
 				{"too large", "/in", "application/x-ndjson", bytes.Repeat([]byte("{}\n"), 1<<15), nil, 413, ""},
 			} {
 				r, err := post(t, c, s.URL()+bc.path, bc.ctype, bc.body, bc.hdr...)
+				if err != nil && bc.status == 413 && p == h1 && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
+					// fasthttp answers 413 and closes without reading the
+					// body: the client, still writing it, may meet the reset
+					// before it reads the answer. Not accepted either way
+					// (the stats below).
+					continue
+				}
 				if err != nil {
 					t.Fatalf("%s: %v", bc.name, err)
 				}
