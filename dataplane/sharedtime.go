@@ -1,0 +1,87 @@
+package dataplane
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// The serial fraction of the record path: the CPU time an event loop
+// spends on state other loops also write — the destination's queue (one
+// handoff per body), the pools a body's buffers come from (per body), the
+// shared max-concurrent-records budget (per chunk of credit) and, with
+// record-ordering, the LUT cache's shard lock (per record). By Amdahl it
+// bounds what more cores give. BenchmarkEngineRecordPath switches the
+// timing on and reports it per record (serial-%); in production it is off,
+// and a section costs one atomic load (a plain load on amd64 and arm64).
+//
+// The clock of the per-body and per-chunk sections is the thread's CPU
+// time (threadCPU), not the wall clock: on a loaded machine a thread
+// descheduled in a section (a system call or a page fault is where the
+// kernel switches) would count another process's milliseconds as the
+// section's. The benchmark's loops are locked to their threads, and only
+// the loops time sections (the ticker's sealing of idle bodies is not
+// timed), so a section starts and ends on one thread.
+var sharedTiming atomic.Bool
+
+// sharedStart starts timing a shared section: 0 when timing is off.
+func sharedStart() int64 {
+	if !sharedTiming.Load() {
+		return 0
+	}
+	return threadCPU() | 1 // never 0 when on
+}
+
+// sharedEnd adds the section started at t0 to lp's shared time. Under
+// lp.mu.
+func (lp *loop) sharedEnd(t0 int64) {
+	if t0 == 0 {
+		return
+	}
+	lp.sharedNanos += uint64(max(threadCPU()-t0, 0))
+	lp.sharedCPUTimed++
+}
+
+// The LUT cache's section is per record and short (a shard lock and a map
+// lookup): a system call each side would cost more than it and, cold,
+// more than a calibration says. It is timed with the monotonic clock (one
+// vDSO read each side) instead; a section that took longer than lutSlow
+// was descheduled or parked on the shard's lock — the block profile counts
+// the parking — and is left out.
+const lutSlow = 20_000 // ns
+
+// lutStart starts timing a LUT section: 0 when timing is off.
+func lutStart() int64 {
+	if !sharedTiming.Load() {
+		return 0
+	}
+	return int64(time.Since(monoEpoch)) | 1
+}
+
+// lutEnd adds the LUT section started at t0 to lp's shared time. Under
+// lp.mu.
+func (lp *loop) lutEnd(t0 int64) {
+	if t0 == 0 {
+		return
+	}
+	if d := int64(time.Since(monoEpoch)) - t0; d >= 0 && d < lutSlow {
+		lp.sharedNanos += uint64(d)
+	}
+	lp.sharedWallTimed++
+}
+
+// monoEpoch anchors the monotonic clock (time.Since of a monotonic time is
+// one runtime nanotime).
+var monoEpoch = time.Now()
+
+// sharedTime sums the loops' shared time and the sections timed with each
+// clock.
+func (e *Engine) sharedTime() (nanos, cpuTimed, wallTimed uint64) {
+	for _, lp := range e.allLoops() {
+		lp.mu.Lock()
+		nanos += lp.sharedNanos
+		cpuTimed += lp.sharedCPUTimed
+		wallTimed += lp.sharedWallTimed
+		lp.mu.Unlock()
+	}
+	return nanos, cpuTimed, wallTimed
+}
