@@ -37,7 +37,7 @@ type loop struct {
 	// Time in sections on state shared with other loops and the sections
 	// timed with each clock, while sharedTiming is on (sharedtime.go);
 	// never reset.
-	sharedNanos, sharedCPUTimed, sharedWallTimed uint64
+	sharedNanos, lutNanos, sharedCPUTimed, sharedWallTimed uint64
 }
 
 // loopCounters are the per-record counters of engineMetrics, counted by the

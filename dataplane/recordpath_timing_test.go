@@ -63,7 +63,7 @@ func benchRecordPath(b *testing.B, ordered bool) {
 	tc := sharedTimerCost()
 	sharedTiming.Store(true)
 	defer sharedTiming.Store(false)
-	shared0, cpuTimed0, wallTimed0 := e.sharedTime()
+	sh0 := e.sharedTime()
 	wait0, _ := loopWaits()
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
@@ -117,7 +117,7 @@ func benchRecordPath(b *testing.B, ordered bool) {
 	b.StopTimer()
 	runtime.ReadMemStats(&ms1)
 	wait1, sites := loopWaits()
-	shared1, cpuTimed1, wallTimed1 := e.sharedTime()
+	sh1 := e.sharedTime()
 
 	e.fold()
 	if n := e.m.overload.Get(); n > 0 {
@@ -140,12 +140,16 @@ func benchRecordPath(b *testing.B, ordered bool) {
 	b.ReportMetric(float64(replies)/float64(writes), "replies/write")
 	// The timed sections' clock reads: what they put inside the sections
 	// comes off the shared time, all they cost off the CPU.
-	cpuTimed, wallTimed := float64(cpuTimed1-cpuTimed0), float64(wallTimed1-wallTimed0)
-	sharedPer := max(float64(shared1-shared0)-cpuTimed*tc.cpuIn-wallTimed*tc.wallIn, 0) / n
+	cpuTimed, wallTimed := float64(sh1.cpuTimed-sh0.cpuTimed), float64(sh1.wallTimed-sh0.wallTimed)
+	sharedPer := max(float64(sh1.nanos-sh0.nanos)-cpuTimed*tc.cpuIn-wallTimed*tc.wallIn, 0) / n
+	lutPer := max(float64(sh1.lutNanos-sh0.lutNanos)-wallTimed*tc.wallIn, 0) / n
 	cpuPer := max(float64(cpu.Nanoseconds())-cpuTimed*tc.cpuAll-wallTimed*tc.wallAll, 1) / n
 	serial := (sharedPer + waitPer) / cpuPer
 	b.ReportMetric(waitPer, "lockwait-ns/record")
 	b.ReportMetric(sharedPer, "shared-ns/record")
+	if ordered {
+		b.ReportMetric(lutPer, "lut-ns/record") // of shared-ns/record
+	}
 	b.ReportMetric(100*serial, "serial-%")
 	b.ReportMetric(amdahl(serial, 16), "amdahl-16x")
 	b.ReportMetric(amdahl(serial, 32), "amdahl-32x")

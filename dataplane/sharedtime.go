@@ -65,6 +65,7 @@ func (lp *loop) lutEnd(t0 int64) {
 	}
 	if d := int64(time.Since(monoEpoch)) - t0; d >= 0 && d < lutSlow {
 		lp.sharedNanos += uint64(d)
+		lp.lutNanos += uint64(d)
 	}
 	lp.sharedWallTimed++
 }
@@ -73,15 +74,20 @@ func (lp *loop) lutEnd(t0 int64) {
 // one runtime nanotime).
 var monoEpoch = time.Now()
 
-// sharedTime sums the loops' shared time and the sections timed with each
-// clock.
-func (e *Engine) sharedTime() (nanos, cpuTimed, wallTimed uint64) {
+// sharedTotals are the loops' shared time (of which the LUT cache's) and
+// the sections timed with each clock.
+type sharedTotals struct{ nanos, lutNanos, cpuTimed, wallTimed uint64 }
+
+// sharedTime sums the loops' sharedTotals.
+func (e *Engine) sharedTime() sharedTotals {
+	var t sharedTotals
 	for _, lp := range e.allLoops() {
 		lp.mu.Lock()
-		nanos += lp.sharedNanos
-		cpuTimed += lp.sharedCPUTimed
-		wallTimed += lp.sharedWallTimed
+		t.nanos += lp.sharedNanos
+		t.lutNanos += lp.lutNanos
+		t.cpuTimed += lp.sharedCPUTimed
+		t.wallTimed += lp.sharedWallTimed
 		lp.mu.Unlock()
 	}
-	return nanos, cpuTimed, wallTimed
+	return t
 }
