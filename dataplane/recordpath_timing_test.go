@@ -40,8 +40,7 @@ import (
 // (lockwait-ns/record, block profile: waiting for a lock, the ticker's or
 // a shared one), per record, as a share of cpu-ns/record (less the cost of
 // the timing). amdahl-16x and amdahl-32x are the speedups it allows at 16
-// and 32 loops: 1 / (s + (1-s)/N). Each loop goroutine is locked to its
-// thread, as the sections are timed with the thread's CPU clock.
+// and 32 loops: 1 / (s + (1-s)/N).
 func BenchmarkEngineRecordPath(b *testing.B) { benchRecordPath(b, false) }
 
 // BenchmarkEngineRecordPathOrdered is the same with record-ordering on: the
@@ -79,8 +78,6 @@ func benchRecordPath(b *testing.B, ordered bool) {
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
 		lp := e.newLoop()
 		s := e.newSession(lp)
 		s.wake = func() {}
@@ -197,8 +194,8 @@ func sharedTimerCost() timerCost {
 // BenchmarkRecordPathControl is the control of BenchmarkEngineRecordPath's
 // scaling: the same frames decoded and framed (NDJSON of JSON) by
 // b.RunParallel goroutines that share nothing but the read-only frames —
-// each, locked to its thread like the engine's loops, has its own message,
-// framer and body, reused every 500 records (the engine's batch size). Its
+// each has its own message, framer and body, reused every 500 records (the
+// engine's batch size). Its
 // -cpu 2 ÷
 // -cpu 1 records/s is what the machine gives two copies of the bulk of the
 // record path's work: the ceiling of the engine's ratio, which also
@@ -211,8 +208,6 @@ func BenchmarkRecordPathControl(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
 		var m wire.Message
 		f := &encode.NDJSON{Enc: &encode.JSON{}}
 		body := f.Begin(make([]byte, 0, 1<<20))

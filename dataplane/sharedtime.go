@@ -18,9 +18,13 @@ import (
 // time (threadCPU), not the wall clock: on a loaded machine a thread
 // descheduled in a section (a system call or a page fault is where the
 // kernel switches) would count another process's milliseconds as the
-// section's. The benchmark's loops are locked to their threads, and only
-// the loops time sections (the ticker's sealing of idle bodies is not
-// timed), so a section starts and ends on one thread.
+// section's. A section starts and ends on one thread unless the goroutine
+// was preempted or parked inside it and resumed on another: the difference
+// of two threads' clocks is then meaningless, most likely far off, and a
+// section read below 0 or above sectionMax is left out (the benchmark's
+// loops are not locked to threads, as gnet's are not: a locked goroutine
+// would pay two thread switches at each yield). Only the loops time
+// sections; the ticker's sealing of idle bodies is not timed.
 var sharedTiming atomic.Bool
 
 // sharedStart starts timing a shared section: 0 when timing is off.
@@ -37,9 +41,15 @@ func (lp *loop) sharedEnd(t0 int64) {
 	if t0 == 0 {
 		return
 	}
-	lp.sharedNanos += uint64(max(threadCPU()-t0, 0))
+	if d := threadCPU() - t0; d >= 0 && d < sectionMax {
+		lp.sharedNanos += uint64(d)
+	}
 	lp.sharedCPUTimed++
 }
+
+// sectionMax bounds a believable shared section's CPU time, ns: a body's
+// fresh 1 MiB buffer with its page faults takes well under it.
+const sectionMax = 5_000_000
 
 // The LUT cache's section is per record and short (a shard lock and a map
 // lookup): a system call each side would cost more than it and, cold,
