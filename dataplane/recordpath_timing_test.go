@@ -40,7 +40,8 @@ import (
 // (lockwait-ns/record, block profile: waiting for a lock, the ticker's or
 // a shared one), per record, as a share of cpu-ns/record (less the cost of
 // the timing). amdahl-16x and amdahl-32x are the speedups it allows at 16
-// and 32 loops: 1 / (s + (1-s)/N).
+// and 32 loops: 1 / (s + (1-s)/N). window-spin-% is the loops' time spent
+// yielding on a full window (2048 unanswered) until a worker settles.
 func BenchmarkEngineRecordPath(b *testing.B) { benchRecordPath(b, false) }
 
 // BenchmarkEngineRecordPathOrdered is the same with record-ordering on: the
