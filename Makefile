@@ -103,6 +103,9 @@ clean:
 # QUICK=1: a few short scenarios (~1 minute, CI; no Benthos), report in perf/out/.
 # PROFILE=1: also CPU and allocation profiles of xdrhook (perf/out/profile/:
 # the headline — heaviest — scenario, one per request, h2c), in the report.
+# The record path's scaling (the report's "Scaling of the record path"):
+# each pass also runs these at -cpu 1 and 2, back to back.
+SCALING_BENCH = EngineRecordPath|RecordPathControl
 QUICK    ?=
 PROFILE  ?=
 PERF_OUT ?= perf/out
@@ -113,7 +116,8 @@ perf: build
 	@mkdir -p $(PERF_OUT)
 	@echo "== microbenchmarks → $(PERF_OUT)/micro.txt"
 	@{ rc=0; for i in $(if $(filter 1 yes true,$(QUICK)),1,1 2 3 4 5); do \
-		$(GO) test -pgo=$(PGO) -run '^$$' -bench . -benchmem -benchtime $(if $(filter 1 yes true,$(QUICK)),100ms,200ms) ./wire ./encode ./pool ./dataplane || rc=1; \
+		$(GO) test -pgo=$(PGO) -run '^$$' -bench . -skip '$(SCALING_BENCH)' -benchmem -benchtime $(if $(filter 1 yes true,$(QUICK)),100ms,200ms) ./wire ./encode ./pool ./dataplane || rc=1; \
+		$(GO) test -pgo=$(PGO) -run '^$$' -bench '$(SCALING_BENCH)' -cpu 1,2 -benchmem -benchtime $(if $(filter 1 yes true,$(QUICK)),200ms,500ms) ./dataplane || rc=1; \
 		done; echo $$rc > $(PERF_OUT)/micro.rc; } | tee $(PERF_OUT)/micro.txt; exit $$(cat $(PERF_OUT)/micro.rc)
 	$(BIN) bench suite --out $(PERF_OUT) --report $(PERF_REPORT) --micro $(PERF_OUT)/micro.txt \
 		$(if $(filter 1 yes true,$(QUICK)),--quick) $(if $(filter 1 yes true,$(PROFILE)),--profile) \

@@ -64,6 +64,7 @@ func (e *Engine) releaseBatch(b *batch) {
 // record (a {namespace} or {set} template), records of different paths
 // cannot share a body: one body is open per namespace and set.
 type batcher struct {
+	lp      *loop // whose mu guards it
 	p       *Profile
 	d       *Destination
 	enc     encode.Encoder  // batching off (nil with Profile.FrameOne)
@@ -78,8 +79,8 @@ type batcher struct {
 	sizeHint int
 }
 
-func newBatcher(p *Profile, d *Destination) *batcher {
-	bt := &batcher{p: p, d: d, sizeHint: 4096}
+func newBatcher(lp *loop, p *Profile, d *Destination) *batcher {
+	bt := &batcher{lp: lp, p: p, d: d, sizeHint: 4096}
 	switch {
 	case p.Batching:
 		bt.framers = append(bt.framers, bt.newFramer())
@@ -118,7 +119,7 @@ func (bt *batcher) open(e *Engine, m *wire.Message, nowMs int64) *batch {
 }
 
 func (bt *batcher) start(e *Engine, m *wire.Message, nowMs int64) *batch {
-	b := e.newBatch(bt.sizeHint, nowMs)
+	b := bt.newBatch(e, nowMs)
 	if bt.d.opts.Path != nil {
 		b.path = bt.d.opts.Path(b.path, m)
 	} else if bt.d.opts.Key != nil {
@@ -166,7 +167,7 @@ func (bt *batcher) add(e *Engine, m *wire.Message, r ref, nowMs, nowUnix int64) 
 		return wire.RCRetry
 	}
 	if !bt.p.Batching {
-		b := e.newBatch(bt.sizeHint, nowMs)
+		b := bt.newBatch(e, nowMs)
 		if q := bt.d.opts.Request; q != nil {
 			if o := q.Render(&b.shaped, m); o != shape.OK {
 				e.releaseBatch(b)
@@ -176,7 +177,9 @@ func (bt *batcher) add(e *Engine, m *wire.Message, r ref, nowMs, nowUnix int64) 
 				// No body (Content-Length 0): nothing to encode.
 				b.idem = appendIdempotencyKey(b.idem, m)
 				b.refs = append(b.refs, r)
+				t0 := sharedStart()
 				bt.d.enqueue(b)
+				bt.lp.sharedEnd(t0)
 				return rcTaken
 			}
 		}
@@ -201,7 +204,9 @@ func (bt *batcher) add(e *Engine, m *wire.Message, r ref, nowMs, nowUnix int64) 
 			b.path = bt.d.opts.Path(b.path, m)
 		}
 		b.refs = append(b.refs, r)
+		t0 := sharedStart()
 		bt.d.enqueue(b)
+		bt.lp.sharedEnd(t0)
 		return rcTaken
 	}
 	b := bt.open(e, m, nowMs)
@@ -233,14 +238,17 @@ func (bt *batcher) appendOne(dst []byte, m *wire.Message, nowUnix int64) ([]byte
 	return bt.one.End(dst), nil
 }
 
-// seal finishes body b and queues it for sending.
+// seal finishes body b and queues it for sending (the loop: a section on
+// the destination's queue, timed; the ticker's sealIfDue is not).
 func (bt *batcher) seal(b *batch, ns, set []byte) {
 	if bt.byPath == nil {
 		bt.cur = nil
 	} else {
 		delete(bt.byPath[string(ns)], string(set))
 	}
+	t0 := sharedStart()
 	bt.finish(b)
+	bt.lp.sharedEnd(t0)
 }
 
 func (bt *batcher) finish(b *batch) {
@@ -277,6 +285,16 @@ func (bt *batcher) sealIfDue(nowMs int64, force bool) {
 			}
 		}
 	}
+}
+
+// newBatch takes a body's batch and buffer from their pools: per body,
+// one of the record path's sections on state other loops also use (see
+// sharedTiming). The loop only.
+func (bt *batcher) newBatch(e *Engine, nowMs int64) *batch {
+	t0 := sharedStart()
+	b := e.newBatch(bt.sizeHint, nowMs)
+	bt.lp.sharedEnd(t0)
+	return b
 }
 
 // appendIdempotencyKey appends "<hex digest>-<lut Unix ms>-<gen>".

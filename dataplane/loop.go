@@ -34,6 +34,10 @@ type loop struct {
 	// Reply writes and the replies in them, for replies per write (the
 	// record-path benchmark reports it); never reset.
 	writesOut, repliesOut uint64
+	// Time in sections on state shared with other loops and the sections
+	// timed with each clock, while sharedTiming is on (sharedtime.go);
+	// never reset.
+	sharedNanos, lutNanos, sharedCPUTimed, sharedWallTimed uint64
 }
 
 // loopCounters are the per-record counters of engineMetrics, counted by the
@@ -53,7 +57,7 @@ func (e *Engine) newLoop() *loop {
 	for i, p := range e.opts.Profiles {
 		lp.batchers[i] = make([]*batcher, len(e.opts.Destinations))
 		for j, d := range e.opts.Destinations {
-			lp.batchers[i][j] = newBatcher(p, d)
+			lp.batchers[i][j] = newBatcher(lp, p, d)
 		}
 	}
 	e.loopMu.Lock()
@@ -119,6 +123,8 @@ func (e *Engine) admit(lp *loop) bool {
 	if lp.inflight < lp.grant {
 		return true
 	}
+	t0 := sharedStart()
+	defer lp.sharedEnd(t0)
 	for {
 		avail := e.credit.Load()
 		if avail <= 0 {
@@ -138,8 +144,10 @@ func (e *Engine) admit(lp *loop) bool {
 func (e *Engine) answered(lp *loop, n int64) {
 	lp.inflight -= n
 	if spare := lp.grant - max(lp.inflight, 0) - e.chunk; spare > e.chunk {
+		t0 := sharedStart()
 		lp.grant -= spare
 		e.credit.Add(spare)
+		lp.sharedEnd(t0)
 	}
 }
 

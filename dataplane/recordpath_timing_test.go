@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -33,9 +34,14 @@ import (
 // replies/write, cpu-ns/record (the process's user+system time ÷ records,
 // destination workers and ticker included) and cores (CPU time ÷ wall: on
 // a shared machine, how much of -cpu N the benchmark got), and the serial
-// fraction: the time the loops' goroutines spent blocked (block profile:
-// waiting for a lock, the ticker's or a shared one) per record, as a share
-// of the loops' time per record (wall × loops ÷ records).
+// fraction serial-%: the CPU time the loops spend on state other loops
+// also use (shared-ns/record: the sections sharedTiming times, less the
+// cost of timing them) plus the time the loops' goroutines spent blocked
+// (lockwait-ns/record, block profile: waiting for a lock, the ticker's or
+// a shared one), per record, as a share of cpu-ns/record (less the cost of
+// the timing). amdahl-16x and amdahl-32x are the speedups it allows at 16
+// and 32 loops: 1 / (s + (1-s)/N). window-spin-% is the loops' time spent
+// yielding on a full window (2048 unanswered) until a worker settles.
 func BenchmarkEngineRecordPath(b *testing.B) { benchRecordPath(b, false) }
 
 // BenchmarkEngineRecordPathOrdered is the same with record-ordering on: the
@@ -51,9 +57,20 @@ func benchRecordPath(b *testing.B, ordered bool) {
 		close(e.stopping)
 		<-e.tickDone
 	})
+	// A running connector's pools hold the buffers its bodies circulate
+	// in; a new engine's first bodies would fault fresh 1 MiB buffers in
+	// (in newBatch, a section on shared state), a start-up cost that
+	// short runs would count per record.
+	warmPools(e, frames, types)
+	e.fold()
+	answered0 := e.m.repliedByRC[0].Get()
 
 	runtime.SetBlockProfileRate(1)
 	defer runtime.SetBlockProfileRate(0)
+	tc := sharedTimerCost()
+	sharedTiming.Store(true)
+	defer sharedTiming.Store(false)
+	sh0 := e.sharedTime()
 	wait0, _ := loopWaits()
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
@@ -61,6 +78,7 @@ func benchRecordPath(b *testing.B, ordered bool) {
 
 	var mu sync.Mutex
 	var sessions []*session
+	var waited atomic.Int64 // ns the loops spun (yielding) on a full window
 	var seed int
 	const (
 		perTraffic = 16   // frames per OnTraffic
@@ -85,9 +103,13 @@ func benchRecordPath(b *testing.B, ordered bool) {
 			if k == 0 {
 				return
 			}
-			for s.w != nil && s.w.unanswered() > window {
-				benchTraffic(s, nil, nil, 0, 0)
-				runtime.Gosched()
+			if s.w != nil && s.w.unanswered() > window {
+				t0 := time.Now()
+				for s.w.unanswered() > window {
+					benchTraffic(s, nil, nil, 0, 0)
+					runtime.Gosched()
+				}
+				waited.Add(int64(time.Since(t0)))
 			}
 			i = benchTraffic(s, frames, types, i, k)
 		}
@@ -105,12 +127,13 @@ func benchRecordPath(b *testing.B, ordered bool) {
 	b.StopTimer()
 	runtime.ReadMemStats(&ms1)
 	wait1, sites := loopWaits()
+	sh1 := e.sharedTime()
 
 	e.fold()
 	if n := e.m.overload.Get(); n > 0 {
 		b.Fatalf("%d records refused for max-concurrent-records: the benchmark outran its destination", n)
 	}
-	if n := e.m.repliedByRC[0].Get(); n != uint64(b.N) {
+	if n := e.m.repliedByRC[0].Get() - answered0; n != uint64(b.N) {
 		b.Fatalf("%d of %d records answered 0", n, b.N)
 	}
 	writes, replies := e.replyWrites()
@@ -125,10 +148,127 @@ func benchRecordPath(b *testing.B, ordered bool) {
 	b.ReportMetric(cpu.Seconds()/elapsed.Seconds(), "cores")
 	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/n, "allocs/record")
 	b.ReportMetric(float64(replies)/float64(writes), "replies/write")
+	// The timed sections' clock reads: what they put inside the sections
+	// comes off the shared time, all they cost off the CPU.
+	cpuTimed, wallTimed := float64(sh1.cpuTimed-sh0.cpuTimed), float64(sh1.wallTimed-sh0.wallTimed)
+	sharedPer := max(float64(sh1.nanos-sh0.nanos)-cpuTimed*tc.cpuIn-wallTimed*tc.wallIn, 0) / n
+	lutPer := max(float64(sh1.lutNanos-sh0.lutNanos)-wallTimed*tc.wallIn, 0) / n
+	cpuPer := max(float64(cpu.Nanoseconds())-cpuTimed*tc.cpuAll-wallTimed*tc.wallAll, 1) / n
+	serial := (sharedPer + waitPer) / cpuPer
 	b.ReportMetric(waitPer, "lockwait-ns/record")
-	b.ReportMetric(100*waitPer/loopPer, "serial-%")
+	// The share of the loops' time spent yielding until a worker settles a
+	// full window: CPU the benchmark's client burns where gnet's loop would
+	// sleep, in cpu-ns/record.
+	b.ReportMetric(100*float64(waited.Load())/n/loopPer, "window-spin-%")
+	b.ReportMetric(sharedPer, "shared-ns/record")
+	if ordered {
+		b.ReportMetric(lutPer, "lut-ns/record") // of shared-ns/record
+	}
+	b.ReportMetric(100*serial, "serial-%")
+	b.ReportMetric(amdahl(serial, 16), "amdahl-16x")
+	b.ReportMetric(amdahl(serial, 32), "amdahl-32x")
 	if b.N > 10000 && testing.Verbose() {
-		b.Logf("%d loops, %d records; the loops blocked at (since the process started): %s", len(sessions), b.N, sites)
+		b.Logf("%d loops, %d records: shared sections per record %.4f timed by CPU, %.4f by wall clock (%+v ns); the loops blocked %.2f%% of their time (%.1f ns/record), at (since the process started): %s",
+			len(sessions), b.N, cpuTimed/n, wallTimed/n, tc, 100*waitPer/loopPer, waitPer, sites)
+	}
+}
+
+// amdahl is the speedup n loops give when a fraction s of the work is
+// serial: 1 / (s + (1-s)/n).
+func amdahl(s float64, n int) float64 { return 1 / (s + (1-s)/float64(n)) }
+
+// timerCost is what timing an empty shared section costs, ns, with each
+// clock: the time it puts inside the section (in) and all it costs (all).
+type timerCost struct{ cpuIn, cpuAll, wallIn, wallAll float64 }
+
+// sharedTimerCost measures timerCost: the medians of 15 rounds of 1000
+// empty sections on a locked thread.
+func sharedTimerCost() timerCost {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	sharedTiming.Store(true)
+	defer sharedTiming.Store(false)
+	med := func(v []float64) float64 { sort.Float64s(v); return v[len(v)/2] }
+	var ci, ca, wi, wa []float64
+	const k = 1000
+	for range 15 {
+		var lp loop
+		t0 := threadCPU()
+		for range k {
+			lp.sharedEnd(sharedStart())
+		}
+		t1 := threadCPU()
+		ci, ca = append(ci, float64(lp.sharedNanos)/k), append(ca, float64(t1-t0)/k)
+		lp.sharedNanos = 0
+		for range k {
+			lp.lutEnd(lutStart())
+		}
+		wi, wa = append(wi, float64(lp.sharedNanos)/k), append(wa, float64(threadCPU()-t1)/k)
+	}
+	return timerCost{cpuIn: med(ci), cpuAll: med(ca), wallIn: med(wi), wallAll: med(wa)}
+}
+
+// BenchmarkRecordPathControl is the control of BenchmarkEngineRecordPath's
+// scaling: the same frames decoded and framed (NDJSON of JSON) by
+// b.RunParallel goroutines that share nothing but the read-only frames —
+// each has its own message, framer and body, reused every 500 records (the
+// engine's batch size). Its
+// -cpu 2 ÷
+// -cpu 1 records/s is what the machine gives two copies of the bulk of the
+// record path's work: the ceiling of the engine's ratio, which also
+// routes, batches, hands bodies over and answers. Reported like the
+// engine's: ns/record, records/s, cpu-ns/record and cores.
+func BenchmarkRecordPathControl(b *testing.B) {
+	frames, _ := simFrames(b, 4096)
+	var seed atomic.Int64
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		var m wire.Message
+		f := &encode.NDJSON{Enc: &encode.JSON{}}
+		body := f.Begin(make([]byte, 0, 1<<20))
+		nowUnix := time.Now().Unix()
+		i := int(seed.Add(1)-1) * 1031
+		for k := 1; pb.Next(); k++ {
+			fr := frames[i%len(frames)]
+			i++
+			if err := m.Decode(fr[wire.HeaderSize:]); err != nil {
+				panic(err)
+			}
+			var err error
+			if body, err = f.Append(body, &m, nowUnix); err != nil {
+				panic(err)
+			}
+			if k%500 == 0 || len(body) >= 1<<20 {
+				body = f.Begin(f.End(body)[:0])
+			}
+		}
+	})
+	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
+	b.StopTimer()
+	n := float64(b.N)
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(float64(elapsed.Nanoseconds())/n, "ns/record")
+	b.ReportMetric(n/elapsed.Seconds(), "records/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/record")
+	b.ReportMetric(cpu.Seconds()/elapsed.Seconds(), "cores")
+}
+
+// warmPools sends 8 bodies of records through a loop of e's own and waits
+// for them to be answered, so that the pools hold the buffers of
+// steady state.
+func warmPools(e *Engine, frames [][]byte, types []byte) {
+	s := e.newSession(e.newLoop())
+	s.wake = func() {}
+	for i := 0; i < 8*500; i += 16 {
+		benchTraffic(s, frames, types, i, 16)
+	}
+	e.sealAll(true)
+	for s.w.unanswered() > 0 {
+		benchTraffic(s, nil, nil, 0, 0)
+		runtime.Gosched()
 	}
 }
 

@@ -118,10 +118,15 @@ func (s *session) handle(frame []byte) {
 		return
 	}
 	p, dests := e.route(s.port, m)
-	if p != nil && p.Ordering && e.order != nil && e.order.stale(m, e.clock.nowMs()) {
-		e.m.skippedStale.Inc()
-		s.open(0, wire.RCOK)
-		return
+	if p != nil && p.Ordering && e.order != nil {
+		t0 := lutStart()
+		stale := e.order.stale(m, e.clock.nowMs())
+		lp.lutEnd(t0)
+		if stale {
+			e.m.skippedStale.Inc()
+			s.open(0, wire.RCOK)
+			return
+		}
 	}
 	if p != nil && p.Logic != nil {
 		var ok bool

@@ -25,15 +25,24 @@ type Micro struct {
 	BytesPerOp  float64 `json:"bytesPerOp"`
 	AllocsPerOp float64 `json:"allocsPerOp"`
 	Runs        int     `json:"runs,omitempty"` // lines (-count) it sums up
+	// Procs is the GOMAXPROCS it ran with (-cpu): the name's -N suffix, 1
+	// without one. A benchmark run at several is one Micro per value.
+	Procs int `json:"procs,omitempty"`
+	// Metrics are the other units it reports (b.ReportMetric: records/s,
+	// serial-%, ...), the median of its runs.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
 }
 
 // ParseMicro reads `go test -bench` output. With -count > 1 a benchmark's
-// ns/op and MB/s are the median of its runs (a shared machine gives
-// outliers, not a spread around a mean), B/op and allocs/op their mean.
+// ns/op, MB/s and other metrics are the median of its runs (a shared
+// machine gives outliers, not a spread around a mean), B/op and allocs/op
+// their mean. A line without ns/op (a benchmark that reports its own
+// units and hides ns/op) is kept too.
 func ParseMicro(r io.Reader) ([]Micro, error) {
 	var out []Micro
 	idx := map[string]int{}
-	var ns, mbs [][]float64 // per benchmark, every run
+	var ns, mbs [][]float64            // per benchmark, every run
+	var metrics []map[string][]float64 // per benchmark, per unit, every run
 	pkg := ""
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -47,16 +56,20 @@ func ParseMicro(r io.Reader) ([]Micro, error) {
 			continue
 		}
 		f := strings.Fields(line)
-		if len(f) < 4 || f[3] != "ns/op" {
+		if len(f) < 4 || len(f)%2 != 0 {
 			continue
 		}
-		m := Micro{Pkg: path.Base(pkg), Name: strings.TrimPrefix(f[0], "Benchmark"), Runs: 1}
+		if _, err := strconv.ParseInt(f[1], 10, 64); err != nil {
+			continue // not a result line ("BenchmarkX" alone under -v, a log line)
+		}
+		m := Micro{Pkg: path.Base(pkg), Name: strings.TrimPrefix(f[0], "Benchmark"), Runs: 1, Procs: 1}
 		if i := strings.LastIndexByte(m.Name, '-'); i > 0 {
-			if _, err := strconv.Atoi(m.Name[i+1:]); err == nil {
-				m.Name = m.Name[:i]
+			if n, err := strconv.Atoi(m.Name[i+1:]); err == nil {
+				m.Name, m.Procs = m.Name[:i], n
 			}
 		}
 		m.Iterations, _ = strconv.ParseInt(f[1], 10, 64)
+		other := map[string][]float64{}
 		for i := 2; i+1 < len(f); i += 2 {
 			v, err := strconv.ParseFloat(f[i], 64)
 			if err != nil {
@@ -71,15 +84,21 @@ func ParseMicro(r io.Reader) ([]Micro, error) {
 				m.BytesPerOp = v
 			case "allocs/op":
 				m.AllocsPerOp = v
+			default:
+				other[f[i+1]] = []float64{v}
 			}
 		}
-		k := m.Pkg + "." + m.Name
+		k := m.Pkg + "." + m.Name + "-" + strconv.Itoa(m.Procs)
 		j, ok := idx[k]
 		if !ok {
 			idx[k] = len(out)
 			out = append(out, m)
 			ns, mbs = append(ns, []float64{m.NsPerOp}), append(mbs, []float64{m.MBPerSec})
+			metrics = append(metrics, other)
 			continue
+		}
+		for u, v := range other {
+			metrics[j][u] = append(metrics[j][u], v...)
 		}
 		o := &out[j]
 		n := float64(o.Runs)
@@ -91,6 +110,12 @@ func ParseMicro(r io.Reader) ([]Micro, error) {
 	}
 	for j := range out {
 		out[j].NsPerOp, out[j].MBPerSec = median(ns[j]), median(mbs[j])
+		for u, v := range metrics[j] {
+			if out[j].Metrics == nil {
+				out[j].Metrics = map[string]float64{}
+			}
+			out[j].Metrics[u] = median(v)
+		}
 	}
 	return out, sc.Err()
 }
@@ -105,10 +130,22 @@ func median(v []float64) float64 {
 	return (v[n/2-1] + v[n/2]) / 2
 }
 
-// findMicro returns the benchmark pkg.name, or nil.
+// findMicro returns the benchmark pkg.name (the first -cpu it ran at), or
+// nil.
 func findMicro(ms []Micro, pkg, name string) *Micro {
 	for i := range ms {
 		if ms[i].Pkg == pkg && ms[i].Name == name {
+			return &ms[i]
+		}
+	}
+	return nil
+}
+
+// findMicroProcs returns the benchmark pkg.name run at GOMAXPROCS procs,
+// or nil.
+func findMicroProcs(ms []Micro, pkg, name string, procs int) *Micro {
+	for i := range ms {
+		if ms[i].Pkg == pkg && ms[i].Name == name && ms[i].Procs == procs {
 			return &ms[i]
 		}
 	}

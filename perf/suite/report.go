@@ -141,19 +141,28 @@ func (rep *Report) Markdown() string {
 		p("\n")
 	}
 
+	rep.writeScaling(&b)
+
 	// Micro
 	p("## Microbenchmarks\n\n")
 	if len(rep.Micro) == 0 {
 		p("Not run.\n\n")
 	} else {
-		p("`go test -pgo=cmd/xdrhook/default.pgo -run '^$' -bench . -benchmem ./wire ./encode ./pool ./dataplane` (built with the profile the binary is built with; `make perf` makes 5 passes over them at `-benchtime 200ms`, so the runs of one benchmark are half a minute apart; `QUICK=1` one pass at 100ms), saved in `%s` (benchstat input: `benchstat old.txt %s`). ns/op and MB/s are the median of a benchmark's runs, B/op and allocs/op their mean.\n\n", rep.MicroFile, rep.MicroFile)
+		p("`go test -pgo=cmd/xdrhook/default.pgo -run '^$' -bench . -benchmem ./wire ./encode ./pool ./dataplane` (built with the profile the binary is built with; `make perf` makes 5 passes over them at `-benchtime 200ms`, so the runs of one benchmark are half a minute apart; `QUICK=1` one pass at 100ms), saved in `%s` (benchstat input: `benchstat old.txt %s`). ns/op and MB/s are the median of a benchmark's runs, B/op and allocs/op their mean. The record-path scaling benchmarks (`EngineRecordPath`, `RecordPathControl`) run apart in each pass, at `-cpu 1,2` and `-benchtime 500ms` (200ms with `QUICK=1`): see *Scaling of the record path*.\n\n", rep.MicroFile, rep.MicroFile)
 		p("| package | benchmark | ns/op | MB/s | B/op | allocs/op | runs |\n|---|---|--:|--:|--:|--:|--:|\n")
 		for _, mb := range rep.Micro {
 			mbs := ""
 			if mb.MBPerSec > 0 {
 				mbs = fmt.Sprintf("%.1f", mb.MBPerSec)
 			}
-			p("| %s | %s | %s | %s | %.0f | %.0f | %d |\n", mb.Pkg, mb.Name, nsop(mb.NsPerOp), mbs, mb.BytesPerOp, mb.AllocsPerOp, max(mb.Runs, 1))
+			name, ns := mb.Name, nsop(mb.NsPerOp)
+			if mb.Procs > 0 && mb.Procs != rep.Machine.Cores {
+				name += fmt.Sprintf(" (-cpu %d)", mb.Procs)
+			}
+			if v, ok := mb.Metrics["ns/record"]; ok && mb.NsPerOp == 0 {
+				ns = nsop(v) + " per record"
+			}
+			p("| %s | %s | %s | %s | %.0f | %.0f | %d |\n", mb.Pkg, name, ns, mbs, mb.BytesPerOp, mb.AllocsPerOp, max(mb.Runs, 1))
 		}
 		p("\n")
 	}

@@ -373,7 +373,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 
 	rep.Targets = targets(rep)
-	rep.Budgets = budgets(rep.Micro)
+	rep.Budgets = microTargets(rep.Micro)
 	rep.Machine.LoadAfter = loadAvg()
 	rep.DurationSeconds = time.Since(start).Seconds()
 	if err := rep.Write(o.ReportDir); err != nil {
@@ -456,7 +456,7 @@ func Rerender(jsonFile, dir string) (*Report, error) {
 		return nil, fmt.Errorf("%s: %w", jsonFile, err)
 	}
 	rep.Targets = targets(rep)
-	rep.Budgets = budgets(rep.Micro)
+	rep.Budgets = microTargets(rep.Micro)
 	return rep, rep.Write(dir)
 }
 
@@ -641,6 +641,12 @@ func targets(rep *Report) []Target {
 		ts = append(ts, t)
 	}
 	return ts
+}
+
+// microTargets are the targets the microbenchmarks measure: the per-stage
+// budgets and the record path's scaling.
+func microTargets(ms []Micro) []Target {
+	return append(budgets(ms), scalingTargets(ms)...)
 }
 
 // budgets checks the per-stage budgets of the design notes against the
