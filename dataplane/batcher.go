@@ -24,6 +24,7 @@ type batch struct {
 	framer      encode.Framer
 	check       encode.ResponseChecker // the framer's, if it has one
 	queuedBytes int64                  // its footprint while queued (queue.go)
+	queuedMs    int64                  // when it was queued (queue.go: the head's wait)
 }
 
 // ref names one record's reply slot.

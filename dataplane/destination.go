@@ -119,7 +119,7 @@ type DestinationOptions struct {
 	// down (queue.go). MaxQueued is ESP's max-request-queued-per-endpoint ×
 	// the URLs; the others have no config key. Zero means the engine's
 	// max-concurrent-records bodies (at least 1024), 64 MiB (buffers and
-	// bookkeeping), and a quarter of the reply deadline.
+	// bookkeeping), and half of the reply deadline.
 	MaxQueued      int
 	MaxQueuedBytes int
 	MaxQueueWait   time.Duration

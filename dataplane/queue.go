@@ -17,7 +17,7 @@ const minMaxQueued = 1024
 // queueGauge is what backedUp reads besides the counts: the age of the
 // oldest queued body and the queue's drain rate.
 type queueGauge struct {
-	headBornMs atomic.Int64  // bornMs of the body at the head (0: empty)
+	headBornMs atomic.Int64  // queuedMs of the body at the head (0: empty)
 	drained    atomic.Uint64 // bodies sent (Destination.deliver)
 	emptied    atomic.Bool   // a worker found the queue empty since the last sample
 	waiting    atomic.Int32  // workers waiting for a body now
@@ -115,6 +115,11 @@ func (d *Destination) sampleDrain(nowMs int64) {
 	g.nsPerBody.Store(ns)
 }
 
+// compactAfter is how many taken bodies a queue that never empties keeps
+// before it moves the rest to the front (amortized: at most one copy of each
+// body per compactAfter taken).
+const compactAfter = 1024
+
 // batchOverhead is what a queued body costs besides its slices' arrays.
 const batchOverhead = int(unsafe.Sizeof(batch{}))
 
@@ -131,12 +136,19 @@ func (b *batch) footprint() int64 {
 
 func (d *Destination) enqueue(b *batch) {
 	b.queuedBytes = b.footprint()
+	// The wait is judged from when the body was queued, not from its
+	// oldest record: a batch sealed by its interval comes already that old,
+	// and a long batch-interval would make every queued body look late.
+	b.queuedMs = b.bornMs
+	if d.e != nil {
+		b.queuedMs = max(d.e.clock.nowMs(), b.bornMs)
+	}
 	d.queued.Add(1)
 	d.queuedBytes.Add(b.queuedBytes)
 	d.mu.Lock()
 	d.queue = append(d.queue, b)
 	if len(d.queue)-d.qhead == 1 {
-		d.q.headBornMs.Store(max(b.bornMs, 1))
+		d.q.headBornMs.Store(max(b.queuedMs, 1))
 	}
 	d.mu.Unlock()
 	d.cond.Signal()
@@ -161,7 +173,14 @@ func (d *Destination) take() *batch {
 		d.queue, d.qhead = d.queue[:0], 0
 		d.q.headBornMs.Store(0)
 	} else {
-		d.q.headBornMs.Store(max(d.queue[d.qhead].bornMs, 1))
+		if d.qhead >= compactAfter && 2*d.qhead >= len(d.queue) {
+			// A queue that never empties (a backlog held at its bound)
+			// would otherwise keep its taken prefix and grow forever.
+			n := copy(d.queue, d.queue[d.qhead:])
+			clear(d.queue[n:])
+			d.queue, d.qhead = d.queue[:n], 0
+		}
+		d.q.headBornMs.Store(max(d.queue[d.qhead].queuedMs, 1))
 	}
 	d.queued.Add(-1)
 	d.queuedBytes.Add(-b.queuedBytes)

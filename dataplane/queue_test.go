@@ -186,3 +186,40 @@ func TestBackedUpByFootprint(t *testing.T) {
 		t.Fatalf("%d bytes left in an empty queue", d.queuedBytes.Load())
 	}
 }
+
+// A queue held at its bound never empties: taking moves the rest to the
+// front now and then, so its array stays near the bound instead of growing
+// by every body ever queued.
+func TestQueueNeverEmptyStaysBounded(t *testing.T) {
+	d := queueUnderTest(t, DestinationOptions{})
+	fill(d, 100, 1)
+	for range 100 * compactAfter {
+		fill(d, 1, 1)
+		if d.take() == nil {
+			t.Fatal("empty")
+		}
+	}
+	if n := len(d.queue) - d.qhead; n != 100 {
+		t.Fatalf("%d queued, want 100", n)
+	}
+	if cap(d.queue) > 4*compactAfter {
+		t.Fatalf("array of %d for 100 queued bodies", cap(d.queue))
+	}
+}
+
+// The head's wait runs from when the body was queued: a body sealed by a
+// long batch-interval (older than half the reply deadline when it is
+// queued) does not refuse records for a destination that takes it at once.
+func TestQueueWaitCountsFromQueueing(t *testing.T) {
+	d := queueUnderTest(t, DestinationOptions{})
+	d.e = &Engine{} // its clock: when bodies are queued
+	d.e.clock.set(time.Now())
+	now := d.e.clock.nowMs()
+	d.enqueue(&batch{buf: pool.Get(256), bornMs: now - 5000, refs: make([]ref, 0, 1)})
+	if d.backedUp(now + 100) {
+		t.Fatal("a body born 5 s ago, queued 100 ms ago, refuses records")
+	}
+	if !d.backedUp(now + d.opts.MaxQueueWait.Milliseconds()) {
+		t.Fatal("a body queued MaxQueueWait ago does not")
+	}
+}

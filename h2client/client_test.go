@@ -182,6 +182,29 @@ func TestResetStreamIsAnError(t *testing.T) {
 	p.quiet(50 * time.Millisecond) // no retry
 }
 
+// A response cut short by RST_STREAM NO_ERROR (headers and part of the body,
+// no END_STREAM) is an error, not the 200 its headers said: a complete
+// response ends with END_STREAM first (RFC 9113 8.1), and a cut _bulk answer
+// must not vouch for its records.
+func TestResetNoErrorBeforeEndIsAnError(t *testing.T) {
+	l := listen(t)
+	c := l.client(opts())
+	ch := goDo(c, "", 5*time.Second, true)
+	p := l.accept()
+	p.handshake()
+	id := p.request().StreamID
+	p.hbuf.Reset()
+	p.enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
+	p.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: p.hbuf.Bytes(), EndHeaders: true})
+	p.fr.WriteData(id, false, []byte(`{"took":1,"errors":`))
+	p.fr.WriteRSTStream(id, http2.ErrCodeNo)
+	r := wait(t, ch)
+	var se StreamResetError
+	if !errors.As(r.err, &se) || se.Code != http2.ErrCodeNo {
+		t.Fatalf("%+v", r)
+	}
+}
+
 // A 200 KiB body against the default 64 KiB windows goes out exactly as the
 // server's WINDOW_UPDATEs allow.
 func TestFlowControlSend(t *testing.T) {

@@ -318,12 +318,12 @@ func (r *reader) rst(id uint32, p []byte) error {
 		return nil
 	}
 	st.sentEnd = true // the stream is closed: no RST of ours
+	// NO_ERROR too is an error here: a complete response ended the stream
+	// with END_STREAM before (RFC 9113 8.1), so this one was cut short,
+	// and a cut _bulk answer must not vouch for its records.
 	switch {
 	case code == http2.ErrCodeRefusedStream:
 		c.finish(st, errUnprocessed)
-	case code == http2.ErrCodeNo && st.gotHeaders:
-		// The whole response came; the server needs no more of the body.
-		c.finish(st, nil)
 	default:
 		c.finish(st, StreamResetError{code})
 	}
