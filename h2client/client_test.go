@@ -20,7 +20,7 @@ func opts() Options {
 // are open), not 50.
 func TestWritesCoalesce(t *testing.T) {
 	l := listen(t)
-	l.gate = make(chan struct{})
+	l.holdWrites()
 	c := l.client(opts())
 	const n = 50
 	var chs []chan result
@@ -35,7 +35,7 @@ func TestWritesCoalesce(t *testing.T) {
 	if a := activeStreams(c); a != n {
 		t.Fatalf("%d streams open", a)
 	}
-	close(l.gate)
+	l.openWrites()
 	p.holdSettings = true
 	p.handshake()
 	ids := map[uint32]bool{}
@@ -608,25 +608,27 @@ func TestAppendNeverIndexed(t *testing.T) {
 // fails (the destination decides).
 func TestUnsentStreamsRetriedOnNewConnection(t *testing.T) {
 	l := listen(t)
-	l.gate = make(chan struct{})
 	c := l.client(opts())
-	first := goDo(c, "", 5*time.Second, false)
+	// A first request settles the connection (preface, SETTINGS and their
+	// ack written), so that the held write below is stream 3's.
+	warm := goDo(c, "", 5*time.Second, false)
 	p := l.accept()
-	for activeStreams(c) < 1 {
-		time.Sleep(time.Millisecond)
+	p.handshake()
+	p.respond(p.request().StreamID, "200", "")
+	if r := wait(t, warm); r.err != nil || r.status != 200 {
+		t.Fatalf("warm-up: %+v", r)
 	}
-	for c.writing() == 0 { // the writer holds stream 1 in its (gated) write
-		time.Sleep(time.Millisecond)
-	}
+	p.waitAck()
+	l.holdWrites()
+	first := goDo(c, "", 5*time.Second, false)
+	until(t, "the writer holds stream 3 in its write", func() bool { return c.writing() >= 3 })
 	more := []chan result{goDo(c, "b", 5*time.Second, false), goDo(c, "c", 5*time.Second, false)}
-	for activeStreams(c) < 3 {
-		time.Sleep(time.Millisecond)
-	}
+	until(t, "streams 3, 5 and 7 open", func() bool { return activeStreams(c) >= 3 })
 	p.c.Close()
 	if r := wait(t, first); r.err == nil || errors.Is(r.err, ErrTimeout) {
 		t.Fatalf("handed stream: %+v", r)
 	}
-	close(l.gate)
+	l.openWrites()
 	p2 := l.accept()
 	p2.handshake()
 	for i := 0; i < 2; i++ {
@@ -637,6 +639,16 @@ func TestUnsentStreamsRetriedOnNewConnection(t *testing.T) {
 	for _, ch := range more {
 		if r := wait(t, ch); r.err != nil || r.status != 200 {
 			t.Fatalf("unsent stream: %+v", r)
+		}
+	}
+}
+
+// until polls cond for 5 s at most.
+func until(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("5 s and not yet: %s", what)
 		}
 	}
 }

@@ -35,8 +35,14 @@ type listener struct {
 	// writes counts the client's write calls, over all connections;
 	// gate, if set, holds each write until it is closed.
 	writes atomic.Int64
-	gate   chan struct{}
+	gate   atomic.Pointer[chan struct{}]
 }
+
+// holdWrites sets the gate: writes wait until openWrites.
+func (l *listener) holdWrites() { g := make(chan struct{}); l.gate.Store(&g) }
+
+// openWrites lets the held writes, and every later one, through.
+func (l *listener) openWrites() { close(*l.gate.Load()) }
 
 func listen(t *testing.T) *listener {
 	t.Helper()
@@ -69,8 +75,8 @@ type countingConn struct {
 
 func (c countingConn) Write(p []byte) (int, error) {
 	c.l.writes.Add(1)
-	if g := c.l.gate; g != nil {
-		<-g
+	if g := c.l.gate.Load(); g != nil {
+		<-*g
 	}
 	return c.Conn.Write(p)
 }
