@@ -231,6 +231,12 @@ func (c *Client) start(st *stream, req *Request, resp *Response, deadline time.T
 		if dialOn >= 0 && !waitDial {
 			s := &c.slots[dialOn]
 			if s.dialing.CompareAndSwap(false, true) {
+				if s.cc.Load() != nil {
+					// Another caller dialled this slot between our look
+					// and the CAS: use its connection, don't dial a second.
+					s.dialing.Store(false)
+					continue
+				}
 				cc, err := c.dial(deadline)
 				if err == nil {
 					s.cc.Store(cc)
