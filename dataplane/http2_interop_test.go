@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/h2c"
@@ -53,18 +52,7 @@ func TestHTTP2ThroughHAProxy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e := startWithSender(t, snd)
-			x := dialXDR(t, e.addr)
-			const n = 1000
-			x.c.Write(frames(n))
-			if rcs := x.replies(t, n, 10*time.Second); !allRC(rcs, 0) {
-				t.Fatalf("replies %v", rcs)
-			}
-			rec.mu.Lock()
-			defer rec.mu.Unlock()
-			if rec.lines != n || rec.protos["HTTP/2.0"] == 0 || len(rec.protos) != 1 {
-				t.Fatalf("backend received %d lines over %v", rec.lines, rec.protos)
-			}
+			deliverOverHTTP2(t, snd, rec, 1000)
 		})
 	}
 }

@@ -139,18 +139,7 @@ func TestHTTP2OverTLSToGoServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := startWithSender(t, snd)
-	x := dialXDR(t, e.addr)
-	const n = 500
-	x.c.Write(frames(n))
-	if rcs := x.replies(t, n, 10*time.Second); !allRC(rcs, 0) {
-		t.Fatalf("replies %v", rcs)
-	}
-	rec.mu.Lock()
-	if rec.lines != n || rec.protos["HTTP/2.0"] == 0 || len(rec.protos) != 1 {
-		t.Fatalf("received %d lines over %v", rec.lines, rec.protos)
-	}
-	rec.mu.Unlock()
+	deliverOverHTTP2(t, snd, rec, 500)
 
 	h1 := httptest.NewTLSServer(rec) // no EnableHTTP2: ALPN offers http/1.1 only
 	defer h1.Close()

@@ -93,18 +93,7 @@ func TestHTTP2CleartextToGoServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := startWithSender(t, snd)
-	x := dialXDR(t, e.addr)
-	const n = 1000
-	x.c.Write(frames(n))
-	if rcs := x.replies(t, n, 10*time.Second); !allRC(rcs, 0) {
-		t.Fatalf("replies %v", rcs)
-	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	if rec.lines != n || rec.protos["HTTP/2.0"] == 0 || len(rec.protos) != 1 {
-		t.Fatalf("received %d lines over %v", rec.lines, rec.protos)
-	}
+	deliverOverHTTP2(t, snd, rec, 1000)
 }
 
 // nginx from Debian, with TLS and http2, proxies the stream to a Go
@@ -189,5 +178,22 @@ func TestHTTP1OverTLS(t *testing.T) {
 	defer rec.mu.Unlock()
 	if rec.lines != 100 || rec.gzipped == 0 || rec.protos["HTTP/1.1"] == 0 {
 		t.Fatalf("received %d lines, %d gzipped bodies, over %v", rec.lines, rec.gzipped, rec.protos)
+	}
+}
+
+// deliverOverHTTP2 sends n records through an engine on snd and checks
+// that every one is answered 0 and that rec got them all, over HTTP/2 only.
+func deliverOverHTTP2(t *testing.T, snd Sender, rec *h2Recorder, n int) {
+	t.Helper()
+	e := startWithSender(t, snd)
+	x := dialXDR(t, e.addr)
+	x.c.Write(frames(n))
+	if rcs := x.replies(t, n, 10*time.Second); !allRC(rcs, 0) {
+		t.Fatalf("replies %v", rcs)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.lines != n || rec.protos["HTTP/2.0"] == 0 || len(rec.protos) != 1 {
+		t.Fatalf("received %d lines over %v", rec.lines, rec.protos)
 	}
 }
