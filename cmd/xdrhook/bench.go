@@ -70,7 +70,7 @@ func benchFlagSet(w io.Writer) (*flag.FlagSet, *scenarioFlags) {
 	fs.StringVar(&f.writeOp, "write-operation", "", "es-bulk write-operation: auto, index, create or update (default auto)")
 	fs.StringVar(&f.versioning, "versioning", "", "es-bulk versioning: none or lut (default none)")
 	fs.IntVar(&f.batch, "batch", 500, "records per request: 500 (batching on, max-records) or 1 (off); the baseline always sends 1")
-	fs.StringVar(&f.proto, "proto", suite.HTTP1, "http1, http1-pipelined (xdrhook only) or h2c")
+	fs.StringVar(&f.proto, "proto", suite.HTTP1, "http1, http1-pipelined (xdrhook only), h2c, or h2 (over TLS, xdrhook only)")
 	fs.StringVar(&f.size, "size", "typical", "record size: small (~150 B), typical (~1 KB), large (~64 KB)")
 	fs.IntVar(&f.conns, "conns", suite.DefaultConns, "XDR connections")
 	fs.IntVar(&f.window, "window", 0, "requests in flight per connection (0: the suite's rule, see perf/REPORT.md)")

@@ -226,6 +226,8 @@ const (
 	h1  proto = "h1"
 	h2c proto = "h2c"
 	h2  proto = "h2" // over TLS
+	// h1TLS is HTTP/1.1 over TLS.
+	h1TLS proto = "h1-tls"
 )
 
 func client(p proto) *http.Client {

@@ -2,22 +2,37 @@ package sink
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
-// The lean server (counting mode without faults, TLS or store) counts
-// every framing as the validating mode does, over HTTP/1.1 and h2c.
+// The lean server (counting mode without faults or store) counts every
+// framing as the validating mode does, over HTTP/1.1 and h2c, and over TLS
+// h2 (ALPN) and HTTP/1.1, whose client trusts the certificate the sink
+// wrote (CertOut).
 func TestLeanCountsEveryFraming(t *testing.T) {
-	for _, p := range []proto{h1, h2c} {
+	for _, p := range []proto{h1, h2c, h2, h1TLS} {
 		t.Run(string(p), func(t *testing.T) {
-			s := startSink(t, Config{Check: "count", NoIDs: true})
+			cfg := Config{Check: "count", NoIDs: true}
+			if p == h2 || p == h1TLS {
+				cfg.TLS, cfg.CertOut = true, filepath.Join(t.TempDir(), "sink.pem")
+			}
+			s := startSink(t, cfg)
 			if s.lean == nil {
 				t.Fatal("count mode without faults is not served by the lean server")
 			}
 			c := client(p)
+			if cfg.TLS {
+				c = verifyingClient(t, p, cfg.CertOut)
+			}
 			want, wantReq := 0, 0
 			byFormat := map[string]int64{}
 			for _, bc := range formatCases(t) {
@@ -39,7 +54,7 @@ func TestLeanCountsEveryFraming(t *testing.T) {
 				}
 			}
 			wantProto := "HTTP/1.1"
-			if p == h2c {
+			if p == h2c || p == h2 {
 				wantProto = "HTTP/2.0"
 			}
 			if st.ByProto[wantProto] != int64(wantReq) || len(st.ByProto) != 1 {
@@ -136,4 +151,23 @@ func TestCountBodyAllocs(t *testing.T) {
 			t.Errorf("%s: %v allocs, %d records (want 0, %d)", bc.name, allocs, n, bc.records)
 		}
 	}
+}
+
+// verifyingClient is an HTTPS client of protocol p (h2 or h1TLS) that
+// trusts only the certificate in certFile.
+func verifyingClient(t *testing.T, p proto, certFile string) *http.Client {
+	t.Helper()
+	pemCert, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pemCert) {
+		t.Fatalf("%s holds no certificate", certFile)
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: p == h2}
+	if p == h1TLS {
+		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{} // HTTP/1.1 only
+	}
+	return &http.Client{Timeout: 5 * time.Second, Transport: tr}
 }

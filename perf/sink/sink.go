@@ -17,6 +17,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"github.com/xdrhook/xdrhook/encode"
@@ -40,6 +41,9 @@ import (
 type Config struct {
 	Listen string // address to listen on; default 127.0.0.1:0
 	TLS    bool   // serve HTTPS (h2 and HTTP/1.1) with a self-signed certificate
+	// CertOut, with TLS: write the certificate there (PEM), for a client's
+	// ca-file.
+	CertOut string
 
 	MetadataKey string // flat-json metadata object; default "metadata"
 	// AvroSchema is the schema JSON used to validate Avro single-object
@@ -187,6 +191,12 @@ func New(cfg Config) (*Sink, error) {
 			return nil, err
 		}
 		s.tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
+		if cfg.CertOut != "" {
+			pemCert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})
+			if err := os.WriteFile(cfg.CertOut, pemCert, 0o644); err != nil {
+				return nil, fmt.Errorf("sink: certificate: %w", err)
+			}
+		}
 	}
 	var p http.Protocols
 	p.SetHTTP1(true)

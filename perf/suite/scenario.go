@@ -55,6 +55,9 @@ const (
 	// HTTP1Pipelined is HTTP/1.1 with http1-pipelining: true (xdrhook
 	// only; the sink's fasthttp server answers pipelined requests).
 	HTTP1Pipelined = "http1-pipelined"
+	// H2 is HTTP/2 over TLS (ALPN h2), the sink's certificate verified
+	// through the destination's tls.ca-file (xdrhook only).
+	H2 = "h2"
 )
 
 // Sizes of the emulator's records (xdrsim.SizeSmall, SizeTypical, SizeLarge).
@@ -65,7 +68,7 @@ type Scenario struct {
 	Connector string  `json:"connector"` // Ours or Baseline
 	Format    string  `json:"format"`    // json, flat-json, message-pack, avro
 	Batch     int     `json:"batch"`     // records per request: 500 (batching on) or 1 (off)
-	Proto     string  `json:"proto"`     // HTTP1 or H2C
+	Proto     string  `json:"proto"`     // HTTP1, HTTP1Pipelined, H2C or H2
 	Size      string  `json:"size"`      // small, typical, large
 	Conns     int     `json:"conns"`     // XDR connections
 	Window    int     `json:"window"`    // requests in flight per connection
@@ -90,6 +93,9 @@ type Scenario struct {
 	// Profile, when set, runs xdrhook under the CPU and allocation profilers
 	// and writes cpu.pprof and allocs.pprof into this directory.
 	Profile string `json:"-"`
+	// SinkCA is where the sink of an H2 row writes its certificate, the
+	// destination's tls.ca-file (set by Run).
+	SinkCA string `json:"-"`
 }
 
 // DefaultConns is the number of XDR connections of the matrix.
@@ -148,12 +154,12 @@ func (s *Scenario) Normalize() error {
 	case "":
 		s.Proto = HTTP1
 	case HTTP1, H2C:
-	case HTTP1Pipelined:
+	case HTTP1Pipelined, H2:
 		if s.Connector != Ours {
-			return fmt.Errorf("protocol %s: xdrhook only", HTTP1Pipelined)
+			return fmt.Errorf("protocol %s: xdrhook only", s.Proto)
 		}
 	default:
-		return fmt.Errorf("protocol %q: want %s, %s or %s", s.Proto, HTTP1, HTTP1Pipelined, H2C)
+		return fmt.Errorf("protocol %q: want %s, %s, %s or %s", s.Proto, HTTP1, HTTP1Pipelined, H2C, H2)
 	}
 	if s.Size == "" {
 		s.Size = "typical"
@@ -250,6 +256,9 @@ func (s *Scenario) Name() string {
 	}
 	if s.Proto == HTTP1Pipelined {
 		p = "HTTP/1.1 pipelined"
+	}
+	if s.Proto == H2 {
+		p = "h2 (TLS)"
 	}
 	return fmt.Sprintf("%s · %s · %s · %s", s.FormatLabel(), b, p, s.Size)
 }
@@ -352,7 +361,7 @@ format: {mode: {{FORMAT}}{{ESBULK}}}
 // protocol.
 func ConnectorConfig(s *Scenario, xdrPort, managePort int, sinkURL string) string {
 	proto := "HTTP_1_1"
-	if s.Proto == H2C {
+	if s.Proto == H2C || s.Proto == H2 {
 		proto = "HTTP_2"
 	}
 	batching := ""
@@ -366,6 +375,9 @@ func ConnectorConfig(s *Scenario, xdrPort, managePort int, sinkURL string) strin
 	s3 := ""
 	if s.Proto == HTTP1Pipelined {
 		s3 = "    http1-pipelining: true\n"
+	}
+	if s.Proto == H2 {
+		s3 = fmt.Sprintf("    tls: {ca-file: %q}\n", s.SinkCA)
 	}
 	switch s.Dest {
 	case DestS3:
@@ -455,13 +467,19 @@ func (e *Env) run(ctx context.Context, s *Scenario, res *Result) error {
 	}
 	logf := func(name string) string { return filepath.Join(logDir, key+"."+name+".log") }
 	sinkBase := "http://127.0.0.1:" + strconv.Itoa(sinkPort)
+	sinkArgs := []string{"sink", "--listen", "127.0.0.1:" + strconv.Itoa(sinkPort),
+		"--check", "count", "--max-ids", "1", "--quiet", "--json"}
+	if s.Proto == H2 {
+		s.SinkCA = filepath.Join(logDir, key+".sink.pem")
+		sinkArgs = append(sinkArgs, "--tls", "--cert-out", s.SinkCA)
+		sinkBase = "https://127.0.0.1:" + strconv.Itoa(sinkPort)
+	}
 	for _, n := range []string{"sink", "connector", "sim"} {
 		os.Remove(logf(n))
 	}
 
 	// 1. sink
-	sk, err := harness.Command{Name: "sink", Bin: e.Bin, Args: []string{"sink", "--listen", "127.0.0.1:" + strconv.Itoa(sinkPort),
-		"--check", "count", "--max-ids", "1", "--quiet", "--json"}, LogFile: logf("sink")}.Start()
+	sk, err := harness.Command{Name: "sink", Bin: e.Bin, Args: sinkArgs, LogFile: logf("sink")}.Start()
 	if err != nil {
 		return err
 	}

@@ -155,6 +155,9 @@ func (o *Options) matrix() []Scenario {
 				if f == "json" && proto == HTTP1 && size == "small" {
 					out = append(out, PipelinedScenario) // next to the keep-alive row it compares with
 				}
+				if f == "json" && proto == H2C && size == "small" {
+					out = append(out, H2TLSScenario) // next to the h2c row it compares with
+				}
 			}
 		}
 	}
@@ -171,6 +174,12 @@ var S3Scenario = Scenario{Connector: Ours, Format: "flat-json", Dest: DestS3, Ba
 // 14): json, one small record per request, http1-pipelining: true;
 // compared with the keep-alive row, it is what pipelining saves.
 var PipelinedScenario = Scenario{Connector: Ours, Format: "json", Batch: 1, Proto: HTTP1Pipelined, Size: "small"}
+
+// H2TLSScenario is the h2-over-TLS row of the matrix (issue 14): json,
+// one small record per request, HTTP/2 negotiated by ALPN with the sink's
+// certificate verified (tls.ca-file); compared with the h2c row, it is
+// what TLS costs per record.
+var H2TLSScenario = Scenario{Connector: Ours, Format: "json", Batch: 1, Proto: H2, Size: "small"}
 
 // SigV4Scenario is the SigV4 row of the matrix (issue 17): json, one
 // record per request (a Lambda function URL with IAM auth), each request

@@ -388,6 +388,7 @@ func TestScenarios(t *testing.T) {
 		{Connector: Ours, Format: "message-pack", Batch: 500, Proto: H2C, Size: "small"},
 		{Connector: Baseline, Format: "avro", Batch: 1, Proto: HTTP1, Size: "small"},
 		{Connector: Ours, Format: "flat-json", Framing: ESBulk, WriteOp: "auto", Versioning: "lut", Batch: 500, Proto: HTTP1, Size: "small"},
+		H2TLSScenario, // the sink's certificate, verified: a wrong ca-file would deliver nothing
 	} {
 		s.Conns, s.Window = 2, 32
 		s.Warmup, s.Measure = 300*time.Millisecond, 500*time.Millisecond
@@ -399,7 +400,7 @@ func TestScenarios(t *testing.T) {
 			t.Errorf("%s %s: figures missing: %+v", s.Connector, r.Name, r)
 		}
 		want := "HTTP/1.1"
-		if s.Proto == H2C {
+		if s.Proto == H2C || s.Proto == H2 {
 			want = "HTTP/2.0"
 		}
 		if r.SinkByProto[want] == 0 {
