@@ -670,3 +670,63 @@ func TestRefusedEveryTime(t *testing.T) {
 	}
 	p.quiet(50 * time.Millisecond)
 }
+
+// A server that floods PINGs and does not read what we write: the
+// acknowledgements queued behind a blocked write are bounded
+// (maxQueuedControl); past it the connection fails with GOAWAY
+// ENHANCE_YOUR_CALM and the request in flight gets an error, rather than
+// wbuf growing until WriteTimeout.
+func TestControlFramesBoundedWhileWriterBlocked(t *testing.T) {
+	l := listen(t)
+	c := l.client(opts())
+	ch := goDo(c, "", 10*time.Second, false)
+	p := l.accept()
+	p.handshake()
+	p.request()
+	l.holdWrites()
+	// Twice the bound: the writer's first (held) write took the few
+	// acknowledgements queued before it, the rest count.
+	const pings = 2 * maxQueuedControl
+	for i := 0; i < pings; i++ {
+		p.fr.WritePing(false, [8]byte{byte(i >> 8), byte(i)})
+	}
+	// The client read them all: its connection is failing, its GOAWAY
+	// waiting at our gate behind the acknowledgements it did write.
+	until(t, "acknowledgements past the bound", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for cc := range c.conns {
+			cc.mu.Lock()
+			q := cc.ctrlQueued
+			cc.mu.Unlock()
+			if q > maxQueuedControl {
+				return true
+			}
+		}
+		return false
+	})
+	l.openWrites()
+	if r := wait(t, ch); r.err == nil || !strings.Contains(r.err.Error(), "pile up") {
+		t.Fatalf("%+v", r)
+	}
+	// What reached us before the client closed (a close with our PINGs
+	// unread may reset the connection first): acknowledgements, at most
+	// the bound past the first write's, and GOAWAY ENHANCE_YOUR_CALM.
+	acks := 0
+	p.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		f, err := p.fr.ReadFrame()
+		if err != nil {
+			break
+		}
+		if _, ok := f.(*http2.PingFrame); ok {
+			acks++
+		}
+		if g, ok := f.(*http2.GoAwayFrame); ok && g.ErrCode != http2.ErrCodeEnhanceYourCalm {
+			t.Fatalf("GOAWAY %v", g.ErrCode)
+		}
+	}
+	if acks > maxQueuedControl+1000 {
+		t.Errorf("%d of %d PINGs acknowledged, want about %d at most", acks, pings, maxQueuedControl)
+	}
+}

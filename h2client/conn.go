@@ -25,6 +25,11 @@ const (
 	// defaultMaxStreams is assumed until the server's SETTINGS say otherwise.
 	defaultMaxStreams = 100
 	maxStreamID       = 1<<31 - 1
+	// maxQueuedControl bounds the acknowledgements (PING, SETTINGS) queued
+	// for a server while the writer is blocked on it: one that sends those
+	// and does not read would otherwise grow wbuf without bound until
+	// WriteTimeout. x/net's server uses the same figure.
+	maxQueuedControl = 10000
 )
 
 // conn is one HTTP/2 connection. Everything but the reader's own decoding
@@ -55,6 +60,9 @@ type conn struct {
 	// handedID is the highest stream id whose HEADERS the writer took: a
 	// stream above it never left this process.
 	handedID uint32
+	// ctrlQueued counts the acknowledgements queued since the writer last
+	// took wbuf (queuedControl).
+	ctrlQueued int
 
 	peerMaxStreams uint32
 	peerInitWindow int32
@@ -228,6 +236,7 @@ func (c *conn) writeLoop() {
 		}
 		buf := c.wbuf
 		c.handedID = c.lastOpened()
+		c.ctrlQueued = 0
 		c.wbuf = c.wspare[:0]
 		c.wspare = nil
 		c.mu.Unlock()

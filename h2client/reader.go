@@ -370,6 +370,9 @@ func (r *reader) settings(id uint32, flags http2.Flags, p []byte) error {
 			}
 		}
 	}
+	if err := c.queuedControl(); err != nil {
+		return err
+	}
 	c.fw.WriteSettingsAck()
 	c.kick()
 	c.cl.wake() // more streams may be allowed
@@ -387,8 +390,22 @@ func (r *reader) ping(id uint32, flags http2.Flags, p []byte) error {
 		c.pingOut = false
 		return nil
 	}
+	if err := c.queuedControl(); err != nil {
+		return err
+	}
 	c.fw.WritePing(true, [8]byte(p))
 	c.kick()
+	return nil
+}
+
+// queuedControl counts an acknowledgement about to be queued for the
+// server and fails the connection past maxQueuedControl since the writer
+// last took wbuf. Under mu.
+func (c *conn) queuedControl() error {
+	c.ctrlQueued++
+	if c.ctrlQueued > maxQueuedControl {
+		return connError{http2.ErrCodeEnhanceYourCalm, "the server's PING and SETTINGS frames pile up unacknowledged: it does not read what we write"}
+	}
 	return nil
 }
 
