@@ -188,7 +188,7 @@
 //	  enable: false
 //	  lut-cache-ttl-seconds: 30
 //	port-based-config:                # records arriving on a listener port; each port must be in service.port
-//	  PORT:                           # routing, format, batching, bin-transforms, record-ordering, namespaces
+//	  PORT:                           # routing, format, batching, bin-transforms, filter, transform, expression-errors, record-ordering, namespaces
 //	    routing: {mode: static, destination: NAME}
 //	    namespaces: {NS: {sets: {SET: {}}}}   # overrides on top of the port's block
 //	logging:

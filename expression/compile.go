@@ -21,8 +21,10 @@ import (
 
 // MaxNodes bounds the size of a program (expr's AST nodes). expr has no
 // loops or recursion of its own, so a program's cost grows with its size
-// and with the data its builtins walk (bounded by the VM's memory budget);
-// a program over the bound is refused at load.
+// and with the data its builtins walk: what they allocate is bounded by the
+// VM's memory budget, and loops are not nested (nestedLoop), so their steps
+// are bounded by the record's size. A program over the bound is refused at
+// load.
 const MaxNodes = 1000
 
 // Kind is what a program is for: it fixes the type the result must have.
@@ -163,6 +165,10 @@ func (p *Program) build(src string) error {
 	if err != nil {
 		return err
 	}
+	if at := nestedLoop(tree.Node); at >= 0 {
+		line, col := position(src, at)
+		return &Error{Line: line, Column: col, Msg: "a loop inside a loop's predicate (all, any, map, filter, count… within another) is refused: its steps grow with the product of the lists' lengths, and one record could hold an event loop for minutes; loop over a flattened list instead: any(flatten(map(bins.orders, {#.items})), {# == \"x\"})"}
+	}
 	p.scan(&tree.Node)
 	if p.Kind == Route {
 		p.names = literals(src, tree.Node, nil)
@@ -247,6 +253,9 @@ func (v ptrVisitor) Visit(n *ast.Node) { v(n) }
 
 // compileError turns expr's error into an Error with a 1-based place.
 func compileError(src string, err error) error {
+	if e, ok := err.(*Error); ok {
+		return e // placed already
+	}
 	var fe *file.Error
 	if errors.As(err, &fe) {
 		msg := fe.Message

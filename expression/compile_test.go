@@ -51,6 +51,14 @@ func TestCompileErrors(t *testing.T) {
 		{Route, `gen`, 1, 1, `a route expression returns destination names (a string or a list of strings), not int`},
 		{Value, `set == ""`, 0, 0, ""}, // a bool bin is fine
 		{Filter, strings.Repeat("gen + ", 600) + "gen > 1", 1, 3005, "the expression is too large (over 1000 nodes); split it or simplify it"},
+		// Nested loops over record data: under ten nodes, no allocation,
+		// minutes per record.
+		{Filter, `all(bins.big, {all(bins.big, {all(bins.big, {# >= 0})})})`, 1, 16, "a loop inside a loop's predicate"},
+		{Filter, "gen > 1 &&\n  any(bins.l, {len(filter(bins.l, {# == 1})) > 0})", 2, 20, "a loop inside a loop's predicate"},
+		{Value, `map(bins.l, {map(1..3, {# * 2})})`, 1, 14, "a loop inside a loop's predicate"},
+		// One level, and loops one after another, stay.
+		{Filter, `all(bins.l, {# >= 0}) && any(bins.l, {# == 1})`, 0, 0, ""},
+		{Value, `bins.l | filter(# > 1) | map(# * 2)`, 0, 0, ""},
 	} {
 		_, err := Compile(c.k, c.src)
 		if c.msg == "" {

@@ -53,6 +53,7 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 type scenarioFlags struct {
 	connector, format, proto, size string
 	framing, writeOp, versioning   string
+	dest                           string
 	batch, conns, window           int
 	rate                           float64
 	warmup, measure                time.Duration
@@ -69,6 +70,7 @@ func benchFlagSet(w io.Writer) (*flag.FlagSet, *scenarioFlags) {
 	fs.StringVar(&f.framing, "framing", "", "es-bulk: flat-json documents in Elasticsearch _bulk bodies, posted to a sink path ending /_bulk (xdrhook only; the baseline posts plain flat-json); empty: the format's default framing")
 	fs.StringVar(&f.writeOp, "write-operation", "", "es-bulk write-operation: auto, index, create or update (default auto)")
 	fs.StringVar(&f.versioning, "versioning", "", "es-bulk versioning: none or lut (default none)")
+	fs.StringVar(&f.dest, "dest", "", "sigv4: every request signed (auth aws-sigv4, service lambda); s3: one object per batch, PUT and signed (xdrhook only); empty: a plain HTTP destination")
 	fs.IntVar(&f.batch, "batch", 500, "records per request: 500 (batching on, max-records) or 1 (off); the baseline always sends 1")
 	fs.StringVar(&f.proto, "proto", suite.HTTP1, "http1, http1-pipelined (xdrhook only), h2c, or h2 (over TLS, xdrhook only)")
 	fs.StringVar(&f.size, "size", "typical", "record size: small (~150 B), typical (~1 KB), large (~64 KB)")
@@ -115,7 +117,7 @@ func runBenchOne(args []string, stdout, stderr io.Writer) int {
 	var scenarios []suite.Scenario
 	for _, c := range conns {
 		s := suite.Scenario{Connector: c, Format: f.format, Batch: f.batch, Proto: f.proto, Size: f.size,
-			Framing: f.framing, WriteOp: f.writeOp, Versioning: f.versioning,
+			Framing: f.framing, WriteOp: f.writeOp, Versioning: f.versioning, Dest: f.dest,
 			Conns: f.conns, Window: f.window, Rate: f.rate, Warmup: f.warmup, Measure: f.measure}
 		if f.framing == suite.ESBulk && !formatSet(fs) {
 			s.Format = "flat-json" // es-bulk embeds flat-json documents
