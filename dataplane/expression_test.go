@@ -115,6 +115,43 @@ func TestExpressionPolicies(t *testing.T) {
 	}
 }
 
+// TestRouteEmptySkips: a route expression that returns [] skips the
+// record: answered 0, sent nowhere, counted as skipped (not as filtered,
+// not as an expression error).
+func TestRouteEmptySkips(t *testing.T) {
+	lg := &expression.Logic{
+		Route:   compile(t, expression.Route, `bins.i % 2 == 0 ? ["a"] : []`),
+		OnError: expression.Fail,
+	}
+	a, b := newCapture(t), newCapture(t)
+	e := logicEngine(t, lg, a.srv.URL, b.srv.URL)
+	x := dialXDR(t, e.addr)
+	x.c.Write(frames(10))
+	for i, rc := range x.replies(t, 10, 5*time.Second) {
+		if rc != 0 {
+			t.Errorf("record %d answered %d, want 0", i, rc)
+		}
+	}
+	if got := delivered(t, a); got != "0:- 2:- 4:- 6:- 8:-" {
+		t.Errorf("a: %s", got)
+	}
+	if got := delivered(t, b); got != "" {
+		t.Errorf("b: %s", got)
+	}
+	e.fold()
+	if n := e.m.skipped.Get(); n != 5 {
+		t.Errorf("skipped %d, want 5", n)
+	}
+	if n := e.x.skippedFilter.Get(); n != 0 {
+		t.Errorf("skipped-filter %d, want 0", n)
+	}
+	for i := range sectionNames {
+		if n := e.x.errors[i].Get(); n != 0 {
+			t.Errorf("%s errors: %d", sectionNames[i], n)
+		}
+	}
+}
+
 // delivered lists the records a capture got as "i:d" (d the computed bin,
 // "-" without it), sorted.
 func delivered(t *testing.T, c *capture) string {
