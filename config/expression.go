@@ -267,6 +267,21 @@ func (l *loader) checkTransformSchema(c *Config) {
 	}
 }
 
+// checkPassRoute: with expression-errors pass, a record whose route
+// expression fails goes to the destination named default; without one it
+// is skipped (answered 0, sent nowhere), which "pass" does not suggest.
+func (l *loader) checkPassRoute(c *Config) {
+	seen := map[*Routing]bool{}
+	for _, p := range c.profiles {
+		r, x := p.Routing, p.ExpressionErrors
+		if r == nil || r.Mode != RouteExpression || r.Default != nil || x == nil || x.Policy != expression.Pass || seen[r] {
+			continue
+		}
+		seen[r] = true
+		l.warnf(r.path+".expression", "with expression-errors: pass, a record whose route expression fails goes to the destination named %q; none is defined, so such a record is skipped (answered 0, sent nowhere): define one, or use expression-errors: fail", DefaultDestinationName)
+	}
+}
+
 // describeLogic adds a profile's custom logic to its `check` summary.
 func describeLogic(b *strings.Builder, p *Profile) {
 	if p.Filter != nil {

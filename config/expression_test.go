@@ -160,6 +160,25 @@ transform: {set: {shipped_at: 'now()'}}
 	}
 }
 
+// With expression-errors: pass and no destination named default, a failing
+// route expression skips its record: check says so, where the route is.
+func TestPassRouteWithoutDefaultWarns(t *testing.T) {
+	const route = "routing:\n  mode: expression\n  expression: 'bins.tier == \"gold\" ? [\"audit\"] : [\"search\"]'\n"
+	c := mustParse(t, exprBase+route+"expression-errors: pass\n", nil)
+	want := `config.yml:7: routing.expression: with expression-errors: pass, a record whose route expression fails goes to the destination named "default"; none is defined, so such a record is skipped (answered 0, sent nowhere): define one, or use expression-errors: fail`
+	if len(c.Warnings) != 1 || c.Warnings[0].Error() != want {
+		t.Errorf("warnings %v, want\n%s", c.Warnings, want)
+	}
+	for _, yml := range []string{
+		exprBase + route + "expression-errors: fail\n",
+		exprBase + "  default: {urls: [\"http://127.0.0.1:9400/\"]}\n" + route + "expression-errors: pass\n",
+	} {
+		if c := mustParse(t, yml, nil); len(c.Warnings) != 0 {
+			t.Errorf("warnings %v for\n%s", c.Warnings, yml)
+		}
+	}
+}
+
 // An expression route may name any destination: the checks that follow the
 // routes (es-bulk query parameters, request shaping with batching) see
 // every destination, as for bin routing.

@@ -212,6 +212,7 @@ func (l *loader) crossChecks(c *Config, used map[string]bool) {
 	l.checkESQuery(c)
 	l.checkRequestBatching(c)
 	l.checkTransformSchema(c)
+	l.checkPassRoute(c)
 	l.checkS3(c)
 	s := c.Service
 	for _, port := range s.Ports {
