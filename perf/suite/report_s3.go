@@ -59,6 +59,14 @@ func s3Reading(http, s3 *Result, sha *Micro) string {
 	} else {
 		s = append(s, "What s3 adds per record is the SHA-256 of its share of the body (once per attempt) and a share of one key and one signature per batch of 500; the microbenchmark that measures the hash (auth's BenchmarkSigV4Apply64KiB) is not in this run.")
 	}
+	if s3.SinkRequests > 0 && http.SinkRequests > 0 {
+		per, perHTTP := float64(s3.SinkRecords)/float64(s3.SinkRequests), float64(http.SinkRecords)/float64(http.SinkRequests)
+		s = append(s, fmt.Sprintf("Objects held %.0f records on average, POST bodies %.0f", per, perHTTP))
+		if per < 0.98*perHTTP {
+			s[len(s)-1] += " (the default key-template has a folder per set, so a batch holds one set's records and fills more slowly; more of them close on batch-interval)"
+		}
+		s[len(s)-1] += "."
+	}
 	if d > 0 && s3.RecordsPerSec < http.RecordsPerSec && s3.Cores.Connector < http.Cores.Connector {
 		s = append(s, fmt.Sprintf("The s3 row's connector used %.2f cores to the POST row's %.2f: it was not short of CPU, it waited; and at fewer records/s a batched row spreads each wake-up, system call and reply over fewer records, a likely share of the rest of the difference.",
 			s3.Cores.Connector, http.Cores.Connector))
