@@ -116,7 +116,7 @@ perf: build
 	@mkdir -p $(PERF_OUT)
 	@echo "== microbenchmarks → $(PERF_OUT)/micro.txt"
 	@{ rc=0; for i in $(if $(filter 1 yes true,$(QUICK)),1,1 2 3 4 5); do \
-		$(GO) test -pgo=$(PGO) -run '^$$' -bench . -skip '$(SCALING_BENCH)' -benchmem -benchtime $(if $(filter 1 yes true,$(QUICK)),100ms,200ms) ./wire ./encode ./pool ./dataplane || rc=1; \
+		$(GO) test -pgo=$(PGO) -run '^$$' -bench . -skip '$(SCALING_BENCH)' -benchmem -benchtime $(if $(filter 1 yes true,$(QUICK)),100ms,200ms) ./wire ./encode ./pool ./dataplane ./auth || rc=1; \
 		$(GO) test -pgo=$(PGO) -run '^$$' -bench '$(SCALING_BENCH)' -cpu 1,2 -benchmem -benchtime $(if $(filter 1 yes true,$(QUICK)),200ms,500ms) ./dataplane || rc=1; \
 		done; echo $$rc > $(PERF_OUT)/micro.rc; } | tee $(PERF_OUT)/micro.txt; exit $$(cat $(PERF_OUT)/micro.rc)
 	$(BIN) bench suite --out $(PERF_OUT) --report $(PERF_REPORT) --micro $(PERF_OUT)/micro.txt \

@@ -129,15 +129,21 @@ func (r *refresher[T]) once() (time.Duration, bool) {
 	next := time.Duration(1<<63 - 1)
 	if !exp.IsZero() {
 		c.expires = exp.UnixNano()
-		life := time.Until(exp)
-		next = life * 3 / 4
-		if j := int64(life / 10); j > 0 {
-			next -= time.Duration(rand.Int64N(j))
-		}
+		next = refreshAfter(time.Until(exp))
 	}
 	r.cur.Store(c)
 	r.firstOnce.Do(func() { close(r.first) })
 	return next, true
+}
+
+// refreshAfter is when to refresh credentials valid for life: at three
+// quarters of it, less a random jitter of up to a tenth of it.
+func refreshAfter(life time.Duration) time.Duration {
+	next := life * 3 / 4
+	if j := int64(life / 10); j > 0 {
+		next -= time.Duration(rand.Int64N(j))
+	}
+	return next
 }
 
 func (r *refresher[T]) logFailure(err error) {

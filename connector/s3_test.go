@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/linkedin/goavro/v2"
+	"github.com/vmihailenco/msgpack/v5"
 	"github.com/xdrhook/xdrhook/dataplane"
 	"github.com/xdrhook/xdrhook/wire"
 )
@@ -169,7 +170,7 @@ func readReplies(t *testing.T, r *bufio.Reader, c net.Conn, n int, timeout time.
 	return rcs
 }
 
-var s3KeyRE = regexp.MustCompile(`^/xdr-archive/test/(s1|s2|-)/(\d{4})/(\d\d)/(\d\d)/(\d\d)/(\d+)-node-1-(\d{13})-(\d{8})\.(ndjson|avro)$`)
+var s3KeyRE = regexp.MustCompile(`^/xdr-archive/test/(s1|s2|-)/(\d{4})/(\d\d)/(\d\d)/(\d\d)/(\d+)-node-1-(\d{13})-(\d{8})\.(ndjson|avro|json|msgpack)$`)
 
 // Every record lands once, in an object of its set named after the
 // object's first record; keys are unique; every record is answered 0.
@@ -282,6 +283,172 @@ func TestS3ObjectsAvroOCF(t *testing.T) {
 
 // A record is answered only after its object's PUT returned: while the
 // store holds the PUT, no reply comes.
+// s3Rec is what the object tests read back of a record: enough to tell
+// which record it is and that it sits in the right object.
+type s3Rec struct {
+	set, userKey string
+	lut          int64
+}
+
+// checkS3Objects decodes every stored object with decode and checks what
+// TestS3ObjectsNDJSON checks: the key's extension and the content type,
+// every record in an object of its set named after its first record's LUT,
+// every record exactly once.
+func checkS3Objects(t *testing.T, store *s3Store, n int, ext, contentType string, decode func(key string, body []byte) []s3Rec) {
+	t.Helper()
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	seen := map[string]int{}
+	for key, body := range store.objects {
+		m := s3KeyRE.FindStringSubmatch(key)
+		if m == nil || m[9] != ext {
+			t.Errorf("key %q: want a key ending .%s matching %s", key, ext, s3KeyRE)
+			continue
+		}
+		if ct := store.types[key]; ct != contentType {
+			t.Errorf("%s: content type %q, want %q", key, ct, contentType)
+		}
+		recs := decode(key, body)
+		if len(recs) == 0 {
+			t.Errorf("%s: no record", key)
+		}
+		for i, r := range recs {
+			if r.set != m[1] {
+				t.Errorf("%s: a record of set %q", key, r.set)
+			}
+			if i == 0 && strconv.FormatInt(r.lut, 10) != m[6] {
+				t.Errorf("%s: first record's LUT %d, key says %s", key, r.lut, m[6])
+			}
+			seen[r.userKey]++
+		}
+	}
+	for i := range n {
+		if k := "k" + strconv.Itoa(i); seen[k] != 1 {
+			t.Errorf("record %s stored %d times", k, seen[k])
+		}
+	}
+	if len(seen) != n {
+		t.Errorf("%d distinct records stored, sent %d", len(seen), n)
+	}
+}
+
+func runS3Objects(t *testing.T, format string, n int) *s3Store {
+	t.Helper()
+	store := newS3Store(t)
+	c := startS3Engine(t, fmt.Sprintf(s3TestConfig, "%[1]s", "%[2]s", format), store)
+	recs := s3Records(n, time.Date(2026, 12, 7, 1, 30, 0, 0, time.UTC).UnixMilli())
+	sendAll(t, c, recs)
+	if rcs := readReplies(t, bufio.NewReader(c), c, len(recs), 10*time.Second); !bytes.Equal(rcs, make([]byte, len(recs))) {
+		t.Fatalf("result codes %v, want all 0", rcs)
+	}
+	return store
+}
+
+// json with framing json-array: each object is one JSON array of typed
+// json messages, .json, application/json; read with encoding/json.
+func TestS3ObjectsJSONArray(t *testing.T) {
+	store := runS3Objects(t, "{mode: json, framing: json-array}", 150)
+	checkS3Objects(t, store, 150, "json", "application/json", func(key string, body []byte) []s3Rec {
+		var msgs []struct {
+			Msg  string `json:"msg"`
+			Key  []any  `json:"key"`
+			LUT  int64  `json:"lut"`
+			Bins []struct {
+				Name  string `json:"name"`
+				Type  string `json:"type"`
+				Value int64  `json:"value"`
+			} `json:"bins"`
+		}
+		if err := json.Unmarshal(body, &msgs); err != nil {
+			t.Fatalf("%s: not a JSON array of messages: %v: %.200s", key, err, body)
+		}
+		var out []s3Rec
+		for _, m := range msgs {
+			if m.Msg != "write" || len(m.Key) != 4 || m.Key[0] != "test" || len(m.Bins) != 1 || m.Bins[0].Name != "i" || m.Bins[0].Type != "int" {
+				t.Fatalf("%s: message %+v", key, m)
+			}
+			set, _ := m.Key[1].(string)
+			if set == "" {
+				set = "-"
+			}
+			uk, _ := m.Key[3].(string)
+			if want := "k" + strconv.FormatInt(m.Bins[0].Value, 10); uk != want {
+				t.Errorf("%s: user key %q with bin i %d", key, uk, m.Bins[0].Value)
+			}
+			out = append(out, s3Rec{set: set, userKey: uk, lut: m.LUT})
+		}
+		return out
+	})
+}
+
+// message-pack: each object is one MessagePack array of messages
+// (msgpack-array), .msgpack, application/x-msgpack; read with
+// vmihailenco/msgpack, not our encoder's reader.
+func TestS3ObjectsMsgPackArray(t *testing.T) {
+	store := runS3Objects(t, "{mode: message-pack}", 150)
+	checkS3Objects(t, store, 150, "msgpack", "application/x-msgpack", func(key string, body []byte) []s3Rec {
+		var msgs []any
+		if err := msgpack.Unmarshal(body, &msgs); err != nil {
+			t.Fatalf("%s: not a MessagePack array: %v", key, err)
+		}
+		var out []s3Rec
+		for _, v := range msgs {
+			// write: [1, 1, [key, gen, exp, lut, bins, partial]], key: [ns, set|nil, digest, userKey|nil]
+			m, _ := v.([]any)
+			if len(m) != 3 || mpInt(m[0]) != 1 || mpInt(m[1]) != 1 {
+				t.Fatalf("%s: message %v", key, v)
+			}
+			w, _ := m[2].([]any)
+			if len(w) < 5 {
+				t.Fatalf("%s: write %v", key, m[2])
+			}
+			k, _ := w[0].([]any)
+			bins, _ := w[4].([]any)
+			if len(k) != 4 || k[0] != "test" || len(bins) != 1 {
+				t.Fatalf("%s: key %v bins %v", key, w[0], w[4])
+			}
+			bin, _ := bins[0].([]any)
+			if len(bin) != 4 || bin[0] != "i" {
+				t.Fatalf("%s: bin %v", key, bins[0])
+			}
+			set, _ := k[1].(string)
+			if set == "" {
+				set = "-"
+			}
+			uk, _ := k[3].(string)
+			if want := "k" + strconv.FormatInt(mpInt(bin[3]), 10); uk != want {
+				t.Errorf("%s: user key %q with bin i %v", key, uk, bin[3])
+			}
+			out = append(out, s3Rec{set: set, userKey: uk, lut: mpInt(w[3])})
+		}
+		return out
+	})
+}
+
+// mpInt is a MessagePack integer as the generic decoder returns it (the
+// smallest Go type of its encoding); -1<<63 for anything else.
+func mpInt(v any) int64 {
+	switch x := v.(type) {
+	case int8:
+		return int64(x)
+	case int16:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case int64:
+		return x
+	case uint8:
+		return int64(x)
+	case uint16:
+		return int64(x)
+	case uint32:
+		return int64(x)
+	case uint64:
+		return int64(x)
+	}
+	return -1 << 63
+}
+
 func TestS3AnswerAfterPut(t *testing.T) {
 	store := newS3Store(t)
 	store.hold = make(chan struct{})

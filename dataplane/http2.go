@@ -31,6 +31,7 @@ type http2Sender struct {
 	eps    []endpoint
 	cls    []*h2client.Client
 	auth   []string // :authority per endpoint
+	origin []string // scheme://authority per endpoint: the signed URL's prefix
 	path   []string // :path of the configured URL per endpoint
 	scheme []string
 	static []hpack.HeaderField // the destination's headers, names in lower case
@@ -66,6 +67,7 @@ func NewHTTP2Sender(o HTTPOptions) (Sender, error) {
 		authority := ep.origin[len(ep.scheme)+3:]
 		authority = strings.ToLower(authority)
 		s.auth = append(s.auth, authority)
+		s.origin = append(s.origin, ep.scheme+"://"+authority)
 		s.scheme = append(s.scheme, ep.scheme)
 		s.path = append(s.path, urlPath(ep.url))
 		ho := h2client.Options{
@@ -261,7 +263,7 @@ func (s *http2Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 		c.set("xdrhook-records", strconv.Itoa(r.Records), true)
 	}
 	if s.o.Auth != nil {
-		target := s.scheme[i] + "://" + s.auth[i] + path
+		target := c.a.join(s.origin[i], path) // in the arena: a concatenation would allocate per request
 		if err := authorize(s.o.Auth, r, method, target, body, c); err != nil {
 			return 0, 0, err
 		}
@@ -289,6 +291,11 @@ func (s *http2Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 		ra = parseRetryAfter(c.resp.RetryAfter, time.Now())
 	}
 	return status, ra, nil
+}
+
+// join is x followed by y, in the arena.
+func (a *arena) join(x, y string) string {
+	return a.concat(x, unsafe.Slice(unsafe.StringData(y), len(y)))
 }
 
 // concat is pre followed by b, in the arena.

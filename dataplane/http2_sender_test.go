@@ -1,6 +1,8 @@
 package dataplane
 
 import (
+	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"net"
@@ -14,6 +16,9 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/h2c"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/xdrhook/xdrhook/auth"
 	"github.com/xdrhook/xdrhook/h2client/h2ctest"
 	"github.com/xdrhook/xdrhook/shape"
 )
@@ -160,6 +165,53 @@ func TestURLPath(t *testing.T) {
 	} {
 		if got := urlPath(u); got != want {
 			t.Errorf("%s: %q, want %q", u, got, want)
+		}
+	}
+}
+
+// A SigV4-signed request over h2c: the signature, its headers and the URL
+// it signs (built per request) stay within the budget of 2 allocations per
+// request (issue 17); the sender builds the URL in its arena, so 0.
+func TestHTTP2SenderSigV4Allocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	srv, err := h2ctest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	a := auth.NewSigV4WithCredentials(auth.Spec{Type: auth.TypeAWSSigV4, Service: "lambda"}, "eu-west-1",
+		credentials.NewStaticCredentialsProvider("AKID", "SECRET", "TOKEN"), auth.Options{})
+	defer a.Close()
+	if err := a.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	snd, err := newTestHTTP2(HTTPOptions{URLs: []string{"http://" + srv.Addr + "/ingest"}, MaxConnsPerEndpoint: 1, Auth: a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snd.Close()
+	body := bytes.Repeat([]byte("x"), 1024)
+	for _, r := range []*Request{
+		{Body: body, ContentType: "application/json", Records: 1},
+		{Body: body, ContentType: "application/json", Records: 1, Path: []byte("/fn/k1")}, // a per-record path
+	} {
+		do := func() {
+			if st, _, err := snd.Do(r, time.Now().Add(5*time.Second)); err != nil || st != 200 {
+				t.Fatalf("status %d, %v", st, err)
+			}
+		}
+		for i := 0; i < 100; i++ {
+			do()
+		}
+		n := testing.AllocsPerRun(1000, do)
+		t.Logf("path %q: %.2f allocations per signed request", r.Path, n)
+		if n > 2 {
+			t.Fatalf("path %q: %.2f allocations per signed request, budget 2", r.Path, n)
+		}
+		if n != 0 {
+			t.Errorf("path %q: %.2f allocations per signed request, want 0", r.Path, n)
 		}
 	}
 }

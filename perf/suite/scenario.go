@@ -260,7 +260,11 @@ func (s *Scenario) Name() string {
 	if s.Proto == H2 {
 		p = "h2 (TLS)"
 	}
-	return fmt.Sprintf("%s · %s · %s · %s", s.FormatLabel(), b, p, s.Size)
+	n := fmt.Sprintf("%s · %s · %s · %s", s.FormatLabel(), b, p, s.Size)
+	if s.Rate > 0 {
+		n += " · at " + human(s.Rate) + "/s" // a fixed-rate row: not the same measurement as the full-speed one
+	}
+	return n
 }
 
 // Key names the scenario's files.

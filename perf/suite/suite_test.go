@@ -451,26 +451,82 @@ func TestSigV4Scenario(t *testing.T) {
 		t.Error("a baseline SigV4 row normalizes")
 	}
 	for _, quick := range []bool{false, true} {
-		n, plain := 0, false
+		n, nRate, plain, plainRate := 0, 0, false, false
+		keys, names := map[string]bool{}, map[string]bool{}
 		for _, m := range (&Options{Quick: quick}).matrix() {
 			m.Normalize()
-			n += b2i(m.Dest == DestSigV4)
-			plain = plain || (m.Connector == Ours && m.Format == "json" && m.Batch == 1 && m.Proto == HTTP1 && m.Size == "typical" && m.Dest == "")
+			name := m.Connector + " " + m.Name() // a baseline row is named as the xdrhook row it is compared with
+			if keys[m.Key()] || names[name] {
+				t.Errorf("quick %v: %s / %s twice in the matrix", quick, m.Key(), name)
+			}
+			keys[m.Key()], names[name] = true, true
+			isPlain := m.Connector == Ours && m.Format == "json" && m.Batch == 1 && m.Proto == HTTP1 && m.Size == "typical" && m.Dest == ""
+			if m.Rate == 0 {
+				n += b2i(m.Dest == DestSigV4)
+				plain = plain || isPlain
+			} else {
+				nRate += b2i(m.Dest == DestSigV4 && m.Rate == SigV4Rate)
+				plainRate = plainRate || (isPlain && m.Rate == SigV4Rate)
+			}
 		}
-		if n != 1 || !plain {
-			t.Errorf("quick %v: %d SigV4 rows, unsigned row %v", quick, n, plain)
+		// The fixed-rate pair is two more runs: the full matrix only.
+		if n != 1 || !plain || nRate != b2i(!quick) || plainRate != !quick {
+			t.Errorf("quick %v: %d SigV4 rows, unsigned row %v; at %d/s: %d SigV4 rows, unsigned row %v", quick, n, plain, SigV4Rate, nRate, plainRate)
 		}
+	}
+	pair := SigV4RatePair()
+	for i := range pair {
+		pair[i].Normalize()
+	}
+	if got := pair[1].Name(); got != "json + SigV4 · 1 per request · HTTP/1.1 · typical · at 10k/s" {
+		t.Errorf("fixed-rate name %q", got)
+	}
+	if got := pair[0].Key(); got != "xdrhook-json-b1-http1-typical-c8-w64-r10000" {
+		t.Errorf("fixed-rate key %q", got)
 	}
 	unsigned := s
 	unsigned.Dest = ""
-	rep := &Report{Matrix: []Result{
-		{Scenario: unsigned, Name: unsigned.Name(), OK: true, RecordsPerSec: 20000, CPUSecPerMillion: 30},
-		{Scenario: s, Name: s.Name(), OK: true, RecordsPerSec: 19000, CPUSecPerMillion: 32.5},
-	}}
+	res := func(s Scenario, rate, cpu float64) Result {
+		return Result{Scenario: s, Name: s.Name(), OK: true, RecordsPerSec: rate, CPUSecPerMillion: cpu, AllocsPerRecord: 0.01}
+	}
+	rep := &Report{Matrix: []Result{res(unsigned, 29000, 32), res(s, 20000, 44.5), res(pair[0], 9990, 55), res(pair[1], 10010, 57.2)},
+		Micro: []Micro{{Pkg: "auth", Name: "SigV4Apply1KiB", NsPerOp: 2500, AllocsPerOp: 0, Metrics: map[string]float64{"cpu-ns/op": 2100}}}}
+	rep.Comparisons = compare(rep.Matrix)
 	var b strings.Builder
 	rep.writeSigV4(&b)
-	if !strings.Contains(b.String(), "| CPU-µs / record | 30.00 | 32.50 | +2.50 |") {
-		t.Errorf("report:\n%s", b.String())
+	for _, want := range []string{
+		"costs 2.10 µs of CPU and 0 allocations per request in this run's microbenchmarks",
+		"| full speed: records/s | 29,000 | 20,000 | 0.690× |",
+		"| full speed: CPU-µs / record | 32.00 | 44.50 | +12.50 |",
+		"| offered 10k/s: records/s delivered | 9,990 | 10,010 | 1.002× |",
+		"| offered 10k/s: CPU-µs / record | 55.00 | 57.20 | +2.20 |",
+		"At full speed the signed row delivered 0.69× the records/s of the unsigned one and cost +12.50 CPU-µs per record.",
+		"The unsigned row shows it: 32.00 CPU-µs per record at 29k records/s, 55.00 at 10k/s offered.",
+		"both rows delivered it (9,990 and 10,010), and the signed one cost +2.20 CPU-µs per record (+4.0%)",
+		"The microbenchmark's 2.10 µs",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+	// Fixed-rate rows are not throughput: no comparison with the baseline.
+	for _, c := range rep.Comparisons {
+		if strings.Contains(c.Name, "at 10k/s") {
+			t.Errorf("comparison of a fixed-rate row: %+v", c)
+		}
+	}
+	// A rate the machine did not hold is said so; a quick run (no pair) says the pair is missing.
+	rep.Matrix[3].RecordsPerSec = 8000
+	b.Reset()
+	rep.writeSigV4(&b)
+	if !strings.Contains(b.String(), "the rows delivered only 9,990 and 8,000: the machine did not hold the rate") || strings.Contains(b.String(), "both rows delivered it") {
+		t.Errorf("rate not held:\n%s", b.String())
+	}
+	rep.Matrix = rep.Matrix[:2]
+	b.Reset()
+	rep.writeSigV4(&b)
+	if !strings.Contains(b.String(), "| full speed: CPU-µs / record | 32.00 | 44.50 | +12.50 |") || !strings.Contains(b.String(), "is not in this run") || strings.Contains(b.String(), "offered 10k/s") {
+		t.Errorf("quick report:\n%s", b.String())
 	}
 }
 
@@ -479,4 +535,37 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// The s3 section's text comes from its rows and the hash benchmark.
+func TestS3Report(t *testing.T) {
+	s3 := S3Scenario
+	s3.Normalize()
+	post := s3
+	post.Dest = ""
+	rep := &Report{Matrix: []Result{
+		{Scenario: post, Name: post.Name(), OK: true, RecordsPerSec: 250000, CPUSecPerMillion: 3.2, MBPerSecOut: 270, Cores: Cores{Connector: 0.8}, SinkRecords: 998000, SinkRequests: 2000},
+		{Scenario: s3, Name: s3.Name(), OK: true, RecordsPerSec: 150000, CPUSecPerMillion: 4.4, MBPerSecOut: 162, Cores: Cores{Connector: 0.66}, SinkRecords: 430000, SinkRequests: 1000},
+	}, Micro: []Micro{{Pkg: "auth", Name: "SigV4Apply64KiB", NsPerOp: 50000, Metrics: map[string]float64{"cpu-ns/op": 45875.2}}}}
+	var b strings.Builder
+	rep.writeS3(&b)
+	for _, want := range []string{
+		"| CPU-s / M records | 3.20 | 4.40 | 1.375× |", "| records/s | 250,000 | 150,000 | 0.600× |",
+		"The s3 row cost 1.20 CPU-µs per record more than POSTing the same batches (1.38×) and delivered 0.60× the records/s.",
+		// 45875.2 ns / 64 KiB = 0.7 ns per byte; 162 MB/s / 150k/s = 1080 bytes
+		"1080 bytes at 0.73 ms per MiB (auth's BenchmarkSigV4Apply64KiB) is 0.76 µs, 63% of the difference.",
+		"used 0.66 cores to the POST row's 0.80: it was not short of CPU",
+		"Objects held 430 records on average, POST bodies 499 (the default key-template has a folder per set",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+	// Cheaper and no benchmark: said as measured, no share claimed.
+	rep.Matrix[1].CPUSecPerMillion, rep.Micro = 3.0, nil
+	b.Reset()
+	rep.writeS3(&b)
+	if !strings.Contains(b.String(), "cost 0.20 CPU-µs per record less") || !strings.Contains(b.String(), "is not in this run") || strings.Contains(b.String(), "% of the difference") || strings.Contains(b.String(), "not short of CPU") {
+		t.Errorf("report:\n%s", b.String())
+	}
 }
