@@ -190,14 +190,6 @@ func espLookup(path string) *ESPKey {
 	return nil
 }
 
-// espOnlyKeys are implemented keys that xdrhook's own configs have no
-// reason to write (they exist for ESP's): their presence marks an ESP config.
-var espOnlyKeys = map[string]bool{
-	"service.cluster-name": true, "service.tls.key-store": true, "service.tls.trust-store": true,
-	"destinations.*.tls.key-store": true, "destinations.*.tls.trust-store": true,
-	"destinations.*.health-check": true, "destinations.*.connection-ttl": true,
-}
-
 // espUnknown handles a key that is not a field: an ESP key warned or
 // refused by the table. It reports whether the table knew the key.
 func (l *loader) espUnknown(k *yaml.Node, path string) bool {
@@ -206,7 +198,6 @@ func (l *loader) espUnknown(k *yaml.Node, path string) bool {
 	if e == nil {
 		return false
 	}
-	l.espSeen = true
 	switch e.Status {
 	case ESPWarned:
 		l.warns = append(l.warns, &Problem{File: l.file, Line: k.Line, Path: p, Msg: "an ESP key with " + e.Note})
@@ -305,21 +296,17 @@ func ESPKeysMarkdown() string {
 }
 
 // espNotes says where an ESP config behaves differently without being
-// wrong: a destination that omits protocol (DESIGN.md, "Default protocol").
-// A config is taken for ESP's when it has a key only ESP's configs have
-// (one warned or mapped, a Java store, a health check, ...): xdrhook's own
-// configs are not told about ESP.
+// wrong: a destination that omits protocol gets HTTP_1_1, where ESP's gets
+// HTTP_2 (DESIGN.md, "Default protocol"). The note is for every config ESP
+// could have read, that is one with no key but ESP's: a plain ESP config
+// (urls, routing, format) has nothing else to tell it by. A key only
+// xdrhook has (framing, auth, request, tls.ca-file, ...) shows the config
+// was written for xdrhook, whose default it then is.
 func (l *loader) espNotes(c *Config) {
-	esp := l.espSeen
 	for p := range l.lines {
-		e := espLookup(p)
-		if e != nil && (e.Status == ESPMapped || espOnlyKeys[e.Path]) {
-			esp = true
-			break
+		if !espCompatible(p) {
+			return
 		}
-	}
-	if !esp {
-		return
 	}
 	for _, name := range c.DestinationNames {
 		p := join("destinations", name)
@@ -329,6 +316,48 @@ func (l *loader) espNotes(c *Config) {
 		c.Notes = append(c.Notes, &Problem{File: l.file, Line: l.line(p), Path: p + ".protocol",
 			Msg: "not set: xdrhook sends HTTP/1.1 (HTTP_1_1), where ESP defaults to HTTP/2; write protocol: HTTP_2 to keep ESP's behaviour (DESIGN.md: Default protocol)"})
 	}
+}
+
+// espCompatible reports whether a key path of a config file could be in an
+// ESP config: it is a key of ESP's table, inside one (health-check's keys,
+// a store's; not tls.ca-file: tls has rows for ESP's keys), or a section
+// holding some (destinations.NAME, namespaces).
+func espCompatible(path string) bool {
+	for strings.HasSuffix(path, "]") {
+		path = parent(path)
+	}
+	for q := path; q != ""; q = parent(q) {
+		// Inside a row with rows of its own (tls), only those count.
+		if e := espLookup(q); e != nil && (q == path || !espHasSubrows(e.Path)) {
+			return true
+		}
+	}
+	g := espGeneric(path)
+	within := []string{g}
+	for _, prefix := range []string{"namespaces.*.sets.*.", "namespaces.*."} {
+		if rest, ok := strings.CutPrefix(g, prefix); ok {
+			within = append(within, rest)
+			break
+		}
+	}
+	for _, e := range ESPKeys {
+		for _, w := range within {
+			if strings.HasPrefix(e.Path, w+".") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// espHasSubrows reports whether the table has rows under path.
+func espHasSubrows(path string) bool {
+	for _, e := range ESPKeys {
+		if strings.HasPrefix(e.Path, path+".") {
+			return true
+		}
+	}
+	return false
 }
 
 // espMaxQueued maps max-request-queued-per-endpoint onto the destination's

@@ -234,3 +234,64 @@ logging: {format: simple, file: /var/log/x.log}
 		t.Fatalf("ports %v, store type %q, warnings %v then %v", c1.Service.Ports, c1.Service.TLS.KeyStore.Type, c1.Warnings, c2.Warnings)
 	}
 }
+
+// A config with only keys ESP has, however plain, is noted for each
+// destination without protocol; a key only xdrhook has (here
+// http1-pipelining, logging.level) shows it was written for xdrhook, and protocol set silences it.
+func TestESPDefaultProtocolNote(t *testing.T) {
+	plain := `service:
+  port: 8901
+  manage: {address: 127.0.0.1, port: 8902}
+destinations:
+  a: {urls: [http://127.0.0.1:8080/]}
+  b:
+    urls: [http://127.0.0.1:8081/]
+    protocol: HTTP_1_1
+  c: {urls: [http://127.0.0.1:8082/, http://127.0.0.1:8083/]}
+routing: {mode: static-multi-destination, destinations: [a, b, c]}
+format: {mode: flat-json, metadata-key: metadata}
+namespaces:
+  test:
+    sets:
+      s: {routing: {mode: static, destination: a}, bin-transforms: {map: {x: y}}}
+`
+	notes := func(yml string) string {
+		t.Helper()
+		c, err := parse(t, yml, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, n := range c.Notes {
+			got = append(got, n.Error())
+		}
+		if len(c.Warnings) != 0 {
+			t.Fatalf("warnings %v", c.Warnings)
+		}
+		return strings.Join(got, "\n")
+	}
+	const msg = ".protocol: not set: xdrhook sends HTTP/1.1 (HTTP_1_1), where ESP defaults to HTTP/2; write protocol: HTTP_2 to keep ESP's behaviour (DESIGN.md: Default protocol)"
+	want := "config.yml:5: destinations.a" + msg + "\nconfig.yml:9: destinations.c" + msg
+	if got := notes(plain); got != want {
+		t.Fatalf("notes:\n%s\nwant:\n%s", got, want)
+	}
+	for _, xdrhookOnly := range []string{
+		strings.Replace(plain, "a: {urls: [http://127.0.0.1:8080/]}", "a: {urls: [http://127.0.0.1:8080/], http1-pipelining: false}", 1),
+		plain + "logging: {level: debug}\n",
+	} {
+		if got := notes(xdrhookOnly); got != "" {
+			t.Fatalf("xdrhook config noted:\n%s", got)
+		}
+	}
+	for path, want := range map[string]bool{
+		"destinations.a": true, "destinations.a.health-check.interval-seconds": true,
+		"namespaces.n.sets.s.bin-transforms.map.x": true, "namespaces.n.sets": true, "service.manage.port": true,
+		"destinations.a.tls.key-store.store-file": true, "port-based-config.8901.routing.mode": true,
+		"destinations.a.urls[1]": true, "format.framing": false, "destinations.a.auth": false, "logging.level": false,
+		"destinations.a.tls.ca-file": false, "wibble": false,
+	} {
+		if espCompatible(path) != want {
+			t.Errorf("espCompatible(%q) = %v", path, !want)
+		}
+	}
+}
