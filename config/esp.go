@@ -80,6 +80,8 @@ var ESPKeys = []ESPKey{
 	{Path: "destinations.*.connection-ttl", Status: ESPImplemented},
 	{Path: "destinations.*.health-check", Status: ESPImplemented, Note: "call-timeout, interval-seconds, healthy-threshold (and xdrhook's unhealthy-threshold, path, method, expected-status)"},
 	{Path: "destinations.*.http2-max-concurrent-streams", Status: ESPImplemented},
+	{Path: "destinations.*.headers", Status: ESPImplemented, Note: "Name: value; ESP's static: {Name: value} is taken as the same; other mappings are errors (per-record headers are request.headers)"},
+	{Path: "destinations.*.http-success-status-codes", Status: ESPImplemented, Note: "codes and ranges such as 200-299 (the default)"},
 	{Path: "destinations.*.tls", Status: ESPImplemented},
 	{Path: "destinations.*.tls.key-store", Status: ESPImplemented, Note: "JKS or PKCS12; or cert-file and key-file (PEM)"},
 	{Path: "destinations.*.tls.trust-store", Status: ESPImplemented, Note: "JKS or PKCS12; or ca-file (PEM)"},
@@ -111,12 +113,23 @@ var ESPKeys = []ESPKey{
 	{Path: "format.metadata-key", Status: ESPImplemented},
 	{Path: "format.schema", Status: ESPImplemented},
 	{Path: "format.schema-file", Status: ESPImplemented},
+	{Path: "format.stringify-map-keys", Status: ESPMapped, Note: "true (ESP's default) is what xdrhook always does: integer map keys become strings; false refused",
+		Refuse: func(v string) string {
+			if strings.EqualFold(v, "false") {
+				return stringifyFalse
+			}
+			return ""
+		}},
 	{Path: "format.class", Status: ESPRefused, Note: customCode},
 	{Path: "format.params", Status: ESPRefused, Note: customCode},
 	{Path: "batching.enabled", Status: ESPImplemented},
 	{Path: "batching.max-records", Status: ESPImplemented, Note: "default 500, not unbounded"},
+	{Path: "batching.max-bytes", Status: ESPImplemented, Note: "default 1 MiB, not unbounded"},
 	{Path: "batching.batch-interval", Status: ESPImplemented, Note: "default 50 ms, not 8 s"},
+	{Path: "bin-transforms.include", Status: ESPImplemented, Note: "type: all, none or specified with bins"},
+	{Path: "bin-transforms.exclude", Status: ESPImplemented, Note: "type: all, none or specified with bins; exclude wins over include"},
 	{Path: "bin-transforms.map", Status: ESPImplemented},
+	{Path: "bin-transforms.transforms", Status: ESPRefused, Note: "ESP's name transforms (uppercase, lowercase, ...) are not implemented: rename bins with bin-transforms.map (old: new), or with transform.set and transform.remove expressions"},
 	{Path: "custom-transformer", Status: ESPRefused, Note: customCode},
 	{Path: "message-transformer", Status: ESPRefused, Note: customCode},
 	{Path: "namespaces.*.routing", Status: ESPImplemented},
@@ -124,6 +137,7 @@ var ESPKeys = []ESPKey{
 	{Path: "namespaces.*.bin-transforms", Status: ESPImplemented},
 	{Path: "namespaces.*.record-ordering", Status: ESPImplemented},
 	{Path: "namespaces.*.custom-transformer", Status: ESPRefused, Note: customCode},
+	{Path: "namespaces.*.sets", Status: ESPImplemented, Note: "per set: routing, format, batching, bin-transforms"},
 	{Path: "namespaces.*.sets.*.routing", Status: ESPImplemented},
 	{Path: "namespaces.*.sets.*.format", Status: ESPImplemented},
 	{Path: "namespaces.*.sets.*.bin-transforms", Status: ESPImplemented},
@@ -359,6 +373,34 @@ func espHasSubrows(path string) bool {
 	}
 	return false
 }
+
+// espStaticHeaders reports whether p is destinations.NAME.headers.static:
+// ESP nests a destination's fixed headers there; xdrhook takes them as if
+// written under headers.
+func espStaticHeaders(p string) bool {
+	return espGeneric(p) == "destinations.*.headers.static"
+}
+
+// espHeadersHint completes the error for a mapping among a destination's
+// headers: what ESP's shape and xdrhook's are.
+func espHeadersHint(p string) string {
+	if g := espGeneric(parent(p)); g != "destinations.*.headers" {
+		return ""
+	}
+	return ": headers are Name: value (ESP's static: {Name: value} is taken too); headers computed per record are request.headers"
+}
+
+// espStringifyMapKeys accepts ESP's format.stringify-map-keys: true (its
+// default) is what every xdrhook encoder does with an integer map key (an
+// Avro map key, a JSON object name: its decimal text); false asks for
+// something else, which xdrhook does not write.
+func (l *loader) espStringifyMapKeys(r *rawFormat, p string) {
+	if r.StringifyMapKeys != nil && !*r.StringifyMapKeys {
+		l.errorf(p+".stringify-map-keys", "%s", stringifyFalse)
+	}
+}
+
+const stringifyFalse = "false: xdrhook always writes integer map keys as strings (Avro map keys and JSON object names are strings); remove the key or set it to true"
 
 // espMaxQueued maps max-request-queued-per-endpoint onto the destination's
 // queue bound: xdrhook queues per destination, so per endpoint × URLs.

@@ -295,3 +295,80 @@ namespaces:
 		}
 	}
 }
+
+// Every key ESP's documentation documents has a row (itself, or a row with
+// no rows under it that holds it: health-check's keys): the list in
+// testdata cites the pages.
+func TestESPDocumentedKeys(t *testing.T) {
+	b, err := os.ReadFile("testdata/esp-documented-keys.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for i, line := range strings.Split(string(b), "\n") {
+		key := strings.TrimSpace(line)
+		if key == "" || strings.HasPrefix(key, "#") {
+			continue
+		}
+		n++
+		covered := false
+		for q := key; q != "" && !covered; q = parent(q) {
+			e := espTable[q]
+			covered = e != nil && (q == key || !espHasSubrows(q))
+		}
+		if !covered {
+			t.Errorf("esp-documented-keys.txt:%d: %s has no row in ESPKeys", i+1, key)
+		}
+	}
+	if n < 50 {
+		t.Fatalf("%d keys read: the list is truncated", n)
+	}
+}
+
+// The ESP keys added from its pages: headers in ESP's static: {...} are the
+// destination's headers; stringify-map-keys: true is accepted and false
+// refused; bin-transforms.transforms refused, pointing to map.
+func TestESPHeadersStringifyTransforms(t *testing.T) {
+	c, err := parse(t, `destinations:
+  d:
+    urls: [http://127.0.0.1:8080/]
+    headers:
+      X-Plain: a
+      static:
+        X-Tenant: east
+        Authorization: Bearer t
+    http-success-status-codes: [200, 202]
+routing: {mode: static, destination: d}
+format: {mode: json, stringify-map-keys: true}
+bin-transforms:
+  include: {type: specified, bins: [a, b]}
+  exclude: {type: specified, bins: [b]}
+`, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(c.Destinations["d"].Headers); got != "[{X-Plain a false} {X-Tenant east false} {Authorization Bearer t false}]" {
+		t.Fatalf("headers %s", got)
+	}
+	// A value from the environment is a secret there too.
+	c, err = parse(t, "destinations: {d: {urls: [http://127.0.0.1:8080/], headers: {static: {Authorization: \"Bearer ${TOK}\"}}}}\nrouting: {mode: static, destination: d}\n", map[string]string{"TOK": "sekrit"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if h := c.Destinations["d"].Headers; len(h) != 1 || h[0].Value != "Bearer sekrit" || !h[0].FromEnv {
+		t.Fatalf("headers %+v", h)
+	}
+	if err := c.WriteYAML(&out); err != nil || strings.Contains(out.String(), "sekrit") {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	wantErrs(t, minimal+"format: {mode: avro, stringify-map-keys: false}\n", nil,
+		"config.yml:5: format.stringify-map-keys: "+stringifyFalse)
+	wantErrs(t, minimal+"namespaces: {users: {sets: {premium: {bin-transforms: {transforms: [uppercase]}}}}}\n", nil,
+		"config.yml:5: namespaces.users.sets.premium.bin-transforms.transforms: an ESP key xdrhook does not honour: ESP's name transforms (uppercase, lowercase, ...) are not implemented: rename bins with bin-transforms.map (old: new), or with transform.set and transform.remove expressions")
+	wantErrs(t, "destinations: {d: {urls: [http://127.0.0.1:8080/], headers: {dynamic: {X-A: b}}}}\nrouting: {mode: static, destination: d}\n", nil,
+		"config.yml:1: destinations.d.headers.dynamic: want a string, got a mapping: headers are Name: value (ESP's static: {Name: value} is taken too); headers computed per record are request.headers")
+	// static elsewhere is a name like any other.
+	wantErrs(t, minimal+"bin-transforms: {map: {static: {a: b}}}\n", nil,
+		"config.yml:5: bin-transforms.map.static: want a string, got a mapping")
+}

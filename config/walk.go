@@ -63,9 +63,14 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string, depth int) {
 		return
 	case orderedMapType:
 		l.walkMap(n, path, func(v *yaml.Node, p string) {
-			if v.Kind != yaml.ScalarNode {
-				l.problem(v.Line, p, "want a string, got "+l.describe(v, p))
+			if v.Kind == yaml.ScalarNode {
+				return
 			}
+			if espStaticHeaders(p) && v.Kind == yaml.MappingNode {
+				l.walk(v, orderedMapType, p, depth+1)
+				return
+			}
+			l.problem(v.Line, p, "want a string, got "+l.describe(v, p)+espHeadersHint(p))
 		})
 		return
 	case exprTextType:
