@@ -178,3 +178,85 @@ func TestESPCorpusCustomCode(t *testing.T) {
 		t.Fatalf("problem: %v", err)
 	}
 }
+
+// espDocsURLs are the URLs we wrote into the docs-page examples (README):
+// espDocsCorpus points them at the test's sink.
+var espDocsURLs = []string{"http://xdr-proxy1.example.com:8080", "http://xdr-proxy2.example.com:8080",
+	"http://all-data.example.com:8080", "http://users-sets.example.com:8080", "http://connector.example.com:8080"}
+
+func espDocsCorpus(t *testing.T, name, sinkURL string) (string, string) {
+	t.Helper()
+	yml, port := espCorpus(t, name, sinkURL)
+	for _, u := range espDocsURLs {
+		yml = strings.ReplaceAll(yml, u, sinkURL)
+	}
+	return yml, port
+}
+
+// The examples of Aerospike's ESP docs pages (completed where the page
+// elides, as the README says): static-multi-destination delivers the
+// record to both destinations, skip answers 0 and sends nothing, the
+// batching example resolves to the page's batching per level, each with
+// the default-protocol note for its destinations and no warning.
+func TestESPCorpusDocsPages(t *testing.T) {
+	t.Run("routing-static-multi", func(t *testing.T) {
+		var p posts
+		srv := httptest.NewServer(http.HandlerFunc(p.handler))
+		defer srv.Close()
+		dir := t.TempDir()
+		yml, port := espDocsCorpus(t, "docs-routing-static-multi.yml", srv.URL)
+		cfg, err := config.Parse(dir+"/aerospike-esp-outbound.yml", []byte(yml), config.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cfg.Warnings) != 0 || len(cfg.Notes) != 2 || cfg.Notes[0].Path != "destinations.xdr-proxy1.protocol" || cfg.Notes[1].Path != "destinations.xdr-proxy2.protocol" {
+			t.Fatalf("warnings %v notes %v", cfg.Warnings, cfg.Notes)
+		}
+		b := runCorpus(t, dir, yml, port, &p)
+		if len(b) != 2 || !strings.Contains(b[0], corpusBody) || b[0] != b[1] {
+			t.Fatalf("sink got %q", b)
+		}
+	})
+	t.Run("routing-skip", func(t *testing.T) {
+		var p posts
+		dir := t.TempDir()
+		yml, port := espDocsCorpus(t, "docs-routing-skip.yml", "http://127.0.0.1:1")
+		cfg, err := config.Parse(dir+"/aerospike-esp-outbound.yml", []byte(yml), config.Options{})
+		if err != nil || len(cfg.Warnings) != 0 || len(cfg.Notes) != 0 {
+			t.Fatalf("%v; warnings %v notes %v", err, cfg.Warnings, cfg.Notes)
+		}
+		if b := runCorpus(t, dir, yml, port, &p); len(b) != 0 {
+			t.Fatalf("sink got %q", b)
+		}
+	})
+	t.Run("batching", func(t *testing.T) {
+		yml, _ := espDocsCorpus(t, "docs-batching.yml", "http://127.0.0.1:1")
+		cfg, err := config.Parse(t.TempDir()+"/aerospike-esp-outbound.yml", []byte(yml), config.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		top, players, retired := cfg.Profile([]byte("test"), []byte("users")).Batching, cfg.Profile([]byte("players"), nil).Batching, cfg.Profile([]byte("players"), []byte("retired")).Batching
+		if len(cfg.Warnings) != 0 || len(cfg.Notes) != 1 ||
+			!top.Enabled || top.Interval.Milliseconds() != 5000 || top.MaxBytes != 2000000 || top.MaxRecords != 25 ||
+			!players.Enabled || players.Interval.Milliseconds() != 2000 || retired.Enabled {
+			t.Fatalf("warnings %v notes %v batching %+v %+v %+v", cfg.Warnings, cfg.Notes, top, players, retired)
+		}
+	})
+}
+
+// The docs-page examples that cannot load fail with one precise problem:
+// custom routing with the custom-code refusal, the namespaces example's
+// bin-name transform (uppercase) with the refusal of transforms.
+func TestESPCorpusDocsPagesRefused(t *testing.T) {
+	for name, want := range map[string]string{
+		"docs-routing-custom.yml": "aerospike-esp-outbound.yml:13: routing.class: an ESP key xdrhook does not honour: custom code (a Java class) cannot run in xdrhook: express it with the expression sections, filter, transform and routing: {mode: expression} (docs/migrating-from-esp.md)",
+		"docs-namespaces.yml":     "aerospike-esp-outbound.yml:30: namespaces.users.sets.premium.bin-transforms.transforms: an ESP key xdrhook does not honour: ESP's name transforms (uppercase, lowercase, ...) are not implemented: rename bins with bin-transforms.map (old: new), or with transform.set and transform.remove expressions",
+	} {
+		yml, _ := espDocsCorpus(t, name, "http://127.0.0.1:1")
+		_, err := config.Parse("aerospike-esp-outbound.yml", []byte(yml), config.Options{})
+		var errs config.Errors
+		if !errors.As(err, &errs) || len(errs) != 1 || errs[0].Error() != want {
+			t.Errorf("%s: want\n%s\ngot %v", name, want, err)
+		}
+	}
+}
