@@ -176,6 +176,7 @@
 //	  include: {type: all}            # or {type: specified, bins: [a, b]}
 //	  exclude: {type: none}           # or {type: specified, bins: [c]}
 //	  map: {}                         # old: new; old ≤ 15 bytes; no two old names to one new
+//	  transforms: []                  # ESP's: uppercase | lowercase, in order, on bins map does not rename
 //	filter: ""                        # (xdrhook) expression; false: answered 0, counted skipped-filter
 //	transform:                        # (xdrhook) before bin-transforms; writes only
 //	  set: {}                         # bin: expression, in order; replaces a bin of that name; nil leaves it out

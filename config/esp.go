@@ -129,7 +129,7 @@ var ESPKeys = []ESPKey{
 	{Path: "bin-transforms.include", Status: ESPImplemented, Note: "type: all, none or specified with bins"},
 	{Path: "bin-transforms.exclude", Status: ESPImplemented, Note: "type: all, none or specified with bins; exclude wins over include"},
 	{Path: "bin-transforms.map", Status: ESPImplemented},
-	{Path: "bin-transforms.transforms", Status: ESPRefused, Note: "ESP's name transforms (uppercase, lowercase, ...) are not implemented: rename bins with bin-transforms.map (old: new), or with transform.set and transform.remove expressions"},
+	{Path: "bin-transforms.transforms", Status: ESPImplemented, Note: "uppercase and lowercase, in order, on bins map does not rename; other transforms refused"},
 	{Path: "custom-transformer", Status: ESPRefused, Note: customCode},
 	{Path: "message-transformer", Status: ESPRefused, Note: customCode},
 	{Path: "namespaces.*.routing", Status: ESPImplemented},
@@ -374,6 +374,15 @@ func espHasSubrows(path string) bool {
 	return false
 }
 
+// espTransformsHint completes the error for an entry of
+// bin-transforms.transforms that is not a name (ESP's regex transform).
+func espTransformsHint(path string) string {
+	if strings.HasSuffix(path, "bin-transforms.transforms") {
+		return ": " + noNameTransform
+	}
+	return ""
+}
+
 // espStaticHeaders reports whether p is destinations.NAME.headers.static:
 // ESP nests a destination's fixed headers there; xdrhook takes them as if
 // written under headers.
@@ -401,6 +410,24 @@ func (l *loader) espStringifyMapKeys(r *rawFormat, p string) {
 }
 
 const stringifyFalse = "false: xdrhook always writes integer map keys as strings (Avro map keys and JSON object names are strings); remove the key or set it to true"
+
+// espNameTransforms checks ESP's bin-transforms.transforms: the case
+// changes are implemented (encode/nametransform.go); anything else is
+// refused pointing to what renames bins in xdrhook.
+func (l *loader) espNameTransforms(r *rawBinTransforms, p string) []string {
+	var out []string
+	for i, v := range r.Transforms.items {
+		switch n := strings.ToLower(v); n {
+		case "uppercase", "lowercase":
+			out = append(out, n)
+		default:
+			l.errorf(index(p+".transforms", i), "%s: %s", l.show(index(p+".transforms", i), v), noNameTransform)
+		}
+	}
+	return out
+}
+
+const noNameTransform = "xdrhook implements the name transforms uppercase and lowercase; rename bins otherwise with bin-transforms.map (old: new), or with transform.set and transform.remove expressions"
 
 // espMaxQueued maps max-request-queued-per-endpoint onto the destination's
 // queue bound: xdrhook queues per destination, so per endpoint × URLs.

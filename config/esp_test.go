@@ -327,7 +327,8 @@ func TestESPDocumentedKeys(t *testing.T) {
 
 // The ESP keys added from its pages: headers in ESP's static: {...} are the
 // destination's headers; stringify-map-keys: true is accepted and false
-// refused; bin-transforms.transforms refused, pointing to map.
+// refused; bin-transforms.transforms: uppercase and lowercase taken, the
+// rest refused pointing to map.
 func TestESPHeadersStringifyTransforms(t *testing.T) {
 	c, err := parse(t, `destinations:
   d:
@@ -364,8 +365,17 @@ bin-transforms:
 	}
 	wantErrs(t, minimal+"format: {mode: avro, stringify-map-keys: false}\n", nil,
 		"config.yml:5: format.stringify-map-keys: "+stringifyFalse)
-	wantErrs(t, minimal+"namespaces: {users: {sets: {premium: {bin-transforms: {transforms: [uppercase]}}}}}\n", nil,
-		"config.yml:5: namespaces.users.sets.premium.bin-transforms.transforms: an ESP key xdrhook does not honour: ESP's name transforms (uppercase, lowercase, ...) are not implemented: rename bins with bin-transforms.map (old: new), or with transform.set and transform.remove expressions")
+	c, err = parse(t, minimal+"namespaces: {users: {sets: {premium: {bin-transforms: {map: {a: b}, transforms: [uppercase, Lowercase]}}}}}\n", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bt := c.Profile([]byte("users"), []byte("premium")).BinTransforms; fmt.Sprint(bt.NameTransforms) != "[uppercase lowercase]" || bt.Identity() {
+		t.Fatalf("name transforms %v", bt.NameTransforms)
+	}
+	wantErrs(t, minimal+"bin-transforms: {transforms: [uppercase, titlecase]}\n", nil,
+		`config.yml:5: bin-transforms.transforms[1]: "titlecase": xdrhook implements the name transforms uppercase and lowercase; rename bins otherwise with bin-transforms.map (old: new), or with transform.set and transform.remove expressions`)
+	wantErrs(t, minimal+"bin-transforms: {transforms: [{regex: {pattern: a, replacement: b}}]}\n", nil,
+		`config.yml:5: bin-transforms.transforms[0]: want a string, got a mapping: xdrhook implements the name transforms uppercase and lowercase; rename bins otherwise with bin-transforms.map (old: new), or with transform.set and transform.remove expressions`)
 	wantErrs(t, "destinations: {d: {urls: [http://127.0.0.1:8080/], headers: {dynamic: {X-A: b}}}}\nrouting: {mode: static, destination: d}\n", nil,
 		"config.yml:1: destinations.d.headers.dynamic: want a string, got a mapping: headers are Name: value (ESP's static: {Name: value} is taken too); headers computed per record are request.headers")
 	// static elsewhere is a name like any other.

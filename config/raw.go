@@ -180,6 +180,8 @@ type rawBinTransforms struct {
 	Include *rawBinSelect `yaml:"include,omitempty"`
 	Exclude *rawBinSelect `yaml:"exclude,omitempty"`
 	Map     orderedMap    `yaml:"map,omitempty"`
+	// ESP's name transforms (esp.go): uppercase, lowercase.
+	Transforms stringList `yaml:"transforms,omitempty"`
 }
 
 type rawBinSelect struct {

@@ -805,6 +805,7 @@ func (l *loader) resolveBinTransforms(r *rawBinTransforms, p string) *BinTransfo
 		}
 		bt.Map[e.k] = e.v
 	}
+	bt.NameTransforms = l.espNameTransforms(r, p)
 	return bt
 }
 

@@ -50,7 +50,7 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string, depth int) {
 	case stringListType:
 		l.walkList(n, path, "a string or a list of strings", func(c *yaml.Node, p string) {
 			if c.Kind != yaml.ScalarNode {
-				l.problem(c.Line, p, "want a string, got "+l.describe(c, p))
+				l.problem(c.Line, p, "want a string, got "+l.describe(c, p)+espTransformsHint(path))
 			}
 		})
 		return
