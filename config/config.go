@@ -633,13 +633,17 @@ type BinTransforms struct {
 	// Map renames bins: old name → new name.
 	Map map[string]string
 
+	// NameTransforms are ESP's transforms (uppercase, lowercase), applied
+	// in order to the names of bins Map does not rename.
+	NameTransforms []string
+
 	path string
 	raw  *rawBinTransforms
 }
 
 // Identity reports whether the transforms keep every bin under its name.
 func (b *BinTransforms) Identity() bool {
-	return b.Include == nil && len(b.Exclude) == 0 && len(b.Map) == 0
+	return b.Include == nil && len(b.Exclude) == 0 && len(b.Map) == 0 && len(b.NameTransforms) == 0
 }
 
 // RecordOrdering is record-ordering: drop a record older (by LUT) than one

@@ -89,7 +89,7 @@
 //	    http1-pipelining: false         # (xdrhook) HTTP_1_1 only; safe servers, measured: docs/http1-pipelining.md
 //	    method: POST                  # POST | PUT | PATCH
 //	    path: ""                      # "/..." with {namespace} {set}; appended to each URL
-//	    headers: {}                   # name: value, ${VAR} allowed
+//	    headers: {}                   # name: value, ${VAR} allowed; ESP's static: {name: value} is taken too
 //	    request:                      # (xdrhook) per-record request, batching off only; its method/path win
 //	      write:  {method: PUT, path: "/{set}/{user-key}", body: true}  # POST | PUT | PATCH | DELETE (never GET)
 //	      delete: {method: DELETE, path: "/{set}/{user-key}", body: false}  # body: false sends Content-Length 0
@@ -166,6 +166,7 @@
 //	  splunk-source: ""               # (xdrhook) splunk-hec event fields
 //	  splunk-sourcetype: ""
 //	  splunk-index: ""
+//	  stringify-map-keys: true        # ESP's; only true: integer map keys are written as strings
 //	batching:                         # absent = off; present = on unless enabled: false
 //	  enabled: true
 //	  max-records: 500                # per event loop's body
@@ -175,6 +176,7 @@
 //	  include: {type: all}            # or {type: specified, bins: [a, b]}
 //	  exclude: {type: none}           # or {type: specified, bins: [c]}
 //	  map: {}                         # old: new; old ≤ 15 bytes; no two old names to one new
+//	  transforms: []                  # ESP's: uppercase | lowercase, in order, on bins map does not rename
 //	filter: ""                        # (xdrhook) expression; false: answered 0, counted skipped-filter
 //	transform:                        # (xdrhook) before bin-transforms; writes only
 //	  set: {}                         # bin: expression, in order; replaces a bin of that name; nil leaves it out

@@ -80,6 +80,8 @@ var ESPKeys = []ESPKey{
 	{Path: "destinations.*.connection-ttl", Status: ESPImplemented},
 	{Path: "destinations.*.health-check", Status: ESPImplemented, Note: "call-timeout, interval-seconds, healthy-threshold (and xdrhook's unhealthy-threshold, path, method, expected-status)"},
 	{Path: "destinations.*.http2-max-concurrent-streams", Status: ESPImplemented},
+	{Path: "destinations.*.headers", Status: ESPImplemented, Note: "Name: value; ESP's static: {Name: value} is taken as the same; other mappings are errors (per-record headers are request.headers)"},
+	{Path: "destinations.*.http-success-status-codes", Status: ESPImplemented, Note: "codes and ranges such as 200-299 (the default)"},
 	{Path: "destinations.*.tls", Status: ESPImplemented},
 	{Path: "destinations.*.tls.key-store", Status: ESPImplemented, Note: "JKS or PKCS12; or cert-file and key-file (PEM)"},
 	{Path: "destinations.*.tls.trust-store", Status: ESPImplemented, Note: "JKS or PKCS12; or ca-file (PEM)"},
@@ -111,12 +113,23 @@ var ESPKeys = []ESPKey{
 	{Path: "format.metadata-key", Status: ESPImplemented},
 	{Path: "format.schema", Status: ESPImplemented},
 	{Path: "format.schema-file", Status: ESPImplemented},
+	{Path: "format.stringify-map-keys", Status: ESPMapped, Note: "true (ESP's default) is what xdrhook always does: integer map keys become strings; false refused",
+		Refuse: func(v string) string {
+			if strings.EqualFold(v, "false") {
+				return stringifyFalse
+			}
+			return ""
+		}},
 	{Path: "format.class", Status: ESPRefused, Note: customCode},
 	{Path: "format.params", Status: ESPRefused, Note: customCode},
 	{Path: "batching.enabled", Status: ESPImplemented},
 	{Path: "batching.max-records", Status: ESPImplemented, Note: "default 500, not unbounded"},
+	{Path: "batching.max-bytes", Status: ESPImplemented, Note: "default 1 MiB, not unbounded"},
 	{Path: "batching.batch-interval", Status: ESPImplemented, Note: "default 50 ms, not 8 s"},
+	{Path: "bin-transforms.include", Status: ESPImplemented, Note: "type: all, none or specified with bins"},
+	{Path: "bin-transforms.exclude", Status: ESPImplemented, Note: "type: all, none or specified with bins; exclude wins over include"},
 	{Path: "bin-transforms.map", Status: ESPImplemented},
+	{Path: "bin-transforms.transforms", Status: ESPImplemented, Note: "uppercase and lowercase, in order, on bins map does not rename; other transforms refused"},
 	{Path: "custom-transformer", Status: ESPRefused, Note: customCode},
 	{Path: "message-transformer", Status: ESPRefused, Note: customCode},
 	{Path: "namespaces.*.routing", Status: ESPImplemented},
@@ -124,6 +137,7 @@ var ESPKeys = []ESPKey{
 	{Path: "namespaces.*.bin-transforms", Status: ESPImplemented},
 	{Path: "namespaces.*.record-ordering", Status: ESPImplemented},
 	{Path: "namespaces.*.custom-transformer", Status: ESPRefused, Note: customCode},
+	{Path: "namespaces.*.sets", Status: ESPImplemented, Note: "per set: routing, format, batching, bin-transforms"},
 	{Path: "namespaces.*.sets.*.routing", Status: ESPImplemented},
 	{Path: "namespaces.*.sets.*.format", Status: ESPImplemented},
 	{Path: "namespaces.*.sets.*.bin-transforms", Status: ESPImplemented},
@@ -190,14 +204,6 @@ func espLookup(path string) *ESPKey {
 	return nil
 }
 
-// espOnlyKeys are implemented keys that xdrhook's own configs have no
-// reason to write (they exist for ESP's): their presence marks an ESP config.
-var espOnlyKeys = map[string]bool{
-	"service.cluster-name": true, "service.tls.key-store": true, "service.tls.trust-store": true,
-	"destinations.*.tls.key-store": true, "destinations.*.tls.trust-store": true,
-	"destinations.*.health-check": true, "destinations.*.connection-ttl": true,
-}
-
 // espUnknown handles a key that is not a field: an ESP key warned or
 // refused by the table. It reports whether the table knew the key.
 func (l *loader) espUnknown(k *yaml.Node, path string) bool {
@@ -206,7 +212,6 @@ func (l *loader) espUnknown(k *yaml.Node, path string) bool {
 	if e == nil {
 		return false
 	}
-	l.espSeen = true
 	switch e.Status {
 	case ESPWarned:
 		l.warns = append(l.warns, &Problem{File: l.file, Line: k.Line, Path: p, Msg: "an ESP key with " + e.Note})
@@ -305,21 +310,17 @@ func ESPKeysMarkdown() string {
 }
 
 // espNotes says where an ESP config behaves differently without being
-// wrong: a destination that omits protocol (DESIGN.md, "Default protocol").
-// A config is taken for ESP's when it has a key only ESP's configs have
-// (one warned or mapped, a Java store, a health check, ...): xdrhook's own
-// configs are not told about ESP.
+// wrong: a destination that omits protocol gets HTTP_1_1, where ESP's gets
+// HTTP_2 (DESIGN.md, "Default protocol"). The note is for every config ESP
+// could have read, that is one with no key but ESP's: a plain ESP config
+// (urls, routing, format) has nothing else to tell it by. A key only
+// xdrhook has (framing, auth, request, tls.ca-file, ...) shows the config
+// was written for xdrhook, whose default it then is.
 func (l *loader) espNotes(c *Config) {
-	esp := l.espSeen
 	for p := range l.lines {
-		e := espLookup(p)
-		if e != nil && (e.Status == ESPMapped || espOnlyKeys[e.Path]) {
-			esp = true
-			break
+		if !espCompatible(p) {
+			return
 		}
-	}
-	if !esp {
-		return
 	}
 	for _, name := range c.DestinationNames {
 		p := join("destinations", name)
@@ -330,6 +331,103 @@ func (l *loader) espNotes(c *Config) {
 			Msg: "not set: xdrhook sends HTTP/1.1 (HTTP_1_1), where ESP defaults to HTTP/2; write protocol: HTTP_2 to keep ESP's behaviour (DESIGN.md: Default protocol)"})
 	}
 }
+
+// espCompatible reports whether a key path of a config file could be in an
+// ESP config: it is a key of ESP's table, inside one (health-check's keys,
+// a store's; not tls.ca-file: tls has rows for ESP's keys), or a section
+// holding some (destinations.NAME, namespaces).
+func espCompatible(path string) bool {
+	for strings.HasSuffix(path, "]") {
+		path = parent(path)
+	}
+	for q := path; q != ""; q = parent(q) {
+		// Inside a row with rows of its own (tls), only those count.
+		if e := espLookup(q); e != nil && (q == path || !espHasSubrows(e.Path)) {
+			return true
+		}
+	}
+	g := espGeneric(path)
+	within := []string{g}
+	for _, prefix := range []string{"namespaces.*.sets.*.", "namespaces.*."} {
+		if rest, ok := strings.CutPrefix(g, prefix); ok {
+			within = append(within, rest)
+			break
+		}
+	}
+	for _, e := range ESPKeys {
+		for _, w := range within {
+			if strings.HasPrefix(e.Path, w+".") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// espHasSubrows reports whether the table has rows under path.
+func espHasSubrows(path string) bool {
+	for _, e := range ESPKeys {
+		if strings.HasPrefix(e.Path, path+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// espTransformsHint completes the error for an entry of
+// bin-transforms.transforms that is not a name (ESP's regex transform).
+func espTransformsHint(path string) string {
+	if strings.HasSuffix(path, "bin-transforms.transforms") {
+		return ": " + noNameTransform
+	}
+	return ""
+}
+
+// espStaticHeaders reports whether p is destinations.NAME.headers.static:
+// ESP nests a destination's fixed headers there; xdrhook takes them as if
+// written under headers.
+func espStaticHeaders(p string) bool {
+	return espGeneric(p) == "destinations.*.headers.static"
+}
+
+// espHeadersHint completes the error for a mapping among a destination's
+// headers: what ESP's shape and xdrhook's are.
+func espHeadersHint(p string) string {
+	if g := espGeneric(parent(p)); g != "destinations.*.headers" {
+		return ""
+	}
+	return ": headers are Name: value (ESP's static: {Name: value} is taken too); headers computed per record are request.headers"
+}
+
+// espStringifyMapKeys accepts ESP's format.stringify-map-keys: true (its
+// default) is what every xdrhook encoder does with an integer map key (an
+// Avro map key, a JSON object name: its decimal text); false asks for
+// something else, which xdrhook does not write.
+func (l *loader) espStringifyMapKeys(r *rawFormat, p string) {
+	if r.StringifyMapKeys != nil && !*r.StringifyMapKeys {
+		l.errorf(p+".stringify-map-keys", "%s", stringifyFalse)
+	}
+}
+
+const stringifyFalse = "false: xdrhook always writes integer map keys as strings (Avro map keys and JSON object names are strings); remove the key or set it to true"
+
+// espNameTransforms checks ESP's bin-transforms.transforms: the case
+// changes are implemented (encode/nametransform.go); anything else is
+// refused pointing to what renames bins in xdrhook.
+func (l *loader) espNameTransforms(r *rawBinTransforms, p string) []string {
+	var out []string
+	for i, v := range r.Transforms.items {
+		switch n := strings.ToLower(v); n {
+		case "uppercase", "lowercase":
+			out = append(out, n)
+		default:
+			l.errorf(index(p+".transforms", i), "%s: %s", l.show(index(p+".transforms", i), v), noNameTransform)
+		}
+	}
+	return out
+}
+
+const noNameTransform = "xdrhook implements the name transforms uppercase and lowercase; rename bins otherwise with bin-transforms.map (old: new), or with transform.set and transform.remove expressions"
 
 // espMaxQueued maps max-request-queued-per-endpoint onto the destination's
 // queue bound: xdrhook queues per destination, so per endpoint × URLs.

@@ -234,3 +234,151 @@ logging: {format: simple, file: /var/log/x.log}
 		t.Fatalf("ports %v, store type %q, warnings %v then %v", c1.Service.Ports, c1.Service.TLS.KeyStore.Type, c1.Warnings, c2.Warnings)
 	}
 }
+
+// A config with only keys ESP has, however plain, is noted for each
+// destination without protocol; a key only xdrhook has (here
+// http1-pipelining, logging.level) shows it was written for xdrhook, and protocol set silences it.
+func TestESPDefaultProtocolNote(t *testing.T) {
+	plain := `service:
+  port: 8901
+  manage: {address: 127.0.0.1, port: 8902}
+destinations:
+  a: {urls: [http://127.0.0.1:8080/]}
+  b:
+    urls: [http://127.0.0.1:8081/]
+    protocol: HTTP_1_1
+  c: {urls: [http://127.0.0.1:8082/, http://127.0.0.1:8083/]}
+routing: {mode: static-multi-destination, destinations: [a, b, c]}
+format: {mode: flat-json, metadata-key: metadata}
+namespaces:
+  test:
+    sets:
+      s: {routing: {mode: static, destination: a}, bin-transforms: {map: {x: y}}}
+`
+	notes := func(yml string) string {
+		t.Helper()
+		c, err := parse(t, yml, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, n := range c.Notes {
+			got = append(got, n.Error())
+		}
+		if len(c.Warnings) != 0 {
+			t.Fatalf("warnings %v", c.Warnings)
+		}
+		return strings.Join(got, "\n")
+	}
+	const msg = ".protocol: not set: xdrhook sends HTTP/1.1 (HTTP_1_1), where ESP defaults to HTTP/2; write protocol: HTTP_2 to keep ESP's behaviour (DESIGN.md: Default protocol)"
+	want := "config.yml:5: destinations.a" + msg + "\nconfig.yml:9: destinations.c" + msg
+	if got := notes(plain); got != want {
+		t.Fatalf("notes:\n%s\nwant:\n%s", got, want)
+	}
+	for _, xdrhookOnly := range []string{
+		strings.Replace(plain, "a: {urls: [http://127.0.0.1:8080/]}", "a: {urls: [http://127.0.0.1:8080/], http1-pipelining: false}", 1),
+		plain + "logging: {level: debug}\n",
+	} {
+		if got := notes(xdrhookOnly); got != "" {
+			t.Fatalf("xdrhook config noted:\n%s", got)
+		}
+	}
+	for path, want := range map[string]bool{
+		"destinations.a": true, "destinations.a.health-check.interval-seconds": true,
+		"namespaces.n.sets.s.bin-transforms.map.x": true, "namespaces.n.sets": true, "service.manage.port": true,
+		"destinations.a.tls.key-store.store-file": true, "port-based-config.8901.routing.mode": true,
+		"destinations.a.urls[1]": true, "format.framing": false, "destinations.a.auth": false, "logging.level": false,
+		"destinations.a.tls.ca-file": false, "wibble": false,
+	} {
+		if espCompatible(path) != want {
+			t.Errorf("espCompatible(%q) = %v", path, !want)
+		}
+	}
+}
+
+// Every key ESP's documentation documents has a row (itself, or a row with
+// no rows under it that holds it: health-check's keys): the list in
+// testdata cites the pages.
+func TestESPDocumentedKeys(t *testing.T) {
+	b, err := os.ReadFile("testdata/esp-documented-keys.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for i, line := range strings.Split(string(b), "\n") {
+		key := strings.TrimSpace(line)
+		if key == "" || strings.HasPrefix(key, "#") {
+			continue
+		}
+		n++
+		covered := false
+		for q := key; q != "" && !covered; q = parent(q) {
+			e := espTable[q]
+			covered = e != nil && (q == key || !espHasSubrows(q))
+		}
+		if !covered {
+			t.Errorf("esp-documented-keys.txt:%d: %s has no row in ESPKeys", i+1, key)
+		}
+	}
+	if n < 50 {
+		t.Fatalf("%d keys read: the list is truncated", n)
+	}
+}
+
+// The ESP keys added from its pages: headers in ESP's static: {...} are the
+// destination's headers; stringify-map-keys: true is accepted and false
+// refused; bin-transforms.transforms: uppercase and lowercase taken, the
+// rest refused pointing to map.
+func TestESPHeadersStringifyTransforms(t *testing.T) {
+	c, err := parse(t, `destinations:
+  d:
+    urls: [http://127.0.0.1:8080/]
+    headers:
+      X-Plain: a
+      static:
+        X-Tenant: east
+        Authorization: Bearer t
+    http-success-status-codes: [200, 202]
+routing: {mode: static, destination: d}
+format: {mode: json, stringify-map-keys: true}
+bin-transforms:
+  include: {type: specified, bins: [a, b]}
+  exclude: {type: specified, bins: [b]}
+`, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(c.Destinations["d"].Headers); got != "[{X-Plain a false} {X-Tenant east false} {Authorization Bearer t false}]" {
+		t.Fatalf("headers %s", got)
+	}
+	// A value from the environment is a secret there too.
+	c, err = parse(t, "destinations: {d: {urls: [http://127.0.0.1:8080/], headers: {static: {Authorization: \"Bearer ${TOK}\"}}}}\nrouting: {mode: static, destination: d}\n", map[string]string{"TOK": "sekrit"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if h := c.Destinations["d"].Headers; len(h) != 1 || h[0].Value != "Bearer sekrit" || !h[0].FromEnv {
+		t.Fatalf("headers %+v", h)
+	}
+	if err := c.WriteYAML(&out); err != nil || strings.Contains(out.String(), "sekrit") {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	wantErrs(t, minimal+"format: {mode: avro, stringify-map-keys: false}\n", nil,
+		"config.yml:5: format.stringify-map-keys: "+stringifyFalse)
+	c, err = parse(t, minimal+"namespaces: {users: {sets: {premium: {bin-transforms: {map: {a: b}, transforms: [uppercase, Lowercase]}}}}}\n", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bt := c.Profile([]byte("users"), []byte("premium")).BinTransforms; fmt.Sprint(bt.NameTransforms) != "[uppercase lowercase]" || bt.Identity() {
+		t.Fatalf("name transforms %v", bt.NameTransforms)
+	}
+	wantErrs(t, minimal+"bin-transforms: {transforms: [uppercase, titlecase]}\n", nil,
+		`config.yml:5: bin-transforms.transforms[1]: "titlecase": xdrhook implements the name transforms uppercase and lowercase; rename bins otherwise with bin-transforms.map (old: new), or with transform.set and transform.remove expressions`)
+	wantErrs(t, minimal+"bin-transforms: {transforms: [{regex: {pattern: a, replacement: b}}]}\n", nil,
+		`config.yml:5: bin-transforms.transforms[0]: want a string, got a mapping: xdrhook implements the name transforms uppercase and lowercase; rename bins otherwise with bin-transforms.map (old: new), or with transform.set and transform.remove expressions`)
+	wantErrs(t, "destinations: {d: {urls: [http://127.0.0.1:8080/], headers: {dynamic: {X-A: b}}}}\nrouting: {mode: static, destination: d}\n", nil,
+		"config.yml:1: destinations.d.headers.dynamic: want a string, got a mapping: headers are Name: value (ESP's static: {Name: value} is taken too); headers computed per record are request.headers")
+	// static elsewhere is a name like any other.
+	wantErrs(t, minimal+"bin-transforms: {map: {static: {a: b}}}\n", nil,
+		"config.yml:5: bin-transforms.map.static: want a string, got a mapping")
+}

@@ -94,8 +94,6 @@ type loader struct {
 
 	errs  Errors
 	warns Errors
-
-	espSeen bool // an ESP key was warned or refused: espNotes
 }
 
 func (l *loader) problem(line int, path, msg string) { l.problemAt(line, 0, path, msg) }

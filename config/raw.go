@@ -165,6 +165,8 @@ type rawFormat struct {
 	SplunkSource     *string `yaml:"splunk-source,omitempty"`
 	SplunkSourceType *string `yaml:"splunk-sourcetype,omitempty"`
 	SplunkIndex      *string `yaml:"splunk-index,omitempty"`
+	// ESP's: only true, what xdrhook always does (esp.go).
+	StringifyMapKeys *bool `yaml:"stringify-map-keys,omitempty"`
 }
 
 type rawBatching struct {
@@ -178,6 +180,8 @@ type rawBinTransforms struct {
 	Include *rawBinSelect `yaml:"include,omitempty"`
 	Exclude *rawBinSelect `yaml:"exclude,omitempty"`
 	Map     orderedMap    `yaml:"map,omitempty"`
+	// ESP's name transforms (esp.go): uppercase, lowercase.
+	Transforms stringList `yaml:"transforms,omitempty"`
 }
 
 type rawBinSelect struct {
@@ -333,7 +337,15 @@ func (m *orderedMap) UnmarshalYAML(n *yaml.Node) error {
 	m.set = true
 	m.kvs = make([]kv, 0, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		m.kvs = append(m.kvs, kv{n.Content[i].Value, n.Content[i+1].Value})
+		k, v := n.Content[i], deref(n.Content[i+1])
+		if k.Value == "static" && v != nil && v.Kind == yaml.MappingNode {
+			// ESP's headers: {static: {Name: value}} (esp.go).
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				m.kvs = append(m.kvs, kv{v.Content[j].Value, v.Content[j+1].Value})
+			}
+			continue
+		}
+		m.kvs = append(m.kvs, kv{k.Value, n.Content[i+1].Value})
 	}
 	return nil
 }

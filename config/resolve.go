@@ -425,6 +425,9 @@ func (l *loader) resolveDestination(name string, r *rawDestination, id int, dead
 		}
 		names[lower] = len(d.Headers)
 		_, fromEnv := l.secretPaths[hp]
+		if !fromEnv { // ESP's headers.static (esp.go)
+			_, fromEnv = l.secretPaths[p+".headers.static."+h.k]
+		}
 		secretHeader = secretHeader || fromEnv
 		d.Headers = append(d.Headers, Header{Name: h.k, Value: h.v, FromEnv: fromEnv})
 	}
@@ -671,6 +674,7 @@ func (l *loader) resolveFormat(r *rawFormat, p string) *Format {
 		}
 	}
 	f.MetadataKey = l.strDef(&r.MetadataKey, DefaultMetadataKey)
+	l.espStringifyMapKeys(r, p)
 	f.IndexTemplate = l.strDef(&r.IndexTemplate, DefaultIndexTemplate)
 	if err := checkPlaceholders(f.IndexTemplate); err != nil {
 		l.errorf(p+".index-template", "%v", err)
@@ -802,6 +806,7 @@ func (l *loader) resolveBinTransforms(r *rawBinTransforms, p string) *BinTransfo
 		}
 		bt.Map[e.k] = e.v
 	}
+	bt.NameTransforms = l.espNameTransforms(r, p)
 	return bt
 }
 

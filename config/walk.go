@@ -50,7 +50,7 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string, depth int) {
 	case stringListType:
 		l.walkList(n, path, "a string or a list of strings", func(c *yaml.Node, p string) {
 			if c.Kind != yaml.ScalarNode {
-				l.problem(c.Line, p, "want a string, got "+l.describe(c, p))
+				l.problem(c.Line, p, "want a string, got "+l.describe(c, p)+espTransformsHint(path))
 			}
 		})
 		return
@@ -63,9 +63,14 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string, depth int) {
 		return
 	case orderedMapType:
 		l.walkMap(n, path, func(v *yaml.Node, p string) {
-			if v.Kind != yaml.ScalarNode {
-				l.problem(v.Line, p, "want a string, got "+l.describe(v, p))
+			if v.Kind == yaml.ScalarNode {
+				return
 			}
+			if espStaticHeaders(p) && v.Kind == yaml.MappingNode {
+				l.walk(v, orderedMapType, p, depth+1)
+				return
+			}
+			l.problem(v.Line, p, "want a string, got "+l.describe(v, p)+espHeadersHint(p))
 		})
 		return
 	case exprTextType:

@@ -222,6 +222,9 @@ func buildProfile(cp *config.Profile) (*dataplane.Profile, error) {
 	var tr *encode.Transform
 	if bt != nil && !bt.Identity() {
 		tr = encode.NewTransform(bt.Include, bt.Exclude, bt.Map)
+		if err := tr.SetNameTransforms(bt.NameTransforms); err != nil {
+			return nil, err
+		}
 	}
 	p := &dataplane.Profile{ID: cp.ID}
 	if b := cp.Batching; b != nil && b.Enabled {

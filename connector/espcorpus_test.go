@@ -12,9 +12,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/xdrhook/xdrhook/config"
 	"github.com/xdrhook/xdrhook/perf/harness"
+	"github.com/xdrhook/xdrhook/wire"
 )
 
 // espCorpus reads testdata/esp-configs/NAME and ties it to this test (as
@@ -176,5 +178,143 @@ func TestESPCorpusCustomCode(t *testing.T) {
 	const msg = "an ESP key xdrhook does not honour: custom code (a Java class) cannot run in xdrhook: express it with the expression sections, filter, transform and routing: {mode: expression} (docs/migrating-from-esp.md)"
 	if errs[0].Path != "namespaces.test.custom-transformer" || errs[0].Line != 24 || errs[0].Msg != msg {
 		t.Fatalf("problem: %v", err)
+	}
+}
+
+// espDocsURLs are the URLs we wrote into the docs-page examples (README):
+// espDocsCorpus points them at the test's sink.
+var espDocsURLs = []string{"http://xdr-proxy1.example.com:8080", "http://xdr-proxy2.example.com:8080",
+	"http://all-data.example.com:8080", "http://users-sets.example.com:8080", "http://connector.example.com:8080"}
+
+func espDocsCorpus(t *testing.T, name, sinkURL string) (string, string) {
+	t.Helper()
+	yml, port := espCorpus(t, name, sinkURL)
+	for _, u := range espDocsURLs {
+		yml = strings.ReplaceAll(yml, u, sinkURL)
+	}
+	return yml, port
+}
+
+// The examples of Aerospike's ESP docs pages (completed where the page
+// elides, as the README says): static-multi-destination delivers the
+// record to both destinations, skip answers 0 and sends nothing, the
+// batching example resolves to the page's batching per level, each with
+// the default-protocol note for its destinations and no warning.
+func TestESPCorpusDocsPages(t *testing.T) {
+	t.Run("routing-static-multi", func(t *testing.T) {
+		var p posts
+		srv := httptest.NewServer(http.HandlerFunc(p.handler))
+		defer srv.Close()
+		dir := t.TempDir()
+		yml, port := espDocsCorpus(t, "docs-routing-static-multi.yml", srv.URL)
+		cfg, err := config.Parse(dir+"/aerospike-esp-outbound.yml", []byte(yml), config.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cfg.Warnings) != 0 || len(cfg.Notes) != 2 || cfg.Notes[0].Path != "destinations.xdr-proxy1.protocol" || cfg.Notes[1].Path != "destinations.xdr-proxy2.protocol" {
+			t.Fatalf("warnings %v notes %v", cfg.Warnings, cfg.Notes)
+		}
+		b := runCorpus(t, dir, yml, port, &p)
+		if len(b) != 2 || !strings.Contains(b[0], corpusBody) || b[0] != b[1] {
+			t.Fatalf("sink got %q", b)
+		}
+	})
+	t.Run("routing-skip", func(t *testing.T) {
+		var p posts
+		dir := t.TempDir()
+		yml, port := espDocsCorpus(t, "docs-routing-skip.yml", "http://127.0.0.1:1")
+		cfg, err := config.Parse(dir+"/aerospike-esp-outbound.yml", []byte(yml), config.Options{})
+		if err != nil || len(cfg.Warnings) != 0 || len(cfg.Notes) != 0 {
+			t.Fatalf("%v; warnings %v notes %v", err, cfg.Warnings, cfg.Notes)
+		}
+		if b := runCorpus(t, dir, yml, port, &p); len(b) != 0 {
+			t.Fatalf("sink got %q", b)
+		}
+	})
+	t.Run("batching", func(t *testing.T) {
+		yml, _ := espDocsCorpus(t, "docs-batching.yml", "http://127.0.0.1:1")
+		cfg, err := config.Parse(t.TempDir()+"/aerospike-esp-outbound.yml", []byte(yml), config.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		top, players, retired := cfg.Profile([]byte("test"), []byte("users")).Batching, cfg.Profile([]byte("players"), nil).Batching, cfg.Profile([]byte("players"), []byte("retired")).Batching
+		if len(cfg.Warnings) != 0 || len(cfg.Notes) != 1 ||
+			!top.Enabled || top.Interval.Milliseconds() != 5000 || top.MaxBytes != 2000000 || top.MaxRecords != 25 ||
+			!players.Enabled || players.Interval.Milliseconds() != 2000 || retired.Enabled {
+			t.Fatalf("warnings %v notes %v batching %+v %+v %+v", cfg.Warnings, cfg.Notes, top, players, retired)
+		}
+	})
+}
+
+// The docs-page example that cannot load fails with one precise problem:
+// custom routing, with the custom-code refusal.
+func TestESPCorpusDocsPagesRefused(t *testing.T) {
+	yml, _ := espDocsCorpus(t, "docs-routing-custom.yml", "http://127.0.0.1:1")
+	_, err := config.Parse("aerospike-esp-outbound.yml", []byte(yml), config.Options{})
+	var errs config.Errors
+	const want = "aerospike-esp-outbound.yml:13: routing.class: an ESP key xdrhook does not honour: custom code (a Java class) cannot run in xdrhook: express it with the expression sections, filter, transform and routing: {mode: expression} (docs/migrating-from-esp.md)"
+	if !errors.As(err, &errs) || len(errs) != 1 || errs[0].Error() != want {
+		t.Fatalf("want\n%s\ngot %v", want, err)
+	}
+}
+
+// sendRecordIn sends one write of namespace ns and set set with bins
+// name and Score, and returns its reply code.
+func sendRecordIn(t *testing.T, c net.Conn, ns, set, key string) (byte, error) {
+	t.Helper()
+	r := &wire.Record{Kind: wire.KindWrite, Generation: 1, Namespace: ns, Set: set, TTL: wire.TTLNever,
+		KeyType: wire.ParticleString, Key: []byte(key), LUT: wire.MakeLUT(1, 1734388704784),
+		Bins: []wire.BinSpec{{Name: "name", Type: wire.ParticleString, Value: []byte("user " + key)},
+			{Name: "Score", Type: wire.ParticleString, Value: []byte("high")}}}
+	var dg wire.Digester
+	r.SetDigest(&dg)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write(wire.AppendFrame(nil, r)); err != nil {
+		return 0, err
+	}
+	buf := make([]byte, wire.ReplySize)
+	if _, err := io.ReadFull(c, buf); err != nil {
+		return 0, err
+	}
+	return buf[13], nil
+}
+
+// The namespaces page's example: namespace users, set premium goes to
+// users-sets with its bin names upper-cased (its transforms: [uppercase]);
+// the rest of users and other namespaces go to all-data unchanged.
+func TestESPCorpusDocsNamespaces(t *testing.T) {
+	var all, sets posts
+	allSrv, setsSrv := httptest.NewServer(http.HandlerFunc(all.handler)), httptest.NewServer(http.HandlerFunc(sets.handler))
+	defer allSrv.Close()
+	defer setsSrv.Close()
+	yml, port := espCorpus(t, "docs-namespaces.yml", "")
+	yml = strings.ReplaceAll(yml, "http://all-data.example.com:8080", allSrv.URL)
+	yml = strings.ReplaceAll(yml, "http://users-sets.example.com:8080", setsSrv.URL)
+	dir := t.TempDir()
+	cfg, err := config.Parse(dir+"/aerospike-esp-outbound.yml", []byte(yml), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Warnings) != 0 || len(cfg.Notes) != 2 {
+		t.Fatalf("warnings %v notes %v", cfg.Warnings, cfg.Notes)
+	}
+	startYAML(t, dir, yml)
+	c, err := net.Dial("tcp", "127.0.0.1:"+port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, r := range [][2]string{{"users", "premium"}, {"users", "basic"}, {"places", "cities"}} {
+		if rc, err := sendRecordIn(t, c, r[0], r[1], "k"); err != nil || rc != 0 {
+			t.Fatalf("%v: rc %d, %v", r, rc, err)
+		}
+	}
+	const upper = `"bins":[{"name":"NAME","type":"str","value":"user k"},{"name":"SCORE","type":"str","value":"high"}]`
+	const plain = `"bins":[{"name":"name","type":"str","value":"user k"},{"name":"Score","type":"str","value":"high"}]`
+	s, a := sets.got(), all.got()
+	if len(s) != 1 || !strings.Contains(s[0], upper) || !strings.Contains(s[0], `"key":["users","premium",`) ||
+		len(a) != 2 || !strings.Contains(a[0], plain) || !strings.Contains(a[0], `"key":["users","basic",`) ||
+		!strings.Contains(a[1], plain) || !strings.Contains(a[1], `"key":["places","cities",`) {
+		t.Fatalf("users-sets got %q\nall-data got %q", s, a)
 	}
 }

@@ -44,6 +44,11 @@ type Request struct {
 	Retained bool
 
 	authReq auth.Request // what the sender's Authorizer signs (auth.go)
+
+	// endpoint is the URL index the last attempt went to (HTTP senders);
+	// failedOn is endpoint+1 after an attempt that failed without a
+	// response: the next attempt avoids it (endpointHealth.pickFor).
+	endpoint, failedOn int
 }
 
 // checks reports whether a response of this status has a body to check.
@@ -324,6 +329,7 @@ func (d *Destination) attempts(r *Request, bornMs int64) (rc byte, sent bool) {
 		}
 		switch {
 		case err != nil:
+			r.failedOn = r.endpoint + 1
 			rc = wire.RCRetry
 			if errors.Is(err, ErrTimeout) {
 				rc = wire.RCTimeout

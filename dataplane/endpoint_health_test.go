@@ -35,6 +35,10 @@ type killableBackend struct {
 	seen   map[int]int
 	lines  atomic.Int64
 	checks atomic.Int64
+	// hold: POSTs are held unanswered (not noted) until their connection
+	// closes; held counts them (endpoint_failover_test.go).
+	hold atomic.Bool
+	held atomic.Int64
 }
 
 var binI = regexp.MustCompile(`"name":"i","type":"int","value":(\d+)`)
@@ -58,6 +62,11 @@ func (b *killableBackend) serve(ln net.Listener) {
 			return
 		}
 		body, _ := io.ReadAll(r.Body)
+		if b.hold.Load() {
+			b.held.Add(1)
+			<-r.Context().Done()
+			return
+		}
 		b.mu.Lock()
 		for _, m := range binI.FindAllSubmatch(body, -1) {
 			i, _ := strconv.Atoi(string(m[1]))

@@ -83,6 +83,20 @@ func (h *endpointHealth) pick(i int) int {
 	return i
 }
 
+// pickFor chooses the endpoint of r's attempt from the round robin's
+// next: not the one r's last attempt failed on without a response while
+// there is another, so a request an endpoint held when it died goes to
+// another at once, not back to it until its health checks find it down
+// (a nil h too: without health checks). It notes the choice in r.
+func (h *endpointHealth) pickFor(r *Request, next, n int) int {
+	if r.failedOn > 0 && n > 1 && next == r.failedOn-1 {
+		next = (next + 1) % n
+	}
+	i := h.pick(next)
+	r.endpoint = i
+	return i
+}
+
 func (h *endpointHealth) set(i int, up bool) bool {
 	if h.up[i].Swap(up) == up {
 		return false

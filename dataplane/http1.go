@@ -88,7 +88,7 @@ func NewHTTP1Sender(o HTTPOptions) (Sender, error) {
 }
 
 func (s *http1Sender) Do(r *Request, deadline time.Time) (int, time.Duration, error) {
-	i := s.health.pick(s.rr.next(len(s.eps)))
+	i := s.health.pickFor(r, s.rr.next(len(s.eps)), len(s.eps))
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)

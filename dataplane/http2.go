@@ -205,7 +205,7 @@ var smallInts = func() (s [1024]string) {
 }()
 
 func (s *http2Sender) Do(r *Request, deadline time.Time) (int, time.Duration, error) {
-	i := s.health.pick(s.rr.next(len(s.eps)))
+	i := s.health.pickFor(r, s.rr.next(len(s.eps)), len(s.eps))
 	c := s.calls.Get().(*h2call)
 	defer s.putCall(c)
 	method := s.o.Method

@@ -6,6 +6,7 @@ type Transform struct {
 	include map[string]struct{} // nil: every bin
 	exclude map[string]struct{}
 	rename  map[string][]byte
+	cased   *nameCase // ESP's transforms (nametransform.go); nil: none
 }
 
 // NewTransform builds a Transform. include nil means all bins.
@@ -52,6 +53,9 @@ func (t *Transform) Bin(name []byte) (out []byte, keep bool) {
 		if n, ok := t.rename[string(name)]; ok {
 			return n, true
 		}
+	}
+	if t.cased != nil { // not on a renamed bin, as in ESP
+		return t.cased.name(name), true
 	}
 	return name, true
 }

@@ -48,3 +48,30 @@ logging: {enable-console-logging: true}
 		t.Fatalf("--esp-keys: rc %d\n%s", rc, stdout)
 	}
 }
+
+// A plain ESP config, with no key only ESP has: check (with or without
+// --explain) notes the protocol of each destination that omits it, and
+// exits 0.
+func TestCheckPlainESPProtocolNote(t *testing.T) {
+	p := writeConfig(t, `service:
+  port: 8901
+  manage: {address: 127.0.0.1, port: 8902}
+destinations:
+  hub: {urls: [http://127.0.0.1:8080/]}
+  archive:
+    urls: [http://127.0.0.1:8081/]
+    protocol: HTTP_2
+routing: {mode: static-multi-destination, destinations: [hub, archive]}
+format: {mode: flat-json, metadata-key: metadata}
+`)
+	want := "note: " + p + ":5: destinations.hub.protocol: not set: xdrhook sends HTTP/1.1 (HTTP_1_1), where ESP defaults to HTTP/2; write protocol: HTTP_2 to keep ESP's behaviour (DESIGN.md: Default protocol)\n"
+	for _, args := range [][]string{{"check", p}, {"check", "--explain", p}} {
+		rc, stdout, stderr := runCLI(args...)
+		if rc != 0 || !strings.Contains(stdout, "destinations:") {
+			t.Fatalf("%v: rc %d\n%s", args, rc, stderr)
+		}
+		if !strings.HasSuffix(stderr, want) || strings.Count(stderr, "note:") != 1 || strings.Contains(stderr, "warning:") {
+			t.Errorf("%v: stderr:\n%s\nwant it to end with:\n%s", args, stderr, want)
+		}
+	}
+}
