@@ -311,7 +311,8 @@ func ESPKeysMarkdown() string {
 
 // espNotes says where an ESP config behaves differently without being
 // wrong: a destination that omits protocol gets HTTP_1_1, where ESP's gets
-// HTTP_2 (DESIGN.md, "Default protocol"). The note is for every config ESP
+// HTTP_2, and a config without format gets json, where ESP's gets its XDR
+// Proxy format (DESIGN.md, "Default protocol"). The note is for every config ESP
 // could have read, that is one with no key but ESP's: a plain ESP config
 // (urls, routing, format) has nothing else to tell it by. A key only
 // xdrhook has (framing, auth, request, tls.ca-file, ...) shows the config
@@ -330,7 +331,16 @@ func (l *loader) espNotes(c *Config) {
 		c.Notes = append(c.Notes, &Problem{File: l.file, Line: l.line(p), Path: p + ".protocol",
 			Msg: "not set: xdrhook sends HTTP/1.1 (HTTP_1_1), where ESP defaults to HTTP/2; write protocol: HTTP_2 to keep ESP's behaviour (DESIGN.md: Default protocol)"})
 	}
+	if _, set := l.lines["format"]; !set {
+		c.Notes = append(c.Notes, &Problem{File: l.file, Path: "format",
+			Msg: espFormatNote})
+	}
 }
+
+// espFormatNote: ESP's default format is its XDR Proxy wire format, which
+// xdrhook does not speak (format.mode: xdr is refused); a config without a
+// top-level format gets json where no namespace or set names one.
+const espFormatNote = "not set: xdrhook writes json where no namespace or set names a format, where ESP writes its XDR Proxy wire format (not public, not spoken here); write the format the destination expects, e.g. format: {mode: json} (DESIGN.md: Default protocol)"
 
 // espCompatible reports whether a key path of a config file could be in an
 // ESP config: it is a key of ESP's table, inside one (health-check's keys,

@@ -275,6 +275,11 @@ namespaces:
 	if got := notes(plain); got != want {
 		t.Fatalf("notes:\n%s\nwant:\n%s", got, want)
 	}
+	// Without a top-level format, ESP would write its XDR Proxy format.
+	noFormat := strings.Replace(plain, "format: {mode: flat-json, metadata-key: metadata}\n", "", 1)
+	if got := notes(noFormat); got != want+"\nconfig.yml: format: "+espFormatNote {
+		t.Fatalf("notes without format:\n%s", got)
+	}
 	for _, xdrhookOnly := range []string{
 		strings.Replace(plain, "a: {urls: [http://127.0.0.1:8080/]}", "a: {urls: [http://127.0.0.1:8080/], http1-pipelining: false}", 1),
 		plain + "logging: {level: debug}\n",

@@ -93,7 +93,8 @@ const corpusBody = `"bins":[{"name":"name","type":"str","value":"user k1"}]`
 
 // The clear-text and integration-test configs load unchanged (warned:
 // enable-console-logging, and a health-check call-timeout longer than its
-// interval) and deliver over h2c.
+// interval; noted: they write no format, so ESP would send its XDR Proxy
+// format where xdrhook sends json) and deliver over h2c.
 func TestESPCorpusClearText(t *testing.T) {
 	for _, name := range []string{"clear-text.yml", "integration-test.yml"} {
 		t.Run(name, func(t *testing.T) {
@@ -109,7 +110,7 @@ func TestESPCorpusClearText(t *testing.T) {
 			w := fmt.Sprint(cfg.Warnings)
 			if len(cfg.Warnings) != 2 || !strings.Contains(w, "logging.enable-console-logging: an ESP key with no effect") ||
 				!strings.Contains(w, "destinations.dc1.health-check.call-timeout: 5100 ms is not below interval-seconds (5 s)") ||
-				len(cfg.Notes) != 0 || d.Protocol != config.HTTP2 || d.MaxConnectionsPerEndpoint != 20 || d.CallTimeout.Milliseconds() != 5100 {
+				len(cfg.Notes) != 1 || cfg.Notes[0].Path != "format" || d.Protocol != config.HTTP2 || d.MaxConnectionsPerEndpoint != 20 || d.CallTimeout.Milliseconds() != 5100 {
 				t.Fatalf("warnings %v notes %v destination %+v", cfg.Warnings, cfg.Notes, d)
 			}
 			if b := runCorpus(t, dir, yml, port, &p); len(b) != 1 || !strings.Contains(b[0], corpusBody) {
@@ -199,7 +200,8 @@ func espDocsCorpus(t *testing.T, name, sinkURL string) (string, string) {
 // elides, as the README says): static-multi-destination delivers the
 // record to both destinations, skip answers 0 and sends nothing, the
 // batching example resolves to the page's batching per level, each with
-// the default-protocol note for its destinations and no warning.
+// the default-protocol note for its destinations (and the format note
+// where it writes none) and no warning.
 func TestESPCorpusDocsPages(t *testing.T) {
 	t.Run("routing-static-multi", func(t *testing.T) {
 		var p posts
@@ -211,7 +213,7 @@ func TestESPCorpusDocsPages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(cfg.Warnings) != 0 || len(cfg.Notes) != 2 || cfg.Notes[0].Path != "destinations.xdr-proxy1.protocol" || cfg.Notes[1].Path != "destinations.xdr-proxy2.protocol" {
+		if len(cfg.Warnings) != 0 || len(cfg.Notes) != 3 || cfg.Notes[0].Path != "destinations.xdr-proxy1.protocol" || cfg.Notes[1].Path != "destinations.xdr-proxy2.protocol" || cfg.Notes[2].Path != "format" {
 			t.Fatalf("warnings %v notes %v", cfg.Warnings, cfg.Notes)
 		}
 		b := runCorpus(t, dir, yml, port, &p)
@@ -224,7 +226,7 @@ func TestESPCorpusDocsPages(t *testing.T) {
 		dir := t.TempDir()
 		yml, port := espDocsCorpus(t, "docs-routing-skip.yml", "http://127.0.0.1:1")
 		cfg, err := config.Parse(dir+"/aerospike-esp-outbound.yml", []byte(yml), config.Options{})
-		if err != nil || len(cfg.Warnings) != 0 || len(cfg.Notes) != 0 {
+		if err != nil || len(cfg.Warnings) != 0 || len(cfg.Notes) != 1 || cfg.Notes[0].Path != "format" {
 			t.Fatalf("%v; warnings %v notes %v", err, cfg.Warnings, cfg.Notes)
 		}
 		if b := runCorpus(t, dir, yml, port, &p); len(b) != 0 {
@@ -238,7 +240,9 @@ func TestESPCorpusDocsPages(t *testing.T) {
 			t.Fatal(err)
 		}
 		top, players, retired := cfg.Profile([]byte("test"), []byte("users")).Batching, cfg.Profile([]byte("players"), nil).Batching, cfg.Profile([]byte("players"), []byte("retired")).Batching
-		if len(cfg.Warnings) != 0 || len(cfg.Notes) != 1 ||
+		// The page writes no format: the second note says ESP's default
+		// (its XDR Proxy format) is not xdrhook's.
+		if len(cfg.Warnings) != 0 || len(cfg.Notes) != 2 || cfg.Notes[1].Path != "format" ||
 			!top.Enabled || top.Interval.Milliseconds() != 5000 || top.MaxBytes != 2000000 || top.MaxRecords != 25 ||
 			!players.Enabled || players.Interval.Milliseconds() != 2000 || retired.Enabled {
 			t.Fatalf("warnings %v notes %v batching %+v %+v %+v", cfg.Warnings, cfg.Notes, top, players, retired)
@@ -295,7 +299,8 @@ func TestESPCorpusDocsNamespaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Warnings) != 0 || len(cfg.Notes) != 2 {
+	// Two destinations without protocol, and no top-level format.
+	if len(cfg.Warnings) != 0 || len(cfg.Notes) != 3 {
 		t.Fatalf("warnings %v notes %v", cfg.Warnings, cfg.Notes)
 	}
 	startYAML(t, dir, yml)
