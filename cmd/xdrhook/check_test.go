@@ -76,7 +76,8 @@ func TestCheckWarnings(t *testing.T) {
 	want := "warning: " + p + `:3: routing.mode: no destination is named "default": records whose set names no destination are skipped (answered 0, counted)` + "\n" +
 		"warning: " + p + `:4: service.manage.address: "0.0.0.0" is not a loopback address: /metrics and /healthz are reachable from the network (read-only; fine for a Prometheus on another host)` + "\n" +
 		// Every key is one ESP has too: the config may be ESP's.
-		"note: " + p + `:2: destinations.a.protocol: not set: xdrhook sends HTTP/1.1 (HTTP_1_1), where ESP defaults to HTTP/2; write protocol: HTTP_2 to keep ESP's behaviour (DESIGN.md: Default protocol)` + "\n"
+		"note: " + p + `:2: destinations.a.protocol: not set: xdrhook sends HTTP/1.1 (HTTP_1_1), where ESP defaults to HTTP/2; write protocol: HTTP_2 to keep ESP's behaviour (DESIGN.md: Default protocol)` + "\n" +
+		"note: " + p + `: format: not set: xdrhook writes json where no namespace or set names a format, where ESP writes its XDR Proxy wire format (not public, not spoken here); write the format the destination expects, e.g. format: {mode: json} (DESIGN.md: Default protocol)` + "\n"
 	if errs != want {
 		t.Errorf("stderr:\n%s\nwant:\n%s", errs, want)
 	}
