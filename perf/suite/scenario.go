@@ -474,7 +474,13 @@ func (e *Env) run(ctx context.Context, s *Scenario, res *Result) error {
 	sinkArgs := []string{"sink", "--listen", "127.0.0.1:" + strconv.Itoa(sinkPort),
 		"--check", "count", "--max-ids", "1", "--quiet", "--json"}
 	if s.Proto == H2 {
-		s.SinkCA = filepath.Join(logDir, key+".sink.pem")
+		// Absolute: the connector reads a relative ca-file from its
+		// config's directory, which is logDir already.
+		ca, err := filepath.Abs(filepath.Join(logDir, key+".sink.pem"))
+		if err != nil {
+			return err
+		}
+		s.SinkCA = ca
 		sinkArgs = append(sinkArgs, "--tls", "--cert-out", s.SinkCA)
 		sinkBase = "https://127.0.0.1:" + strconv.Itoa(sinkPort)
 	}
