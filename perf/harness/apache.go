@@ -2,11 +2,9 @@ package harness
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"time"
 )
 
 // Apache is Debian's apache2 (the event MPM, one process: -X) run for one
@@ -50,22 +48,5 @@ func (a *Apache) Start(tb TB, modules []string, conf string) {
 		tb.Fatal(err)
 	}
 	// -X: one process, no children left behind when it is killed.
-	cmd := exec.Command("apache2", "-f", path, "-X")
-	var out safeBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		if c, err := net.Dial("tcp", a.Addr); err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(filepath.Join(a.Dir, "error.log"))
-			tb.Fatal("apache2 did not start: " + out.String() + string(b))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	startServer(tb, a.Addr, filepath.Join(a.Dir, "error.log"), "apache2", "-f", path, "-X")
 }

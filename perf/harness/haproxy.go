@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 )
 
 // HAProxy is Debian's haproxy run in the foreground for one test, with an
@@ -56,23 +55,7 @@ backend be
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	cmd := exec.Command("haproxy", "-db", "-f", path)
-	var out safeBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		if c, err := net.Dial("tcp", h.Addr); err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatal("haproxy did not start: " + out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	startServer(tb, h.Addr, "", "haproxy", "-db", "-f", path)
 }
 
 // Command sends one runtime API command ("enable server be/s3") on the

@@ -2,12 +2,10 @@ package harness
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 )
 
 // NginxTB is what StartNginx needs of a test: TB, and skipping when nginx
@@ -78,21 +76,5 @@ http {
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	cmd := exec.Command("nginx", "-p", n.Dir, "-c", path)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		if c, err := net.Dial("tcp", n.Addr); err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(filepath.Join(n.Dir, "error.log"))
-			tb.Fatal("nginx did not start: " + string(b))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	startServer(tb, n.Addr, filepath.Join(n.Dir, "error.log"), "nginx", "-p", n.Dir, "-c", path)
 }
