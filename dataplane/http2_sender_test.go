@@ -29,11 +29,7 @@ func TestHTTP2SenderAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
-	srv, err := h2ctest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := h2ctest.ForTest(t)
 	snd, err := newTestHTTP2(HTTPOptions{URLs: []string{"http://" + srv.Addr + "/ingest"}, MaxConnsPerEndpoint: 1,
 		Headers: [][2]string{{"X-Tenant", "a"}}})
 	if err != nil {
@@ -176,11 +172,7 @@ func TestHTTP2SenderSigV4Allocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
-	srv, err := h2ctest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := h2ctest.ForTest(t)
 	a := auth.NewSigV4WithCredentials(auth.Spec{Type: auth.TypeAWSSigV4, Service: "lambda"}, "eu-west-1",
 		credentials.NewStaticCredentialsProvider("AKID", "SECRET", "TOKEN"), auth.Options{})
 	defer a.Close()

@@ -37,11 +37,7 @@ func TestDoAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
-	srv, err := h2ctest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := h2ctest.ForTest(t)
 	c := New(Options{Addr: srv.Addr, MaxConns: 1})
 	defer c.Close()
 	req := benchRequest(make([]byte, 200))
@@ -89,11 +85,7 @@ func TestDoAllocatesNothing(t *testing.T) {
 // one connection (RunParallel), over loopback h2c to h2ctest; writes/op
 // is the client's write syscalls per request.
 func BenchmarkH2Request(b *testing.B) {
-	srv, err := h2ctest.Start()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
+	srv := h2ctest.ForTest(b)
 	var writes atomic.Int64
 	c := New(Options{Addr: srv.Addr, MaxConns: 1, Dial: func(ctx context.Context) (net.Conn, error) {
 		nc, err := (&net.Dialer{}).DialContext(ctx, "tcp", srv.Addr)

@@ -13,6 +13,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"testing"
 
 	"golang.org/x/net/http2"
 )
@@ -29,6 +30,17 @@ type Server struct {
 
 // Start listens on a loopback port (h2c).
 func Start() (*Server, error) { return StartTLS(nil) }
+
+// ForTest starts an h2c server for tb, closed at its cleanup.
+func ForTest(tb testing.TB) *Server {
+	tb.Helper()
+	s, err := Start()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
 
 // StartTLS listens on a loopback port with TLS (ALPN h2) when cfg is set,
 // else h2c.
