@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -65,5 +66,56 @@ func TestHTTP1OneWritePerRequest(t *testing.T) {
 	}
 	if writes.Load() != n || reads.Load() != n {
 		t.Fatalf("%d writes and %d reads for %d requests, want one each", writes.Load(), reads.Load(), n)
+	}
+}
+
+// TestHTTP1PipelinedWritesCoalesce: with many requests outstanding on one
+// pipelined connection, a write carries several of them (without the yield
+// before each write, about one write per request).
+func TestHTTP1PipelinedWritesCoalesce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {}}
+	go srv.Serve(ln)
+	defer srv.Shutdown()
+	snd, err := newTestHTTP1(HTTPOptions{URLs: []string{"http://" + ln.Addr().String() + "/in"}, MaxConnsPerEndpoint: 1, Pipeline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snd.Close()
+	var writes, reads, dials atomic.Int64
+	pc := snd.(*http1Sender).pipes[0].client()
+	dial := pc.Dial
+	pc.Dial = func(addr string) (net.Conn, error) {
+		dials.Add(1)
+		c, err := dial(addr)
+		if err != nil {
+			return nil, err
+		}
+		return countingConn{c, &writes, &reads}, nil
+	}
+	const workers, each = 64, 100
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				st, _, err := snd.Do(&Request{Body: []byte(`{"a":1}`), ContentType: "application/json", Records: 1}, time.Now().Add(10*time.Second))
+				if err != nil || st != 200 {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load() != 0 || dials.Load() != 1 {
+		t.Fatalf("%d requests failed, %d connections (want 0 and 1)", failed.Load(), dials.Load())
+	}
+	if per := float64(writes.Load()) / (workers * each); per > 0.25 {
+		t.Fatalf("%.2f writes per request (%d for %d), want several requests a write", per, writes.Load(), workers*each)
+	} else {
+		t.Logf("%.3f writes, %.3f reads per request", per, float64(reads.Load())/(workers*each))
 	}
 }
