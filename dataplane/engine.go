@@ -183,6 +183,9 @@ func New(o Options) (*Engine, error) {
 		}
 	}
 	e.m.set.NewGauge("xdrhook_records_in_flight", func() float64 { return float64(e.inFlight()) })
+	// Counted by the loops under their own lock and summed when scraped:
+	// xdrhook_replies_total ÷ this is how many replies a write carries.
+	e.m.set.NewGauge("xdrhook_reply_writes_total", func() float64 { w, _ := e.replyWrites(); return float64(w) })
 	return e, nil
 }
 

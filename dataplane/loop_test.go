@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -244,6 +245,12 @@ func TestRepliesCoalescedPerConnection(t *testing.T) {
 	writes, replies := e.replyWrites()
 	if replies != 100 || writes < 1 || writes > 2 {
 		t.Fatalf("%d replies in %d writes", replies, writes)
+	}
+	// The scrape has the writes, for replies per write.
+	var buf bytes.Buffer
+	e.WritePrometheus(&buf)
+	if want := fmt.Sprintf("\nxdrhook_reply_writes_total %d\n", writes); !strings.Contains(buf.String(), want) {
+		t.Errorf("scrape lacks %q", strings.TrimSpace(want))
 	}
 	if got := a.lines(); len(got) != 100 {
 		t.Fatalf("%d records delivered", len(got))

@@ -189,9 +189,13 @@ func benchLine(r *suite.Result) string {
 	if r.AllocsPerRecord >= 0 {
 		allocs = fmt.Sprintf("%.3f", r.AllocsPerRecord)
 	}
-	return fmt.Sprintf("%.0f records/s  %.1f MB/s in  %.1f MB/s out  latency p50 %.2f p99 %.2f p999 %.2f ms  %.2f CPU-s per M records  %s allocs/record  peak RSS %.0f MiB  cores: connector %.2f sim %.2f sink %.2f  connector waiting for a CPU %.2f",
+	line := fmt.Sprintf("%.0f records/s  %.1f MB/s in  %.1f MB/s out  latency p50 %.2f p99 %.2f p999 %.2f ms  %.2f CPU-s per M records  %s allocs/record  peak RSS %.0f MiB  cores: connector %.2f sim %.2f sink %.2f  connector waiting for a CPU %.2f",
 		r.RecordsPerSec, r.MBPerSecIn, r.MBPerSecOut, r.Latency.P50, r.Latency.P99, r.Latency.P999,
 		r.CPUSecPerMillion, allocs, r.PeakRSSMiB, r.Cores.Connector, r.Cores.Sim, r.Cores.Sink, r.Waiting.Connector)
+	if r.RepliesPerWrite > 0 {
+		line += fmt.Sprintf("  %.1f replies per write to XDR", r.RepliesPerWrite)
+	}
+	return line
 }
 
 func runBenchSuite(args []string, stdout, stderr io.Writer) int {

@@ -71,7 +71,7 @@ func (rep *Report) Markdown() string {
 	rep.writePeer(&b)
 
 	p("## Every scenario\n\n")
-	p("Records/s and MB/s are measured at the sink over the steady-state window; MB/s in = XDR frame bytes of those records, out = HTTP body bytes. Latency is the emulator's (request written → reply read) over the whole run, at full load (so it mostly shows how deep the emulator's window is: see the latency sweep for latency vs load). CPU-s/M = connector CPU seconds (user+system, /proc/PID/stat) per million records. Allocs/record = Δ go_memstats_mallocs_total / records. RSS = the connector's VmHWM. Cores = CPU used in the window by the connector / emulator / sink; waiting for a CPU = thread-seconds per second the connector's threads were runnable but not running (run queue, /proc/PID/task/*/schedstat): CPU the machine did not give it. Retries = replies asking XDR to retry (the connector refusing work when its destination queue is full).\n\n")
+	p("Records/s and MB/s are measured at the sink over the steady-state window; MB/s in = XDR frame bytes of those records, out = HTTP body bytes. Latency is the emulator's (request written → reply read) over the whole run, at full load (so it mostly shows how deep the emulator's window is: see the latency sweep for latency vs load). CPU-s/M = connector CPU seconds (user+system, /proc/PID/stat) per million records. Allocs/record = Δ go_memstats_mallocs_total / records. RSS = the connector's VmHWM. Cores = CPU used in the window by the connector / emulator / sink; waiting for a CPU = thread-seconds per second the connector's threads were runnable but not running (run queue, /proc/PID/task/*/schedstat): CPU the machine did not give it. Retries = replies asking XDR to retry (the connector refusing work when its destination queue is full). Replies / write = replies to XDR per write that carried them in the window (Δ `xdrhook_replies_total` ÷ Δ `xdrhook_reply_writes_total`): the records a body settles are answered in one write per connection.\n\n")
 	sinkBound, sinkSingle, n := 0, 0, 0
 	for _, r := range rep.Matrix {
 		if r.Connector == Ours && r.OK {
@@ -89,7 +89,7 @@ func (rep *Report) Markdown() string {
 	}
 	for _, conn := range []string{Ours, Baseline} {
 		p("### %s\n\n", conn)
-		p("| scenario | conns × window | records/s | MB/s in | MB/s out | p50 ms | p99 ms | p99.9 ms | CPU-s / M | allocs / record | peak RSS MiB | cores conn / sim / sink | conn waiting for a CPU | retries |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		p("| scenario | conns × window | records/s | MB/s in | MB/s out | p50 ms | p99 ms | p99.9 ms | CPU-s / M | allocs / record | peak RSS MiB | cores conn / sim / sink | conn waiting for a CPU | retries | replies / write |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, r := range rep.Matrix {
 			if r.Connector == conn {
 				p("%s\n", r.row())
@@ -457,15 +457,23 @@ func microPipeline(ms []Micro) string {
 
 func (r *Result) row() string {
 	if !r.OK {
-		return fmt.Sprintf("| %s | %d × %d | FAILED: %s | | | | | | | | | | | |", r.Name, r.Conns, r.Window, strings.ReplaceAll(r.Error, "|", "/"))
+		return fmt.Sprintf("| %s | %d × %d | FAILED: %s | | | | | | | | | | | | |", r.Name, r.Conns, r.Window, strings.ReplaceAll(r.Error, "|", "/"))
 	}
 	name := r.Name
 	if r.Note != "" {
 		name += " (" + r.Note + ")"
 	}
-	return fmt.Sprintf("| %s | %d × %d | %s | %.1f | %.1f | %s | %s | %s | %s | %s | %.0f | %.2f / %.2f / %.2f | %.2f | %d |",
+	return fmt.Sprintf("| %s | %d × %d | %s | %.1f | %.1f | %s | %s | %s | %s | %s | %.0f | %.2f / %.2f / %.2f | %.2f | %d | %s |",
 		name, r.Conns, r.Window, num(r.RecordsPerSec), r.MBPerSecIn, r.MBPerSecOut, fms(r.Latency.P50), fms(r.Latency.P99), fms(r.Latency.P999),
-		f2(r.CPUSecPerMillion), allocs(r.AllocsPerRecord), r.PeakRSSMiB, r.Cores.Connector, r.Cores.Sim, r.Cores.Sink, r.Waiting.Connector, r.SimRetries)
+		f2(r.CPUSecPerMillion), allocs(r.AllocsPerRecord), r.PeakRSSMiB, r.Cores.Connector, r.Cores.Sim, r.Cores.Sink, r.Waiting.Connector, r.SimRetries, repliesPerWrite(r.RepliesPerWrite))
+}
+
+// repliesPerWrite is "—" when not measured (the baseline).
+func repliesPerWrite(v float64) string {
+	if v <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f", v)
 }
 
 func allocs(v float64) string {

@@ -316,6 +316,11 @@ type Result struct {
 	// record delivered in it; 0 when not measured (another framing or
 	// versioning: the counter counts only unversioned updates).
 	ESUpdateShare float64 `json:"esUpdateShare,omitempty"`
+	// RepliesPerWrite is the replies to XDR per write that carried them in
+	// the window (Δ xdrhook_replies_total ÷ Δ xdrhook_reply_writes_total):
+	// records settled together are answered in one write per connection.
+	// 0: not measured (the baseline has no such counters).
+	RepliesPerWrite float64 `json:"repliesPerWrite,omitempty"`
 
 	WindowSeconds  float64          `json:"windowSeconds"`
 	WindowRecords  int64            `json:"windowRecords"`
@@ -426,6 +431,9 @@ type sample struct {
 	mallocsOK       bool
 	esUpdates       float64
 	esUpdatesOK     bool
+	replies         float64
+	replyWrites     float64
+	repliesOK       bool
 }
 
 // startError is a process that did not come up.
@@ -638,6 +646,9 @@ func (e *Env) run(ctx context.Context, s *Scenario, res *Result) error {
 		if s.Framing == ESBulk && s.Versioning == "lut" && s0.esUpdatesOK && s1.esUpdatesOK {
 			res.ESUpdateShare = math.Max(0, s1.esUpdates-s0.esUpdates) / float64(recs)
 		}
+		if s0.repliesOK && s1.repliesOK && s1.replyWrites > s0.replyWrites {
+			res.RepliesPerWrite = (s1.replies - s0.replies) / (s1.replyWrites - s0.replyWrites)
+		}
 	}
 	res.Latency = Latency{P50: sm.Latency.P50Ms, P90: sm.Latency.P90Ms, P99: sm.Latency.P99Ms,
 		P999: sm.Latency.P999Ms, Max: sm.Latency.MaxMs, Mean: sm.Latency.MeanMs}
@@ -760,6 +771,10 @@ func (e *Env) sample(sinkBase, manageBase string, cn, sim, sk *harness.Proc) (sa
 	if code, body, err := harness.HTTPGet(manageBase + "/metrics"); err == nil && code == 200 {
 		sm.mallocs, sm.mallocsOK = metricValue(body, "go_memstats_mallocs_total")
 		sm.esUpdates, sm.esUpdatesOK = metricSum(body, "xdrhook_es_unversioned_updates_total")
+		var okR, okW bool
+		sm.replies, okR = metricSum(body, "xdrhook_replies_total")
+		sm.replyWrites, okW = metricValue(body, "xdrhook_reply_writes_total")
+		sm.repliesOK = okR && okW
 	}
 	sm.connCPU = cn.CPU()
 	sm.simCPU = sim.CPU()

@@ -518,9 +518,9 @@ func (r *Result) line() string {
 	if r.AllocsPerRecord >= 0 {
 		allocs = fmt.Sprintf("%.3f", r.AllocsPerRecord)
 	}
-	return fmt.Sprintf("%9s rec/s %7.1f MB/s  p50 %s p99 %s p999 %s ms  %6.2f CPU-s/M  %s allocs/rec  RSS %.0f MiB  cores: conn %.2f sim %.2f sink %.2f  conn waiting for CPU %.2f  retries %d",
+	return fmt.Sprintf("%9s rec/s %7.1f MB/s  p50 %s p99 %s p999 %s ms  %6.2f CPU-s/M  %s allocs/rec  RSS %.0f MiB  cores: conn %.2f sim %.2f sink %.2f  conn waiting for CPU %.2f  retries %d  replies/write %s",
 		human(r.RecordsPerSec), r.MBPerSecIn, fms(r.Latency.P50), fms(r.Latency.P99), fms(r.Latency.P999),
-		r.CPUSecPerMillion, allocs, r.PeakRSSMiB, r.Cores.Connector, r.Cores.Sim, r.Cores.Sink, r.Waiting.Connector, r.SimRetries)
+		r.CPUSecPerMillion, allocs, r.PeakRSSMiB, r.Cores.Connector, r.Cores.Sim, r.Cores.Sink, r.Waiting.Connector, r.SimRetries, repliesPerWrite(r.RepliesPerWrite))
 }
 
 // findResult finds the matrix run of s (connector, format, framing and its
