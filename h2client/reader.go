@@ -50,6 +50,8 @@ type reader struct {
 	retry     []byte
 	sawStatus bool
 	badStatus bool
+
+	fin []*stream // scratch of conn.complete
 }
 
 func (r *reader) init(c *conn, br *bufio.Reader) {
@@ -163,6 +165,12 @@ func (r *reader) run() error {
 		}
 		if err != nil {
 			return err
+		}
+		// Run the completions of the requests of Go that these frames
+		// finished once nothing more is buffered: those of one read
+		// together, none under mu.
+		if r.c.nfin.Load() > 0 && r.br.Buffered() < 9 {
+			r.fin = r.c.complete(r.fin)
 		}
 	}
 }
