@@ -129,6 +129,8 @@ type h2call struct {
 	r      *Request
 	f      requestDone
 	onDone func(error)
+	// checking: complete runs again on a goroutine to check the body
+	checking bool
 }
 
 // arena holds the bytes of a request's changing header values; strings
@@ -242,8 +244,16 @@ func (s *http2Sender) Go(r *Request, deadline time.Time, f requestDone) {
 	f.requestDone(status, ra, err)
 }
 
-// complete is the h2client completion of a request of Go.
+// complete is the h2client completion of a request of Go. A response
+// body to check (an Elasticsearch _bulk answer) is read on a goroutine of
+// its own: the connection's reader, which runs this, goes on meanwhile.
 func (c *h2call) complete(err error) {
+	if err == nil && c.r.checks(c.resp.Status) && !c.checking {
+		c.checking = true
+		go c.complete(nil)
+		return
+	}
+	c.checking = false
 	s, r, f := c.s, c.r, c.f
 	status, ra, err := s.result(c, r, err)
 	c.s, c.r, c.f = nil, nil, nil

@@ -1,9 +1,12 @@
 package h2client
 
 import (
+	"context"
 	"errors"
+	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -149,4 +152,52 @@ func TestGoClose(t *testing.T) {
 		t.Fatalf("a fourth completion: %v", err)
 	case <-time.After(20 * time.Millisecond):
 	}
+}
+
+// BenchmarkH2Go: 64 requests of Go in flight on one connection over
+// loopback h2c to h2ctest, started by one goroutine as the dataplane's
+// dispatcher does (compare BenchmarkH2Request/parallel64: 64 goroutines in
+// Do); writes/op is the client's write syscalls per request, cpu-µs/op the
+// process's CPU (client and server) per request.
+func BenchmarkH2Go(b *testing.B) {
+	srv := h2ctest.ForTest(b)
+	var writes atomic.Int64
+	c := New(Options{Addr: srv.Addr, MaxConns: 1, Dial: func(ctx context.Context) (net.Conn, error) {
+		nc, err := (&net.Dialer{}).DialContext(ctx, "tcp", srv.Addr)
+		return writeCounter{nc, &writes}, err
+	}})
+	defer c.Close()
+	const inFlight = 64
+	req := benchRequest(make([]byte, 200))
+	resps := make([]Response, inFlight)
+	free := make(chan int, inFlight)
+	dones := make([]func(error), inFlight)
+	for i := range dones {
+		dones[i] = func(err error) {
+			if err != nil || resps[i].Status != 200 {
+				b.Errorf("status %d, %v", resps[i].Status, err)
+			}
+			free <- i
+		}
+		free <- i
+	}
+	b.ReportAllocs()
+	var r0, r1 syscall.Rusage
+	syscall.Getrusage(0, &r0)
+	w0 := writes.Load()
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		i := <-free
+		if err := c.Go(req, &resps[i], time.Now().Add(5*time.Second), dones[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := 0; i < inFlight; i++ {
+		<-free
+	}
+	b.StopTimer()
+	syscall.Getrusage(0, &r1)
+	cpu := r1.Utime.Nano() + r1.Stime.Nano() - r0.Utime.Nano() - r0.Stime.Nano()
+	b.ReportMetric(float64(cpu)/1e3/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64(writes.Load()-w0)/float64(b.N), "writes/op")
 }
