@@ -328,3 +328,128 @@ func TestHTTP2SenderGoChecksBulkBody(t *testing.T) {
 		}
 	}
 }
+
+// A destination that drops its connections (closed, then back on the same
+// address) or goes away gracefully (GOAWAY) under load: on the
+// asynchronous path as with workers every record is answered exactly once,
+// and every record answered 0 reached the destination (at least once).
+func TestHTTP2AsyncDestinationRestarts(t *testing.T) {
+	for _, graceful := range []bool{false, true} {
+		name := "dropped"
+		if graceful {
+			name = "goaway"
+		}
+		t.Run(name, func(t *testing.T) {
+			bothPaths(t, func(t *testing.T) {
+				var mu sync.Mutex
+				got := map[string]int{}
+				h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					io.Copy(io.Discard, r.Body)
+					time.Sleep(time.Millisecond)
+					mu.Lock()
+					got[r.Header.Get("Idempotency-Key")]++
+					mu.Unlock()
+				})
+				serve := func(addr string) (*http.Server, *trackingListener) {
+					var ln net.Listener
+					var err error
+					for i := 0; i < 100; i++ {
+						if ln, err = net.Listen("tcp", addr); err == nil {
+							break
+						}
+						time.Sleep(10 * time.Millisecond)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					tl := &trackingListener{Listener: ln}
+					h2s := &http2.Server{MaxConcurrentStreams: 100}
+					srv := &http.Server{Handler: h2c.NewHandler(h, h2s)}
+					http2.ConfigureServer(srv, h2s) // Shutdown sends GOAWAY on the h2c connections too
+					go srv.Serve(tl)
+					return srv, tl
+				}
+				srv, tl := serve("127.0.0.1:0")
+				addr := tl.Addr().String()
+				e := startH2Engine(t, addr, Options{ReplyDeadline: 5 * time.Second}, DestinationOptions{
+					MaxInFlight: 16, Retry: RetryPolicy{MaxAttempts: 10, InitialBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond},
+				})
+				x := dialXDR(t, e.addr)
+				const n = 3000
+				go x.c.Write(frames(n))
+				for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+					mu.Lock()
+					k := len(got)
+					mu.Unlock()
+					if k >= n/3 {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("%d received", k)
+					}
+				}
+				if graceful {
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					go func() { srv.Shutdown(ctx); cancel() }()
+				} else {
+					srv.Close()
+					tl.closeAll() // h2c connections are hijacked: Close does not see them
+				}
+				srv2, _ := serve(addr)
+				defer srv2.Close()
+				rcs := x.replies(t, n, 20*time.Second)
+				ok := 0
+				for _, rc := range rcs {
+					switch rc {
+					case wire.RCOK:
+						ok++
+					case wire.RCRetry, wire.RCTimeout:
+					default:
+						t.Fatalf("reply %d", rc)
+					}
+				}
+				x.c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+				if k, _ := x.r.Read(make([]byte, 1)); k != 0 {
+					t.Fatal("a record answered twice")
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if e.dest.m.requests[0].Get() == 0 && !graceful {
+					t.Fatal("no request failed: the connections were not dropped under load")
+				}
+				if len(got) < ok || ok < n*9/10 {
+					t.Fatalf("%d answered 0, %d distinct records received, of %d", ok, len(got), n)
+				}
+				if e.InFlight() != 0 {
+					t.Fatalf("in flight %d", e.InFlight())
+				}
+				t.Logf("%d answered 0 of %d; %d records received; %d retries, %d transport errors", ok, n, len(got), e.dest.m.retries.Get(), e.dest.m.requests[0].Get())
+			})
+		})
+	}
+}
+
+// trackingListener remembers its connections, to drop them all.
+type trackingListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns = append(l.conns, c)
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+func (l *trackingListener) closeAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns {
+		c.Close()
+	}
+}
