@@ -181,6 +181,8 @@ type Destination struct {
 	// (readiness).
 	reachable atomic.Bool
 
+	async asyncState // the asynchronous path (async.go)
+
 	hc      *healthChecker // nil without health-check
 	m       *destMetrics
 	failLog logLimit // failed attempts, one line per logEvery
@@ -224,6 +226,10 @@ func (d *Destination) Name() string { return d.opts.Name }
 func (d *Destination) Options() DestinationOptions { return d.opts }
 
 func (d *Destination) start() {
+	if d.startAsync() {
+		d.startHealthChecks()
+		return
+	}
 	for i := 0; i < d.opts.MaxInFlight; i++ {
 		d.wg.Add(1)
 		go d.worker()
@@ -251,29 +257,41 @@ func (d *Destination) worker() {
 		if b == nil {
 			return
 		}
-		req = Request{Body: b.buf.B, ContentType: b.contentType, Records: len(b.refs), IdempotencyKey: b.idem, Path: b.path, Check: b.check}
-		if b.shaped.Method != "" {
-			req.Path, req.Method, req.Headers = b.shaped.Target, b.shaped.Method, b.shaped.Headers
-		}
+		req = b.request()
 		rc := d.deliver(&req, b.bornMs)
-		d.m.settled(rc, len(b.refs))
-		// Settle every record of the body before waking a connection, so
-		// that the replies of records settled together go out in one write.
-		for _, r := range b.refs {
-			if r.s.w.settle(r.seq, rc) && (len(wake) == 0 || wake[len(wake)-1] != r.s) {
-				wake = append(wake, r.s)
-			}
-		}
-		for i, s := range wake {
-			s.notify() // once per flush whatever the duplicates (wakePending)
-			wake[i] = nil
-		}
-		wake = wake[:0]
-		if req.Retained {
-			b.buf = nil // left to the garbage collector, not the pool
-		}
-		d.e.releaseBatch(b)
+		wake = d.land(b, &req, rc, wake)
 	}
+}
+
+// land answers the records of b, whose request r ended with rc, and
+// releases b; wake is a scratch slice, returned for reuse.
+func (d *Destination) land(b *batch, r *Request, rc byte, wake []*session) []*session {
+	d.m.settled(rc, len(b.refs))
+	// Settle every record of the body before waking a connection, so
+	// that the replies of records settled together go out in one write.
+	for _, ref := range b.refs {
+		if ref.s.w.settle(ref.seq, rc) && (len(wake) == 0 || wake[len(wake)-1] != ref.s) {
+			wake = append(wake, ref.s)
+		}
+	}
+	for i, s := range wake {
+		s.notify() // once per flush whatever the duplicates (wakePending)
+		wake[i] = nil
+	}
+	if r.Retained {
+		b.buf = nil // left to the garbage collector, not the pool
+	}
+	d.e.releaseBatch(b)
+	return wake[:0]
+}
+
+// request is the Request of b's body.
+func (b *batch) request() Request {
+	r := Request{Body: b.buf.B, ContentType: b.contentType, Records: len(b.refs), IdempotencyKey: b.idem, Path: b.path, Check: b.check}
+	if b.shaped.Method != "" {
+		r.Path, r.Method, r.Headers = b.shaped.Target, b.shaped.Method, b.shaped.Headers
+	}
+	return r
 }
 
 // goneAlready reports a DELETE answered 404 or 410: the resource is gone,
@@ -298,71 +316,113 @@ func (d *Destination) deliver(r *Request, bornMs int64) byte {
 // attempts sends r until it is delivered, fails for good, or the deadline
 // or the retry budget ends; sent reports whether any attempt was made.
 func (d *Destination) attempts(r *Request, bornMs int64) (rc byte, sent bool) {
-	deadline := time.UnixMilli(bornMs).Add(d.e.opts.ReplyDeadline)
-	backoff := d.opts.Retry.InitialBackoff
-	rc = wire.RCRetry
-	for attempt := 1; ; attempt++ {
-		now := time.Now()
-		if !now.Before(deadline) {
-			d.m.deadline.Inc()
-			return rc, sent
-		}
-		if d.unhealthy() {
-			d.m.refusedUnhealthy.Add(r.Records)
-			return wire.RCRetry, sent // no endpoint is up: XDR retries, no wait for the deadline
-		}
-		callDeadline := deadline
-		if ct := d.opts.CallTimeout; now.Add(ct).Before(deadline) {
-			callDeadline = now.Add(ct)
-		}
-		r.Refusal, r.Superseded = "", 0
-		sent = true
-		status, retryAfter, err := d.opts.Sender.Do(r, callDeadline)
-		d.m.request(status, err, time.Since(now), len(r.Body))
-		d.reachable.Store(err == nil)
-		if r.Refusal != "" {
-			d.m.refusals.Inc()
-		}
-		ok := err == nil && (d.opts.Success.Contains(status) || goneAlready(r.Method, status))
+	t := d.newTries(bornMs)
+	d.runTries(&t, r)
+	return t.rc, t.sent
+}
+
+// tries is the state of one body's attempts.
+type tries struct {
+	deadline time.Time // the reply deadline of its oldest record
+	backoff  time.Duration
+	attempt  int       // attempts made
+	rc       byte      // the result code so far
+	sent     bool      // an attempt was made
+	start    time.Time // of the attempt in flight
+	wait     time.Duration
+}
+
+func (d *Destination) newTries(bornMs int64) tries {
+	return tries{deadline: time.UnixMilli(bornMs).Add(d.e.opts.ReplyDeadline), backoff: d.opts.Retry.InitialBackoff, rc: wire.RCRetry}
+}
+
+// runTries makes the attempts left (Sender.Do), from t on, until one
+// ends the body (t.rc).
+func (d *Destination) runTries(t *tries, r *Request) {
+	for {
+		callDeadline, ok := d.next(t, r)
 		if !ok {
-			d.logFailure(r, attempt, status, err)
+			return
 		}
-		switch {
-		case err != nil:
-			r.failedOn = r.endpoint + 1
-			rc = wire.RCRetry
-			if errors.Is(err, ErrTimeout) {
-				rc = wire.RCTimeout
-			}
-		case ok:
-			if r.Superseded > 0 {
-				d.m.superseded.Add(r.Superseded)
-			}
-			return wire.RCOK, sent
-		case d.opts.Permanent != nil && d.opts.Permanent.Contains(status):
-			return wire.RCParameter, sent
-		default:
-			rc = wire.RCRetry
-		}
-		if attempt >= d.opts.Retry.MaxAttempts {
-			return rc, sent
-		}
-		wait := backoff
-		if retryAfter > wait {
-			wait = retryAfter
-		}
-		if time.Now().Add(wait).After(deadline) {
-			return rc, sent // the deadline would pass while waiting: XDR retries
-		}
-		d.m.retries.Inc()
-		if !d.e.sleep(wait) {
-			return rc, sent // shutting down
-		}
-		backoff *= 2
-		if backoff > d.opts.Retry.MaxBackoff {
-			backoff = d.opts.Retry.MaxBackoff
+		status, retryAfter, err := d.opts.Sender.Do(r, callDeadline)
+		if d.result(t, r, status, retryAfter, err) || !d.e.sleep(t.wait) {
+			return // delivered, failed for good, out of time, or shutting down
 		}
 	}
+}
+
+// next starts an attempt and returns its deadline; ok is false when none is
+// to be made (the reply deadline passed, no endpoint is up), t.rc then
+// being the body's result.
+func (d *Destination) next(t *tries, r *Request) (callDeadline time.Time, ok bool) {
+	now := time.Now()
+	if !now.Before(t.deadline) {
+		d.m.deadline.Inc()
+		return time.Time{}, false
+	}
+	if d.unhealthy() {
+		d.m.refusedUnhealthy.Add(r.Records)
+		t.rc = wire.RCRetry // no endpoint is up: XDR retries, no wait for the deadline
+		return time.Time{}, false
+	}
+	callDeadline = t.deadline
+	if ct := d.opts.CallTimeout; now.Add(ct).Before(t.deadline) {
+		callDeadline = now.Add(ct)
+	}
+	r.Refusal, r.Superseded = "", 0
+	t.attempt++
+	t.sent, t.start = true, now
+	return callDeadline, true
+}
+
+// result takes the outcome of the attempt next started: done reports that
+// the body ends (t.rc); otherwise t.wait is the backoff before the next.
+func (d *Destination) result(t *tries, r *Request, status int, retryAfter time.Duration, err error) (done bool) {
+	d.m.request(status, err, time.Since(t.start), len(r.Body))
+	d.reachable.Store(err == nil)
+	if r.Refusal != "" {
+		d.m.refusals.Inc()
+	}
+	ok := err == nil && (d.opts.Success.Contains(status) || goneAlready(r.Method, status))
+	if !ok {
+		d.logFailure(r, t.attempt, status, err)
+	}
+	switch {
+	case err != nil:
+		r.failedOn = r.endpoint + 1
+		t.rc = wire.RCRetry
+		if errors.Is(err, ErrTimeout) {
+			t.rc = wire.RCTimeout
+		}
+	case ok:
+		if r.Superseded > 0 {
+			d.m.superseded.Add(r.Superseded)
+		}
+		t.rc = wire.RCOK
+		return true
+	case d.opts.Permanent != nil && d.opts.Permanent.Contains(status):
+		t.rc = wire.RCParameter
+		return true
+	default:
+		t.rc = wire.RCRetry
+	}
+	if t.attempt >= d.opts.Retry.MaxAttempts {
+		return true
+	}
+	wait := t.backoff
+	if retryAfter > wait {
+		wait = retryAfter
+	}
+	if time.Now().Add(wait).After(t.deadline) {
+		return true // the deadline would pass while waiting: XDR retries
+	}
+	d.m.retries.Inc()
+	t.wait = wait
+	t.backoff *= 2
+	if t.backoff > d.opts.Retry.MaxBackoff {
+		t.backoff = d.opts.Retry.MaxBackoff
+	}
+	return false
 }
 
 // logFailure logs a failed attempt, at most one line per logEvery for the

@@ -53,7 +53,11 @@ func NewHTTP2Sender(o HTTPOptions) (Sender, error) {
 		return nil, err
 	}
 	s := &http2Sender{o: o, eps: eps, ua: o.UserAgent}
-	s.calls.New = func() any { return new(h2call) }
+	s.calls.New = func() any {
+		c := new(h2call)
+		c.onDone = c.complete
+		return c
+	}
 	for _, h := range o.Headers {
 		name := strings.ToLower(h[0])
 		switch name {
@@ -117,6 +121,16 @@ type h2call struct {
 	a    arena
 	req  h2client.Request
 	resp h2client.Response
+	zbuf *pool.Buf // the gzipped body, if any
+
+	// A request of Go: its sender, request and completion; onDone is
+	// complete, bound once per h2call (no allocation per request).
+	s      *http2Sender
+	r      *Request
+	f      requestDone
+	onDone func(error)
+	// checking: complete runs again on a goroutine to check the body
+	checking bool
 }
 
 // arena holds the bytes of a request's changing header values; strings
@@ -205,20 +219,63 @@ var smallInts = func() (s [1024]string) {
 }()
 
 func (s *http2Sender) Do(r *Request, deadline time.Time) (int, time.Duration, error) {
-	i := s.health.pickFor(r, s.rr.next(len(s.eps)), len(s.eps))
-	c := s.calls.Get().(*h2call)
+	c, i, err := s.prepare(r)
 	defer s.putCall(c)
+	if err != nil {
+		return 0, 0, err
+	}
+	err = s.cls[i].Do(&c.req, &c.resp, deadline)
+	return s.result(c, r, err)
+}
+
+// Go is Do without a goroutine waiting for the response (asyncSender): f
+// gets what Do would have returned, from the connection's reader.
+func (s *http2Sender) Go(r *Request, deadline time.Time, f requestDone) {
+	c, i, err := s.prepare(r)
+	if err == nil {
+		c.s, c.r, c.f = s, r, f
+		if err = s.cls[i].Go(&c.req, &c.resp, deadline, c.onDone); err == nil {
+			return // c belongs to the request until complete
+		}
+		c.s, c.r, c.f = nil, nil, nil
+	}
+	status, ra, err := s.result(c, r, err)
+	s.putCall(c)
+	f.requestDone(status, ra, err)
+}
+
+// complete is the h2client completion of a request of Go. A response
+// body to check (an Elasticsearch _bulk answer) is read on a goroutine of
+// its own: the connection's reader, which runs this, goes on meanwhile.
+func (c *h2call) complete(err error) {
+	if err == nil && c.r.checks(c.resp.Status) && !c.checking {
+		c.checking = true
+		go c.complete(nil)
+		return
+	}
+	c.checking = false
+	s, r, f := c.s, c.r, c.f
+	status, ra, err := s.result(c, r, err)
+	c.s, c.r, c.f = nil, nil, nil
+	s.putCall(c)
+	f.requestDone(status, ra, err)
+}
+
+// prepare builds r's HTTP/2 request in a pooled h2call (headers, gzip,
+// auth) for the endpoint i it picks; c goes back with putCall, even after
+// an error.
+func (s *http2Sender) prepare(r *Request) (c *h2call, i int, err error) {
+	i = s.health.pickFor(r, s.rr.next(len(s.eps)), len(s.eps))
+	c = s.calls.Get().(*h2call)
 	method := s.o.Method
 	if r.Method != "" {
 		method = r.Method
 	}
 	body := r.Body
-	var zbuf *pool.Buf
 	if s.o.Gzip && len(body) >= s.o.GzipThreshold {
-		zbuf = pool.Get(len(body)/2 + 64)
-		zbuf.B = fasthttp.AppendGzipBytesLevel(zbuf.B, body, gzip.DefaultCompression)
-		body = zbuf.B
-		defer pool.Put(zbuf) // h2client keeps no reference once Do returns
+		c.zbuf = pool.Get(len(body)/2 + 64)
+		c.zbuf.B = fasthttp.AppendGzipBytesLevel(c.zbuf.B, body, gzip.DefaultCompression)
+		body = c.zbuf.B // back to the pool in putCall: h2client keeps no reference then
 	}
 	path := s.path[i]
 	if len(r.Path) > 0 {
@@ -246,7 +303,7 @@ func (s *http2Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 	if s.ua != "" {
 		c.set("user-agent", s.ua, false)
 	}
-	if zbuf != nil {
+	if c.zbuf != nil {
 		c.set("content-encoding", "gzip", false)
 	}
 	for _, h := range s.static {
@@ -265,11 +322,15 @@ func (s *http2Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 	if s.o.Auth != nil {
 		target := c.a.join(s.origin[i], path) // in the arena: a concatenation would allocate per request
 		if err := authorize(s.o.Auth, r, method, target, body, c); err != nil {
-			return 0, 0, err
+			return c, i, err
 		}
 	}
 	c.req = h2client.Request{Header: c.hdr, Body: body, KeepBody: r.Check != nil}
-	err := s.cls[i].Do(&c.req, &c.resp, deadline)
+	return c, i, nil
+}
+
+// result is what Do returns for the h2client outcome err of c.
+func (s *http2Sender) result(c *h2call, r *Request, err error) (int, time.Duration, error) {
 	if err != nil {
 		if errors.Is(err, h2client.ErrTimeout) {
 			return 0, 0, ErrTimeout
@@ -315,6 +376,10 @@ func (s *http2Sender) putCall(c *h2call) {
 	clear(c.hdr)
 	c.hdr = c.hdr[:0]
 	c.req = h2client.Request{}
+	if c.zbuf != nil {
+		pool.Put(c.zbuf)
+		c.zbuf = nil
+	}
 	c.a.reset()
 	if cap(c.resp.Body) > 1<<20 {
 		c.resp.Body = nil

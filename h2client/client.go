@@ -152,13 +152,19 @@ func (c *Client) Dialed() int64 { return c.dialed.Load() }
 // the frames are copied into the connection's write buffer, and DATA still
 // waiting for flow-control window is dropped with the stream.
 func (c *Client) Do(req *Request, resp *Response, deadline time.Time) error {
+	return c.do(req, resp, deadline, 1)
+}
+
+// do is Do's loop; sent is the stream the request goes out on first (2 and
+// more: a request of Go that the server did not process).
+func (c *Client) do(req *Request, resp *Response, deadline time.Time, sent int) error {
 	st := c.streams.Get().(*stream)
 	st.armed = false
 	defer func() {
 		st.timer.Stop()
 		c.streams.Put(st)
 	}()
-	for sent := 1; ; sent++ {
+	for ; ; sent++ {
 		cc, err := c.start(st, req, resp, deadline)
 		if err != nil {
 			return err

@@ -87,6 +87,11 @@ type conn struct {
 	watch    *time.Timer
 
 	r reader // the reader goroutine's state
+
+	// fin holds the streams of Go finished under mu whose completions
+	// have not run yet; nfin counts them for a look without mu.
+	fin  []*stream
+	nfin atomic.Int32
 }
 
 // Write appends to the write buffer: the Framer and the hpack encoder write
@@ -170,7 +175,11 @@ func (c *conn) tryStart(st *stream, req *Request, resp *Response, now time.Time)
 		// The header block cannot be sent (an invalid field): the
 		// request fails, not the connection.
 		st.finished, st.err = true, err
-		st.done <- struct{}{}
+		if st.a.done != nil {
+			c.finishedAsync(st)
+		} else {
+			st.done <- struct{}{}
+		}
 		return true, false
 	}
 	return true, false
@@ -290,6 +299,7 @@ func (c *conn) fail(err error) {
 	}
 	c.wcond.Broadcast()
 	c.mu.Unlock()
+	c.complete(nil)
 	c.nc.Close()
 	c.cl.forget(c)
 }

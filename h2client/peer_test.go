@@ -233,7 +233,10 @@ type result struct {
 	err    error
 }
 
-// goDo runs Do in a goroutine.
+// viaGo makes goDo send with Go and wait for its completion (async_test.go).
+var viaGo bool
+
+// goDo runs Do (or Go, viaGo) in a goroutine.
 func goDo(c *Client, body string, deadline time.Duration, keep bool) chan result {
 	ch := make(chan result, 1)
 	go func() {
@@ -242,7 +245,15 @@ func goDo(c *Client, body string, deadline time.Duration, keep bool) chan result
 			{Name: ":authority", Value: "test"}, {Name: ":path", Value: "/p"},
 		}, Body: []byte(body), KeepBody: keep}
 		var resp Response
-		err := c.Do(req, &resp, time.Now().Add(deadline))
+		var err error
+		if viaGo {
+			done := make(chan error, 1)
+			if err = c.Go(req, &resp, time.Now().Add(deadline), func(e error) { done <- e }); err == nil {
+				err = <-done
+			}
+		} else {
+			err = c.Do(req, &resp, time.Now().Add(deadline))
+		}
 		ch <- result{resp.Status, string(resp.Body), string(resp.RetryAfter), err}
 	}()
 	return ch

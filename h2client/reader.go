@@ -50,6 +50,8 @@ type reader struct {
 	retry     []byte
 	sawStatus bool
 	badStatus bool
+
+	fin []*stream // scratch of conn.complete
 }
 
 func (r *reader) init(c *conn, br *bufio.Reader) {
@@ -164,7 +166,23 @@ func (r *reader) run() error {
 		if err != nil {
 			return err
 		}
+		// Run the completions of the requests of Go that these frames
+		// finished once no whole frame is buffered (the next read may
+		// wait): those of one read together, none under mu.
+		if r.c.nfin.Load() > 0 && !r.frameBuffered() {
+			r.fin = r.c.complete(r.fin)
+		}
 	}
+}
+
+// frameBuffered reports whether a whole frame is buffered: reading it
+// will not wait.
+func (r *reader) frameBuffered() bool {
+	if r.br.Buffered() < 9 {
+		return false
+	}
+	h, _ := r.br.Peek(9) // buffered: no read
+	return r.br.Buffered() >= 9+(int(h[0])<<16|int(h[1])<<8|int(h[2]))
 }
 
 // unpad strips the padding of a DATA or HEADERS payload.

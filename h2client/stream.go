@@ -27,12 +27,17 @@ type stream struct {
 	gotHeaders bool // final response headers seen
 	finished   bool
 	err        error
+
+	a async // Go's state; a.done == nil for Do
 }
 
 func newStream() *stream {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
-	return &stream{done: make(chan struct{}, 1), timer: t}
+	st := &stream{done: make(chan struct{}, 1), timer: t}
+	st.a.timer = time.AfterFunc(time.Hour, st.expire)
+	st.a.timer.Stop()
+	return st
 }
 
 // arm sets the timer for deadline once per Do.
@@ -54,6 +59,9 @@ func (c *conn) open(st *stream, req *Request, resp *Response) error {
 	st.data, st.sentEnd, st.recvUnacked = req.Body, false, 0
 	st.sendWindow = int64(c.peerInitWindow)
 	st.gotHeaders, st.finished, st.err = false, false, nil
+	if st.a.done != nil {
+		c.armAsync(st)
+	}
 	// The header block, in HEADERS and as many CONTINUATION frames as
 	// the server's frame size asks for, back to back.
 	block := c.hbuf
@@ -157,7 +165,9 @@ func (c *conn) cancel(st *stream) {
 		c.kick()
 	}
 	c.finish(st, ErrTimeout)
-	<-st.done // finish put the token: nobody else waits for it
+	if st.a.done == nil {
+		<-st.done // finish put the token: nobody else waits for it
+	}
 }
 
 // finish ends st with err (nil: the response is complete), frees its slot
@@ -193,7 +203,11 @@ func (c *conn) finish(st *stream, err error) {
 			c.closeGracefully()
 		}
 	}
-	st.done <- struct{}{}
+	if st.a.done != nil {
+		c.finishedAsync(st)
+	} else {
+		st.done <- struct{}{}
+	}
 	c.cl.wake()
 }
 
