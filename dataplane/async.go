@@ -20,6 +20,10 @@ type asyncSender interface {
 	// have returned: maybe before Go returns, maybe on the transport's
 	// goroutine (requestDone must not block).
 	Go(r *Request, deadline time.Time, f requestDone)
+	// goes reports whether Go is worth it: the one dispatcher builds every
+	// request, so work per request that can take a core (gzip of a batch)
+	// keeps the workers, which compress in parallel.
+	goes() bool
 }
 
 // requestDone receives the outcome of a request started by Go.
@@ -49,7 +53,7 @@ type asyncState struct {
 // startAsync starts the dispatcher if the sender is asynchronous.
 func (d *Destination) startAsync() bool {
 	as, ok := d.opts.Sender.(asyncSender)
-	if !ok || !asyncSend {
+	if !ok || !asyncSend || !as.goes() {
 		return false
 	}
 	d.async.slots = make(chan struct{}, d.opts.MaxInFlight)

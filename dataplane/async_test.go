@@ -453,3 +453,29 @@ func (l *trackingListener) closeAll() {
 		c.Close()
 	}
 }
+
+// TestHTTP2GzipKeepsWorkers: an HTTP/2 destination that gzips its bodies
+// keeps the workers (compression side by side), one without gzip the
+// dispatcher.
+func TestHTTP2GzipKeepsWorkers(t *testing.T) {
+	for _, gz := range []bool{false, true} {
+		snd, err := newTestHTTP2(HTTPOptions{URLs: []string{"http://127.0.0.1:9/"}, Gzip: gz, GzipThreshold: 1024})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := newTestDestination(DestinationOptions{Name: "d", Sender: snd})
+		d.e = &Engine{}
+		async := d.startAsync()
+		if async == gz {
+			t.Errorf("gzip %v: asynchronous path %v", gz, async)
+		}
+		if async {
+			d.mu.Lock()
+			d.closed = true
+			d.mu.Unlock()
+			d.cond.Broadcast()
+			d.wg.Wait()
+		}
+		snd.Close()
+	}
+}

@@ -244,6 +244,10 @@ func (s *http2Sender) Go(r *Request, deadline time.Time, f requestDone) {
 	f.requestDone(status, ra, err)
 }
 
+// goes: not with gzip, whose compression of a batch would hold the one
+// dispatcher for milliseconds (the workers compress side by side).
+func (s *http2Sender) goes() bool { return !s.o.Gzip }
+
 // complete is the h2client completion of a request of Go. A response
 // body to check (an Elasticsearch _bulk answer) is read on a goroutine of
 // its own: the connection's reader, which runs this, goes on meanwhile.
