@@ -142,9 +142,34 @@ func TestDestinationFaults(t *testing.T) {
 			},
 		},
 	}
+	cases = append(cases, h2Cases(cases)...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { runDestCase(t, c) })
 	}
+}
+
+// h2Cases are the outage and the resets again over h2c, one record per
+// request: HTTP/2 destinations complete requests without a goroutine
+// waiting for each (asynchronous completions), whose failures go back to
+// the synchronous retries. A hang-up closes the connection and every
+// stream on it, so the sink hangs up on 2% of the requests, not 20%.
+func h2Cases(cases []destCase) []destCase {
+	var out []destCase
+	for _, c := range cases {
+		switch c.name {
+		case "down-5s", "resets-mid-request":
+		default:
+			continue
+		}
+		c.name = "h2c-" + c.name
+		c.conf.Batching = "off"
+		c.conf.Dest = append(c.conf.Dest[:len(c.conf.Dest):len(c.conf.Dest)], "protocol: HTTP_2")
+		if c.sink.HangupRate > 0 {
+			c.sink.HangupRate = 0.02
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // storm: from 1.5 s to 3.5 s every request is answered status with
