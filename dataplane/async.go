@@ -107,9 +107,7 @@ func (f *flight) retry() {
 // land answers the body's records, frees its slot and puts f back.
 func (f *flight) land() {
 	d := f.d
-	if f.t.sent {
-		d.q.drained.Add(1)
-	}
+	d.drained(&f.t)
 	f.wake = d.land(f.b, &f.req, f.t.rc, f.wake)
 	f.b, f.req = nil, Request{}
 	d.async.flights.Put(f)

@@ -194,12 +194,7 @@ func TestHTTP2AsyncGracefulStop(t *testing.T) {
 	x := dialXDR(t, e.addr)
 	const n = 20
 	x.c.Write(frames(n))
-	for deadline := time.Now().Add(5 * time.Second); e.m.frames.Get() < n; {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d frames arrived", e.m.frames.Get())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitFrames(t, e, n)
 	stopped := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

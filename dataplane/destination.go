@@ -302,23 +302,21 @@ func goneAlready(method string, status int) bool {
 }
 
 // deliver sends one body with retries inside the reply deadline of its
-// oldest record and returns the result code for all of its records. The
-// bodies that were sent count towards the destination's drain rate (a body
-// that aged out unsent says nothing of the destination's speed; queue.go).
+// oldest record and returns the result code for all of its records.
 func (d *Destination) deliver(r *Request, bornMs int64) byte {
-	rc, sent := d.attempts(r, bornMs)
-	if sent {
-		d.q.drained.Add(1)
-	}
-	return rc
-}
-
-// attempts sends r until it is delivered, fails for good, or the deadline
-// or the retry budget ends; sent reports whether any attempt was made.
-func (d *Destination) attempts(r *Request, bornMs int64) (rc byte, sent bool) {
 	t := d.newTries(bornMs)
 	d.runTries(&t, r)
-	return t.rc, t.sent
+	d.drained(&t)
+	return t.rc
+}
+
+// drained counts a body whose attempts ended toward the destination's
+// drain rate if it was sent: a body that aged out unsent says nothing of
+// the destination's speed (queue.go).
+func (d *Destination) drained(t *tries) {
+	if t.sent {
+		d.q.drained.Add(1)
+	}
 }
 
 // tries is the state of one body's attempts.

@@ -143,6 +143,17 @@ type xdrConn struct {
 	r *bufio.Reader
 }
 
+// waitFrames waits until e has received n frames (at most 5 s).
+func waitFrames(t *testing.T, e *testEngine, n uint64) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); e.m.frames.Get() < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d frames arrived", e.m.frames.Get())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func dialXDR(t *testing.T, addr string) *xdrConn {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {

@@ -129,8 +129,6 @@ type h2call struct {
 	r      *Request
 	f      requestDone
 	onDone func(error)
-	// checking: complete runs again on a goroutine to check the body
-	checking bool
 }
 
 // arena holds the bytes of a request's changing header values; strings
@@ -229,7 +227,8 @@ func (s *http2Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 }
 
 // Go is Do without a goroutine waiting for the response (asyncSender): f
-// gets what Do would have returned, from the connection's reader.
+// gets what Do would have returned, from the goroutine that ended the
+// request (the connection's reader mostly; this one if it could not start).
 func (s *http2Sender) Go(r *Request, deadline time.Time, f requestDone) {
 	c, i, err := s.prepare(r)
 	if err == nil {
@@ -252,12 +251,16 @@ func (s *http2Sender) goes() bool { return !s.o.Gzip }
 // body to check (an Elasticsearch _bulk answer) is read on a goroutine of
 // its own: the connection's reader, which runs this, goes on meanwhile.
 func (c *h2call) complete(err error) {
-	if err == nil && c.r.checks(c.resp.Status) && !c.checking {
-		c.checking = true
-		go c.complete(nil)
+	if err == nil && c.r.checks(c.resp.Status) {
+		go c.land(nil)
 		return
 	}
-	c.checking = false
+	c.land(err)
+}
+
+// land judges the response of a request of Go, puts c back and hands the
+// outcome on.
+func (c *h2call) land(err error) {
 	s, r, f := c.s, c.r, c.f
 	status, ra, err := s.result(c, r, err)
 	c.s, c.r, c.f = nil, nil, nil

@@ -28,12 +28,7 @@ func TestGracefulStopAnswersEverything(t *testing.T) {
 	const n = 200
 	x.c.Write(frames(n))
 	// Wait until the engine holds them all, then stop under load.
-	for deadline := time.Now().Add(5 * time.Second); e.m.frames.Get() < n; {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d frames arrived", e.m.frames.Get())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitFrames(t, e, n)
 	stopped := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

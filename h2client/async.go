@@ -12,11 +12,9 @@ import (
 // of the stream's own, reused like the stream.
 type async struct {
 	done     func(error) // the caller's completion; nil: a Do
-	cl       *Client
 	req      *Request
 	resp     *Response
 	deadline time.Time
-	sent     int                  // streams the request went out on
 	cc       atomic.Pointer[conn] // the stream's connection (set in open)
 	timer    *time.Timer          // AfterFunc(expire), armed in open
 	armed    bool                 // the timer runs for this stream (under cc.mu)
@@ -26,10 +24,12 @@ type async struct {
 }
 
 // Go starts req like Do but returns without waiting for the response: done
-// is called once with what Do would have returned, on another goroutine or
-// before Go returns, never under a lock of the Client's. done must not
-// block nor call Do or Go (it may run on a connection's reader, which the
-// streams of other requests wait for). Go itself waits only for a free
+// is called once with what Do would have returned, by the goroutine that
+// ended the stream (the connection's reader, the deadline timer, the one
+// that failed or closed the connection, or the one re-sending a stream the
+// server did not process), maybe before Go returns, never under a lock of
+// the Client's. done must not block nor call Do or Go (it may run on a
+// connection's reader, which the streams of other requests wait for). Go itself waits only for a free
 // stream (or a dial), as Do does; if that fails it returns the error and
 // done is not called. resp, req and req.Body must stay untouched until
 // done is called; a stream the server did not process is sent again
@@ -38,19 +38,16 @@ func (c *Client) Go(req *Request, resp *Response, deadline time.Time, done func(
 	st := c.streams.Get().(*stream)
 	st.armed = false
 	a := &st.a
-	a.done, a.cl, a.req, a.resp, a.deadline, a.sent, a.armed = done, c, req, resp, deadline, 1, false
+	a.done, a.req, a.resp, a.deadline, a.armed = done, req, resp, deadline, false
 	a.refs.Store(1)
-	cc, err := c.start(st, req, resp, deadline)
-	if err != nil {
+	if _, err := c.start(st, req, resp, deadline); err != nil {
 		a.done, a.req, a.resp = nil, nil, nil
 		st.timer.Stop()
 		c.streams.Put(st)
 		return err
 	}
-	// st may be finished and reused already: not a look at it here.
-	if cc.nfin.Load() > 0 {
-		cc.complete(nil) // one finished inside tryStart (no reader frame runs it)
-	}
+	// st may be finished and reused already (its completion is run by
+	// whoever ended it): not a look at it here.
 	return nil
 }
 
@@ -110,16 +107,11 @@ func (c *Client) completeAsync(st *stream) {
 // process: rare (GOAWAY, REFUSED_STREAM), so a goroutine waits for it.
 func (c *Client) resend(st *stream) {
 	a := &st.a
-	req, resp, deadline, sent, done := a.req, a.resp, a.deadline, a.sent, a.done
+	req, resp, deadline, done := a.req, a.resp, a.deadline, a.done
 	c.unref(st)
-	var err error
-	switch {
-	case !time.Now().Before(deadline):
-		err = ErrTimeout
-	case sent > maxUnprocessed:
-		err = ErrNotProcessed
-	default:
-		err = c.do(req, resp, deadline, sent+1)
+	err := ErrTimeout
+	if time.Now().Before(deadline) {
+		err = c.do(req, resp, deadline, 2) // the first stream went unprocessed
 	}
 	done(err)
 }

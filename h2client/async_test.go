@@ -74,7 +74,7 @@ func TestGoConcurrentWithDeadlines(t *testing.T) {
 	c := New(Options{Addr: srv.Addr, MaxConns: 2, MaxStreams: 16})
 	defer c.Close()
 	const senders, each = 8, 300
-	var ok, timedOut, calls atomic.Int64
+	var ok, timedOut, calls, started atomic.Int64
 	var wg sync.WaitGroup
 	for g := 0; g < senders; g++ {
 		wg.Add(1)
@@ -90,6 +90,7 @@ func TestGoConcurrentWithDeadlines(t *testing.T) {
 				}
 				err := c.Go(req, &resp, dl, func(err error) { calls.Add(1); done <- err })
 				if err == nil {
+					started.Add(1)
 					err = <-done
 				}
 				switch {
@@ -112,6 +113,9 @@ func TestGoConcurrentWithDeadlines(t *testing.T) {
 	wg.Wait()
 	if ok.Load()+timedOut.Load() != senders*each || ok.Load() < senders*each/2 {
 		t.Fatalf("%d ok, %d timed out of %d", ok.Load(), timedOut.Load(), senders*each)
+	}
+	if calls.Load() != started.Load() {
+		t.Fatalf("%d completions for %d requests started (Go returned nil)", calls.Load(), started.Load())
 	}
 	t.Logf("%d ok, %d timed out, %d completions", ok.Load(), timedOut.Load(), calls.Load())
 }

@@ -171,17 +171,7 @@ func (c *conn) tryStart(st *stream, req *Request, resp *Response, now time.Time)
 	if uint32(c.active) >= max {
 		return false, false
 	}
-	if err := c.open(st, req, resp); err != nil {
-		// The header block cannot be sent (an invalid field): the
-		// request fails, not the connection.
-		st.finished, st.err = true, err
-		if st.a.done != nil {
-			c.finishedAsync(st)
-		} else {
-			st.done <- struct{}{}
-		}
-		return true, false
-	}
+	c.open(st, req, resp)
 	return true, false
 }
 

@@ -50,7 +50,7 @@ func (st *stream) arm(deadline time.Time) {
 
 // open writes req's HEADERS (and the DATA the windows allow) for st, a new
 // stream of c. Under c.mu.
-func (c *conn) open(st *stream, req *Request, resp *Response) error {
+func (c *conn) open(st *stream, req *Request, resp *Response) {
 	c.encodeHeader(req.Header)
 	st.id = c.nextID
 	c.nextID += 2
@@ -86,7 +86,6 @@ func (c *conn) open(st *stream, req *Request, resp *Response) error {
 		}
 	}
 	c.kick()
-	return nil
 }
 
 // encodeHeader encodes a header block into c.hbuf. A field that is not
