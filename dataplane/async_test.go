@@ -195,12 +195,7 @@ func TestHTTP2AsyncGracefulStop(t *testing.T) {
 	const n = 20
 	x.c.Write(frames(n))
 	waitFrames(t, e, n)
-	stopped := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		stopped <- e.Stop(ctx)
-	}()
+	stopped := stopInBackground(e)
 	if rcs := x.replies(t, n, 5*time.Second); !allRC(rcs, 0) {
 		t.Fatalf("replies during shutdown: %v", rcs)
 	}

@@ -154,6 +154,18 @@ func waitFrames(t *testing.T, e *testEngine, n uint64) {
 	}
 }
 
+// stopInBackground stops e (graceful, 5 s at most) on a goroutine: the
+// test reads the replies meanwhile; Stop's error arrives on the channel.
+func stopInBackground(e *testEngine) <-chan error {
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		stopped <- e.Stop(ctx)
+	}()
+	return stopped
+}
+
 func dialXDR(t *testing.T, addr string) *xdrConn {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {

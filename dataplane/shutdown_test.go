@@ -29,12 +29,7 @@ func TestGracefulStopAnswersEverything(t *testing.T) {
 	x.c.Write(frames(n))
 	// Wait until the engine holds them all, then stop under load.
 	waitFrames(t, e, n)
-	stopped := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		stopped <- e.Stop(ctx)
-	}()
+	stopped := stopInBackground(e)
 	rcs := x.replies(t, n, 5*time.Second)
 	if !allRC(rcs, 0) {
 		t.Fatalf("replies during shutdown: %v", rcs)
