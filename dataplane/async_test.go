@@ -34,10 +34,6 @@ type h2Script struct {
 
 func startH2Script(t *testing.T, s *h2Script) *h2Script {
 	s.attempts = map[string]int{}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		n := s.now.Add(1)
@@ -57,10 +53,7 @@ func startH2Script(t *testing.T, s *h2Script) *h2Script {
 		}
 		w.WriteHeader(200)
 	})
-	srv := &http.Server{Handler: h2c.NewHandler(h, &http2.Server{MaxConcurrentStreams: 250})}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	s.addr = ln.Addr().String()
+	s.addr = serveH2C(t, h, &http2.Server{MaxConcurrentStreams: 250})
 	return s
 }
 
@@ -276,14 +269,8 @@ func TestHTTP2SenderGoChecksBulkBody(t *testing.T) {
 	body := []byte(`{"index":{"_index":"users","_id":"a"}}` + "\n{}\n" + `{"index":{"_index":"users","_id":"b"}}` + "\n{}\n")
 	run := func(async bool) (got []outcome) {
 		h, hits := esBulkServer(2, 429)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := &http.Server{Handler: h2c.NewHandler(h, &http2.Server{})}
-		go srv.Serve(ln)
-		defer srv.Close()
-		snd, err := newTestHTTP2(HTTPOptions{URLs: []string{"http://" + ln.Addr().String() + "/_bulk"}, MaxConnsPerEndpoint: 1})
+		addr := serveH2C(t, h, &http2.Server{})
+		snd, err := newTestHTTP2(HTTPOptions{URLs: []string{"http://" + addr + "/_bulk"}, MaxConnsPerEndpoint: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,7 +2,6 @@ package dataplane
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/h2c"
 
 	"github.com/xdrhook/xdrhook/perf/harness"
 )
@@ -30,14 +28,7 @@ func newCountingBackend(t *testing.T) *countingBackend {
 		b.first.CompareAndSwap(0, time.Now().UnixNano())
 		b.served.Add(1)
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: h2c.NewHandler(h, &http2.Server{})}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	b.addr = ln.Addr().String()
+	b.addr = serveH2C(t, h, &http2.Server{})
 	return b
 }
 

@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/h2c"
+
 	"github.com/xdrhook/xdrhook/encode"
 	"github.com/xdrhook/xdrhook/wire"
 )
@@ -152,6 +155,20 @@ func waitFrames(t *testing.T, e *testEngine, n uint64) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// serveH2C serves h over h2c (prior knowledge) with Go's server s on a
+// loopback port, closed at the test's cleanup, and returns its address.
+func serveH2C(t *testing.T, h http.Handler, s *http2.Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h2c.NewHandler(h, s)}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
 }
 
 // stopInBackground stops e (graceful, 5 s at most) on a goroutine: the

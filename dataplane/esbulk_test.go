@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/h2c"
 
 	"github.com/xdrhook/xdrhook/encode"
 	"github.com/xdrhook/xdrhook/wire"
@@ -69,14 +68,8 @@ func TestESBulkItemFailuresAreNotDeliveries(t *testing.T) {
 			return snd
 		},
 		"h2c": func(t *testing.T, h http.Handler) Sender {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := &http.Server{Handler: h2c.NewHandler(h, &http2.Server{})}
-			go srv.Serve(ln)
-			t.Cleanup(func() { srv.Close() })
-			snd, err := newTestHTTP2(HTTPOptions{URLs: []string{"http://" + ln.Addr().String() + "/_bulk"}, MaxConnsPerEndpoint: 1})
+			addr := serveH2C(t, h, &http2.Server{})
+			snd, err := newTestHTTP2(HTTPOptions{URLs: []string{"http://" + addr + "/_bulk"}, MaxConnsPerEndpoint: 1})
 			if err != nil {
 				t.Fatal(err)
 			}

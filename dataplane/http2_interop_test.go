@@ -3,14 +3,11 @@ package dataplane
 import (
 	"crypto/tls"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/h2c"
 
 	"github.com/xdrhook/xdrhook/perf/harness"
 )
@@ -25,13 +22,7 @@ func TestHTTP2ThroughHAProxy(t *testing.T) {
 	for _, tlsOn := range []bool{true, false} {
 		t.Run(fmt.Sprintf("tls=%v", tlsOn), func(t *testing.T) {
 			rec := &h2Recorder{}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := &http.Server{Handler: h2c.NewHandler(rec, &http2.Server{})}
-			go srv.Serve(ln)
-			defer srv.Close()
+			addr := serveH2C(t, rec, &http2.Server{})
 			hp := harness.NewHAProxy(t)
 			o := HTTPOptions{URLs: []string{"http://" + hp.Addr + "/bulk"}, MaxConnsPerEndpoint: 2}
 			if tlsOn {
@@ -47,7 +38,7 @@ func TestHTTP2ThroughHAProxy(t *testing.T) {
 			} else {
 				hp.Bind = "proto h2"
 			}
-			hp.Start(t, "http", "  server s1 "+ln.Addr().String()+" proto h2\n")
+			hp.Start(t, "http", "  server s1 "+addr+" proto h2\n")
 			snd, err := newTestHTTP2(o)
 			if err != nil {
 				t.Fatal(err)

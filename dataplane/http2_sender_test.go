@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/h2c"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
@@ -80,14 +78,8 @@ func TestHTTP2SenderHeaders(t *testing.T) {
 		w.Header().Set("Retry-After", "3")
 		w.WriteHeader(503)
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: h2c.NewHandler(h, &http2.Server{})}
-	go srv.Serve(ln)
-	defer srv.Close()
-	snd, err := NewHTTP2Sender(testHTTPOptions(HTTPOptions{URLs: []string{"http://" + ln.Addr().String() + "/base"}, Path: "bulk",
+	addr := serveH2C(t, h, &http2.Server{})
+	snd, err := NewHTTP2Sender(testHTTPOptions(HTTPOptions{URLs: []string{"http://" + addr + "/base"}, Path: "bulk",
 		Method: "PUT", Headers: [][2]string{{"X-Static", "s"}, {"X-Over", "static"}, {"Connection", "close"}}, UserAgent: "ua/1",
 		Gzip: true, GzipThreshold: 100}))
 	if err != nil {
@@ -108,7 +100,7 @@ func TestHTTP2SenderHeaders(t *testing.T) {
 		t.Fatalf("%d requests", len(got))
 	}
 	r := got[0]
-	if r.Method != "PUT" || r.URL.RequestURI() != "/base/bulk" || r.Host != ln.Addr().String() || r.ProtoMajor != 2 ||
+	if r.Method != "PUT" || r.URL.RequestURI() != "/base/bulk" || r.Host != addr || r.ProtoMajor != 2 ||
 		r.Header.Get("Content-Type") != "application/x-ndjson" || r.ContentLength != 3 || r.Header.Get("User-Agent") != "ua/1" ||
 		r.Header.Get("X-Static") != "s" || r.Header.Get("X-Over") != "request" || len(r.Header.Values("X-Over")) != 1 ||
 		r.Header.Get("Xdrhook-Records") != "2" || r.Header.Get("Idempotency-Key") != "" || r.Header.Get("Content-Encoding") != "" ||

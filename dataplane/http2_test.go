@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/h2c"
 
 	"github.com/xdrhook/xdrhook/encode"
 	"github.com/xdrhook/xdrhook/perf/harness"
@@ -82,14 +81,8 @@ func startWithSender(t *testing.T, snd Sender) *testEngine {
 // Go's own h2c server (prior knowledge, no TLS) receives the stream.
 func TestHTTP2CleartextToGoServer(t *testing.T) {
 	rec := &h2Recorder{}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: h2c.NewHandler(rec, &http2.Server{MaxConcurrentStreams: 4})}
-	go srv.Serve(ln)
-	defer srv.Close()
-	snd, err := newTestHTTP2(HTTPOptions{URLs: []string{"http://" + ln.Addr().String() + "/bulk"}, MaxConnsPerEndpoint: 2})
+	addr := serveH2C(t, rec, &http2.Server{MaxConcurrentStreams: 4})
+	snd, err := newTestHTTP2(HTTPOptions{URLs: []string{"http://" + addr + "/bulk"}, MaxConnsPerEndpoint: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

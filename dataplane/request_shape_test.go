@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -16,7 +15,6 @@ import (
 	"github.com/xdrhook/xdrhook/shape"
 	"github.com/xdrhook/xdrhook/wire"
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/h2c"
 )
 
 // shapedSeen is one request as a Go net/http server saw it.
@@ -53,15 +51,10 @@ func TestRequestShapingEndToEnd(t *testing.T) {
 					r.Header.Get("Content-Type"), r.Header.Get("Content-Length"), b})
 				mu.Unlock()
 			})
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := &http.Server{Handler: h2c.NewHandler(h, &http2.Server{})}
-			go srv.Serve(ln)
-			defer srv.Close()
-			ho := HTTPOptions{URLs: []string{"http://" + ln.Addr().String() + "/api"}}
+			addr := serveH2C(t, h, &http2.Server{})
+			ho := HTTPOptions{URLs: []string{"http://" + addr + "/api"}}
 			var snd Sender
+			var err error
 			if proto == "HTTP/2.0" {
 				snd, err = newTestHTTP2(ho)
 			} else {
