@@ -1,0 +1,350 @@
+package h1client
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// conn is one pipelined connection. Its queue, write buffer and state are
+// guarded by mu; the writer goroutine writes what enqueue appended to
+// wbuf; the reader goroutine parses the responses, in order, for the calls
+// at the queue's front.
+type conn struct {
+	cl   *Client
+	nc   net.Conn
+	born time.Time
+	br   *bufio.Reader
+	rr   respReader // the reader goroutine's
+
+	pending atomic.Int32 // calls queued and not finished: the choice of a connection
+	dead    atomic.Bool  // takes no new call
+
+	mu     sync.Mutex
+	wcond  sync.Cond // the writer waits on it for bytes to write
+	wbuf   []byte    // requests not yet handed to the writer
+	wspare []byte    // the other buffer, while the writer writes one
+	wwait  bool      // the writer is waiting on wcond
+	// q holds the calls not answered, in the order sent: q[qh] is the next
+	// response's, unless the reader took it already (cur).
+	q  []*call
+	qh int
+	// cur is the call whose response the reader is parsing: the reader
+	// alone finishes it.
+	cur *call
+	// seq numbers the calls queued; handed is the seq of the first call
+	// whose bytes the writer has not taken: a call from there on never
+	// left this process.
+	seq, handed uint64
+	closing     bool // no new call; closed once the queue is answered
+	closed      bool // failed or closed: calls are finished, the socket closed
+	idleSince   time.Time
+	timer       *time.Timer // deadlines, idleness and age: one timer
+	timerAt     time.Time
+
+	// fin holds the calls finished under mu whose completions have not
+	// run yet; nfin counts them for a look without mu.
+	fin  []*call
+	nfin atomic.Int32
+}
+
+// readBuffer is a connection's read buffer: a response head must fit.
+const readBuffer = 64 << 10
+
+func newConn(cl *Client, nc net.Conn) *conn {
+	now := time.Now()
+	c := &conn{cl: cl, nc: nc, born: now, idleSince: now}
+	c.wcond.L = &c.mu
+	c.br = bufio.NewReaderSize(nc, readBuffer)
+	c.rr.br = c.br
+	return c
+}
+
+// run starts the reader, the writer and the timer.
+func (c *conn) run() {
+	go c.writeLoop()
+	go c.readLoop()
+	c.mu.Lock()
+	c.timerAt = time.Now().Add(c.period())
+	c.timer = time.AfterFunc(time.Until(c.timerAt), c.tick)
+	c.mu.Unlock()
+}
+
+// enqueue queues k on c and appends its bytes for the writer, unless c
+// takes no new call.
+func (c *conn) enqueue(k *call, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.closing {
+		return false
+	}
+	if ttl := c.cl.o.ConnTTL; ttl > 0 && now.Sub(c.born) >= ttl {
+		c.retire()
+		return false
+	}
+	k.seq = c.seq
+	c.seq++
+	c.q = append(c.q, k)
+	c.pending.Add(1)
+	c.wbuf = append(c.wbuf, k.req.Head...)
+	c.wbuf = append(c.wbuf, k.req.Body...)
+	if c.timer != nil && k.deadline.Before(c.timerAt) {
+		c.timerAt = k.deadline
+		c.timer.Reset(time.Until(k.deadline))
+	}
+	if c.wwait {
+		c.wcond.Signal()
+	}
+	return true
+}
+
+// retire takes c out of service: no new call, closed once its calls are
+// answered. Under mu.
+func (c *conn) retire() {
+	c.closing = true
+	c.dead.Store(true)
+	if c.cur == nil && c.qh == len(c.q) {
+		go c.fail(errRetired)
+	}
+}
+
+var errRetired = errors.New("h1client: connection closed by us (idle or connection-ttl)")
+
+// writeLoop writes what enqueue appends to wbuf: while it writes one
+// buffer the callers fill the other, so one write carries every request
+// queued meanwhile.
+func (c *conn) writeLoop() {
+	c.mu.Lock()
+	for {
+		for len(c.wbuf) == 0 && !c.closed {
+			c.wwait = true
+			c.wcond.Wait()
+			c.wwait = false
+		}
+		if c.closed {
+			break
+		}
+		// Let the callers that are runnable queue their requests first:
+		// one write then carries them all.
+		c.mu.Unlock()
+		runtime.Gosched()
+		c.mu.Lock()
+		if c.closed {
+			break
+		}
+		buf := c.wbuf
+		c.handed = c.seq
+		c.wbuf = c.wspare[:0]
+		c.wspare = nil
+		c.mu.Unlock()
+		c.nc.SetWriteDeadline(time.Now().Add(c.cl.o.WriteTimeout))
+		_, err := c.nc.Write(buf)
+		c.mu.Lock()
+		if cap(buf) <= 1<<20 {
+			c.wspare = buf[:0]
+		}
+		if err != nil {
+			c.mu.Unlock()
+			c.fail(fmt.Errorf("h1client: write: %w", err))
+			return
+		}
+	}
+	c.mu.Unlock()
+}
+
+// readLoop parses the responses and finishes their calls; the completions
+// run once no whole response is left buffered (one batch per read).
+func (c *conn) readLoop() {
+	var dst []*call
+	for {
+		err := c.readOne()
+		if err != nil {
+			c.fail(err)
+			c.mu.Lock()
+			if k := c.cur; k != nil {
+				c.cur = nil
+				c.finish(k, c.lostErr(k, err, time.Now()))
+			}
+			c.mu.Unlock()
+			c.complete(dst)
+			return
+		}
+		if c.br.Buffered() == 0 {
+			dst = c.complete(dst)
+		}
+	}
+}
+
+// readOne reads one response (informational ones skipped) into the call
+// at the queue's front and finishes it.
+func (c *conn) readOne() error {
+	h, err := c.rr.readHead()
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.qh == len(c.q) {
+		c.mu.Unlock()
+		return fmt.Errorf("h1client: a response (status %d) to no request", h.status)
+	}
+	k := c.q[c.qh]
+	c.q[c.qh] = nil
+	c.qh++
+	if c.qh == len(c.q) {
+		c.q, c.qh = c.q[:0], 0
+	} else if c.qh >= 64 && c.qh*2 >= len(c.q) {
+		n := copy(c.q, c.q[c.qh:])
+		clear(c.q[n:])
+		c.q, c.qh = c.q[:n], 0
+	}
+	c.cur = k
+	c.mu.Unlock()
+
+	resp := k.resp
+	resp.Status = h.status
+	resp.RetryAfter = append(resp.RetryAfter[:0], h.retryAfter...)
+	resp.Gzip = h.gzip
+	resp.Body = resp.Body[:0]
+	resp.BodyTooLarge = false
+	keep := k.req.KeepBody && h.status >= 200 && h.status < 300
+	if err := c.rr.readBody(&h, resp, keep, c.cl.o.MaxBody); err != nil {
+		return err
+	}
+
+	c.mu.Lock()
+	c.cur = nil
+	c.finish(k, nil)
+	if h.close {
+		// The server closes after this response: what we queued behind
+		// it was not processed.
+		c.closing = true
+		c.dead.Store(true)
+		c.mu.Unlock()
+		return errServerClose
+	}
+	if c.closing && c.qh == len(c.q) {
+		c.mu.Unlock()
+		return errRetired
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// errAheadTimedOut ends the calls sent behind one that timed out: the
+// connection is closed, as a pipelined response cannot be skipped.
+var errAheadTimedOut = errors.New("h1client: connection closed: a request sent before this one timed out")
+
+var errServerClose = errors.New("h1client: the server closed the connection (Connection: close)")
+
+// finish ends k with err (nil: its response is in k.resp) and queues its
+// completion. Under mu.
+func (c *conn) finish(k *call, err error) {
+	k.err = err
+	c.fin = append(c.fin, k)
+	c.nfin.Add(1)
+	if c.pending.Add(-1) == 0 {
+		c.idleSince = time.Now()
+	}
+}
+
+// lostErr is what a call of c, not answered when c failed with err, ends
+// with: ErrTimeout past its deadline; errUnprocessed if its bytes never
+// left or the server said it would close; else the failure. Under mu.
+func (c *conn) lostErr(k *call, err error, now time.Time) error {
+	switch {
+	case err == ErrClosed:
+		return ErrClosed
+	case !now.Before(k.deadline):
+		return ErrTimeout
+	case k.seq >= c.handed || err == errServerClose || err == errRetired:
+		return errUnprocessed
+	case err == ErrTimeout:
+		return errAheadTimedOut
+	}
+	return fmt.Errorf("h1client: connection lost with the request in flight: %w", err)
+}
+
+// fail closes c: every call still queued ends (lostErr), the socket is
+// closed, the Client forgets c. The reader finishes the call it parses.
+func (c *conn) fail(err error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.dead.Store(true)
+	now := time.Now()
+	for i := c.qh; i < len(c.q); i++ {
+		c.finish(c.q[i], c.lostErr(c.q[i], err, now))
+		c.q[i] = nil
+	}
+	c.q, c.qh = c.q[:0], 0
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.wcond.Broadcast()
+	c.mu.Unlock()
+	c.complete(nil)
+	c.nc.Close()
+	c.cl.forget(c)
+}
+
+// period is the timer's period when no deadline comes sooner: a fraction
+// of the idle timeout and the connection's age limit.
+func (c *conn) period() time.Duration {
+	o := &c.cl.o
+	t := o.IdleTimeout
+	if o.ConnTTL > 0 && o.ConnTTL < t {
+		t = o.ConnTTL
+	}
+	return min(max(t/4, 5*time.Millisecond), time.Second)
+}
+
+// tick is c's timer: a call past its deadline fails the connection (its
+// response cannot be skipped: the ones behind it come after it); an idle
+// or aged connection is retired.
+func (c *conn) tick() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	next := now.Add(c.period())
+	expired := false
+	if k := c.cur; k != nil {
+		expired = !now.Before(k.deadline)
+		if k.deadline.Before(next) {
+			next = k.deadline
+		}
+	}
+	for _, k := range c.q[c.qh:] {
+		if !now.Before(k.deadline) {
+			expired = true
+		}
+		if k.deadline.Before(next) {
+			next = k.deadline
+		}
+	}
+	if !expired {
+		o := &c.cl.o
+		idle := c.cur == nil && c.qh == len(c.q)
+		if idle && now.Sub(c.idleSince) >= o.IdleTimeout || o.ConnTTL > 0 && now.Sub(c.born) >= o.ConnTTL {
+			c.retire()
+		}
+	}
+	if !c.closed {
+		c.timerAt = next
+		c.timer.Reset(next.Sub(now))
+	}
+	c.mu.Unlock()
+	if expired {
+		c.fail(ErrTimeout)
+	}
+}
