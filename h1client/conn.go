@@ -21,6 +21,7 @@ type conn struct {
 	born time.Time
 	br   *bufio.Reader
 	rr   respReader // the reader goroutine's
+	rdst []*call    // the reader's scratch for complete
 
 	pending atomic.Int32 // calls queued and not finished: the choice of a connection
 	dead    atomic.Bool  // takes no new call
@@ -41,8 +42,9 @@ type conn struct {
 	// whose bytes the writer has not taken: a call from there on never
 	// left this process.
 	seq, handed uint64
-	closing     bool // no new call; closed once the queue is answered
-	closed      bool // failed or closed: calls are finished, the socket closed
+	closing     bool  // no new call; closed once the queue is answered
+	closed      bool  // failed or closed: calls are finished, the socket closed
+	failErr     error // why it closed: the call the reader parses ends with it too
 	idleSince   time.Time
 	timer       *time.Timer // deadlines, idleness and age: one timer
 	timerAt     time.Time
@@ -60,7 +62,7 @@ func newConn(cl *Client, nc net.Conn) *conn {
 	now := time.Now()
 	c := &conn{cl: cl, nc: nc, born: now, idleSince: now}
 	c.wcond.L = &c.mu
-	c.br = bufio.NewReaderSize(nc, readBuffer)
+	c.br = bufio.NewReaderSize(readThrough{c}, readBuffer)
 	c.rr.br = c.br
 	return c
 }
@@ -157,25 +159,34 @@ func (c *conn) writeLoop() {
 	c.mu.Unlock()
 }
 
-// readLoop parses the responses and finishes their calls; the completions
-// run once no whole response is left buffered (one batch per read).
+// readThrough is what the reader's bufio.Reader reads: the completions of
+// the responses parsed so far run before each read from the socket (one
+// batch per read), so none waits for the rest of a response that came in
+// part behind it.
+type readThrough struct{ c *conn }
+
+func (r readThrough) Read(p []byte) (int, error) {
+	r.c.rdst = r.c.complete(r.c.rdst)
+	return r.c.nc.Read(p)
+}
+
+// readLoop parses the responses and finishes their calls; readThrough runs
+// their completions.
 func (c *conn) readLoop() {
-	var dst []*call
 	for {
 		err := c.readOne()
 		if err != nil {
 			c.fail(err)
 			c.mu.Lock()
 			if k := c.cur; k != nil {
+				// Failed by another (Close, a deadline): that is the
+				// cause, not the read error the socket's close gave us.
 				c.cur = nil
-				c.finish(k, c.lostErr(k, err, time.Now()))
+				c.finish(k, c.lostErr(k, c.failErr, time.Now()))
 			}
 			c.mu.Unlock()
-			c.complete(dst)
+			c.complete(c.rdst)
 			return
-		}
-		if c.br.Buffered() == 0 {
-			dst = c.complete(dst)
 		}
 	}
 }
@@ -278,6 +289,7 @@ func (c *conn) fail(err error) {
 		return
 	}
 	c.closed = true
+	c.failErr = err
 	c.dead.Store(true)
 	now := time.Now()
 	for i := c.qh; i < len(c.q); i++ {

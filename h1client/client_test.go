@@ -1,0 +1,760 @@
+package h1client
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// post is a request for path with body, as the caller builds it.
+func post(path, body string) *Request {
+	return &Request{Head: []byte("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: " +
+		strconv.Itoa(len(body)) + "\r\n\r\n"), Body: []byte(body), KeepBody: true}
+}
+
+// writeCounter counts a connection's write syscalls.
+type writeCounter struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c writeCounter) Write(p []byte) (int, error) {
+	c.n.Add(1)
+	return c.Conn.Write(p)
+}
+
+// countingDial dials addr and counts the writes on every connection.
+func countingDial(addr string, writes *atomic.Int64) func(context.Context) (net.Conn, error) {
+	return func(ctx context.Context) (net.Conn, error) {
+		nc, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		return writeCounter{nc, writes}, nil
+	}
+}
+
+// echoStatus is the status the test servers answer path /i with.
+func echoStatus(i int) int {
+	if i%5 == 0 {
+		return 202
+	}
+	return 200
+}
+
+// pipelined starts n requests of Go from 4 goroutines against addr, each
+// to its own path /i with body "b<i>", and checks every completion runs
+// exactly once with the status and body served (the path and the request
+// body echoed back). It returns the writes of the client.
+func pipelined(t *testing.T, addr string, maxConns, n int) int64 {
+	var writes atomic.Int64
+	c := New(Options{Addr: addr, MaxConns: maxConns, MaxPending: 64, Dial: countingDial(addr, &writes)})
+	defer c.Close()
+	resps := make([]Response, n)
+	ends := make([]atomic.Int32, n)
+	var wg, started sync.WaitGroup
+	wg.Add(n)
+	const senders = 4
+	started.Add(senders)
+	for g := 0; g < senders; g++ {
+		go func(g int) {
+			defer started.Done()
+			for i := g; i < n; i += senders {
+				body := "b" + strconv.Itoa(i)
+				req := post("/"+strconv.Itoa(i), body)
+				err := c.Go(req, &resps[i], time.Now().Add(20*time.Second), func(err error) {
+					if ends[i].Add(1) != 1 {
+						t.Errorf("request %d ended twice", i)
+						return
+					}
+					want := "/" + strconv.Itoa(i) + " " + body
+					if err != nil || resps[i].Status != echoStatus(i) || string(resps[i].Body) != want {
+						t.Errorf("request %d: %v, status %d, body %q; want %d %q", i, err, resps[i].Status, resps[i].Body, echoStatus(i), want)
+					}
+					wg.Done()
+				})
+				if err != nil {
+					t.Errorf("Go %d: %v", i, err)
+					wg.Done()
+				}
+			}
+		}(g)
+	}
+	started.Wait()
+	waitGroup(t, &wg, 30*time.Second)
+	if c.Dialed() < 1 || c.Dialed() > int64(maxConns) {
+		t.Errorf("%d connections dialled, MaxConns %d", c.Dialed(), maxConns)
+	}
+	return writes.Load()
+}
+
+// waitGroup waits for wg, failing the test after d.
+func waitGroup(t *testing.T, wg *sync.WaitGroup, d time.Duration) {
+	t.Helper()
+	ch := make(chan struct{})
+	go func() { wg.Wait(); close(ch) }()
+	select {
+	case <-ch:
+	case <-time.After(d):
+		t.Fatal("requests not ended")
+	}
+}
+
+// seen counts the requests a server saw per path.
+type seen struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (s *seen) add(path string) {
+	s.mu.Lock()
+	if s.n == nil {
+		s.n = map[string]int{}
+	}
+	s.n[path]++
+	s.mu.Unlock()
+}
+
+// check asserts /0 ... /n-1 were each seen once, and nothing else.
+func (s *seen) check(t *testing.T, n int) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.n) != n {
+		t.Fatalf("the server saw %d paths, want %d", len(s.n), n)
+	}
+	for i := 0; i < n; i++ {
+		if c := s.n["/"+strconv.Itoa(i)]; c != 1 {
+			t.Fatalf("the server saw /%d %d times", i, c)
+		}
+	}
+}
+
+// 2,000 pipelined requests against Go's net/http server, over one and two
+// connections.
+func TestPipelinedNetHTTP(t *testing.T) {
+	for _, conns := range []int{1, 2} {
+		t.Run(strconv.Itoa(conns), func(t *testing.T) {
+			var s seen
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s.add(r.URL.Path)
+				b, _ := io.ReadAll(r.Body)
+				i, _ := strconv.Atoi(r.URL.Path[1:])
+				w.WriteHeader(echoStatus(i))
+				fmt.Fprintf(w, "%s %s", r.URL.Path, b)
+			}))
+			defer srv.Close()
+			const n = 2000
+			writes := pipelined(t, srv.Listener.Addr().String(), conns, n)
+			s.check(t, n)
+			if writes >= n {
+				t.Fatalf("%d writes for %d requests", writes, n)
+			}
+			t.Logf("%d writes for %d requests", writes, n)
+		})
+	}
+}
+
+// fastServer serves h on a loopback port until the test ends.
+func fastServer(t testing.TB, h fasthttp.RequestHandler) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &fasthttp.Server{Handler: h}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown() })
+	return ln.Addr().String()
+}
+
+// The same against fasthttp's server, which reads pipelined requests from
+// its buffer and flushes its answers together.
+func TestPipelinedFasthttp(t *testing.T) {
+	for _, conns := range []int{1, 2} {
+		t.Run(strconv.Itoa(conns), func(t *testing.T) {
+			var s seen
+			addr := fastServer(t, func(ctx *fasthttp.RequestCtx) {
+				p := string(ctx.Path())
+				s.add(p)
+				i, _ := strconv.Atoi(p[1:])
+				ctx.SetStatusCode(echoStatus(i))
+				fmt.Fprintf(ctx, "%s %s", p, ctx.PostBody())
+			})
+			const n = 2000
+			writes := pipelined(t, addr, conns, n)
+			s.check(t, n)
+			if writes >= n {
+				t.Fatalf("%d writes for %d requests", writes, n)
+			}
+			t.Logf("%d writes for %d requests", writes, n)
+		})
+	}
+}
+
+// Do, serially, against net/http: the Response reused, a body kept only on
+// 2xx, Retry-After and Content-Encoding reported, MaxBody applied.
+func TestDoResponseFields(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/busy":
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(503)
+			io.WriteString(w, "busy, come back")
+		case "/gzip":
+			w.Header().Set("Content-Encoding", "gzip")
+			io.WriteString(w, "\x1f\x8b")
+		case "/big":
+			io.WriteString(w, strings.Repeat("z", 100))
+		default:
+			io.WriteString(w, "ok")
+		}
+	}))
+	defer srv.Close()
+	c := New(Options{Addr: srv.Listener.Addr().String(), MaxBody: 10})
+	defer c.Close()
+	var resp Response
+	for _, tc := range []struct {
+		path     string
+		keep     bool
+		status   int
+		body     string
+		ra       string
+		gzip     bool
+		tooLarge bool
+	}{
+		{"/ok", true, 200, "ok", "", false, false},
+		{"/busy", true, 503, "", "7", false, false},
+		{"/ok", false, 200, "", "", false, false},
+		{"/gzip", true, 200, "\x1f\x8b", "", true, false},
+		{"/big", true, 200, "zzzzzzzzzz", "", false, true},
+		{"/ok", true, 200, "ok", "", false, false},
+	} {
+		req := post(tc.path, "x")
+		req.KeepBody = tc.keep
+		if err := c.Do(req, &resp, time.Now().Add(10*time.Second)); err != nil {
+			t.Fatalf("%s: %v", tc.path, err)
+		}
+		if resp.Status != tc.status || string(resp.Body) != tc.body || string(resp.RetryAfter) != tc.ra ||
+			resp.Gzip != tc.gzip || resp.BodyTooLarge != tc.tooLarge {
+			t.Fatalf("%s: %+v, want %d %q %q gzip %v too large %v", tc.path, resp, tc.status, tc.body, tc.ra, tc.gzip, tc.tooLarge)
+		}
+	}
+	if c.Dialed() != 1 {
+		t.Fatalf("%d connections dialled", c.Dialed())
+	}
+}
+
+// rawServer is a scripted HTTP/1.1 server on loopback: the test accepts
+// its connections and reads and writes their bytes itself.
+type rawServer struct {
+	t  *testing.T
+	ln net.Listener
+}
+
+func newRawServer(t *testing.T) *rawServer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return &rawServer{t, ln}
+}
+
+func (s *rawServer) addr() string { return s.ln.Addr().String() }
+
+type rawConn struct {
+	t  *testing.T
+	nc net.Conn
+	br *bufio.Reader
+}
+
+// accept waits (a bounded time) for the client's next connection.
+func (s *rawServer) accept() *rawConn {
+	s.t.Helper()
+	s.ln.(*net.TCPListener).SetDeadline(time.Now().Add(10 * time.Second))
+	nc, err := s.ln.Accept()
+	if err != nil {
+		s.t.Fatalf("accept: %v", err)
+	}
+	s.t.Cleanup(func() { nc.Close() })
+	return &rawConn{s.t, nc, bufio.NewReader(nc)}
+}
+
+// request reads one request and returns its path.
+func (c *rawConn) request() string {
+	c.t.Helper()
+	c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r, err := http.ReadRequest(c.br)
+	if err != nil {
+		c.t.Fatalf("reading a request: %v", err)
+	}
+	io.Copy(io.Discard, r.Body)
+	return r.URL.Path
+}
+
+func (c *rawConn) write(s string) {
+	c.t.Helper()
+	c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c.nc, s); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+// eof waits for the client to close the connection.
+func (c *rawConn) eof() {
+	c.t.Helper()
+	c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, c.br); err != nil {
+		c.t.Fatalf("waiting for the client to close: %v", err)
+	}
+}
+
+func ok(body string) string {
+	return "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+}
+
+// outcome is a request's end, as its completion saw it.
+type outcome struct {
+	i      int
+	err    error
+	status int
+	body   string
+	at     time.Duration
+}
+
+// flight is requests of Go whose completions are recorded; a second
+// completion of one fails the test.
+type flight struct {
+	t     *testing.T
+	c     *Client
+	t0    time.Time
+	resps []*Response
+	ends  []*atomic.Int32
+	out   chan outcome
+	res   []outcome // the outcomes received, by request
+	got   []bool
+}
+
+func newFlight(t *testing.T, c *Client) *flight {
+	return &flight{t: t, c: c, t0: time.Now(), out: make(chan outcome, 100)}
+}
+
+// goReq starts request i (path /i) with its deadline d from now.
+func (f *flight) goReq(d time.Duration) int {
+	f.t.Helper()
+	i := len(f.resps)
+	resp, n := new(Response), new(atomic.Int32)
+	f.resps, f.ends = append(f.resps, resp), append(f.ends, n)
+	err := f.c.Go(post("/"+strconv.Itoa(i), "{}"), resp, time.Now().Add(d), func(err error) {
+		if n.Add(1) != 1 {
+			f.t.Errorf("request %d ended twice (%v)", i, err)
+			return
+		}
+		f.out <- outcome{i, err, resp.Status, string(resp.Body), time.Since(f.t0)}
+	})
+	if err != nil {
+		f.t.Fatalf("Go %d: %v", i, err)
+	}
+	return i
+}
+
+// wait returns the outcomes of every request started, by request, failing
+// the test if one does not end within d.
+func (f *flight) wait(d time.Duration) []outcome {
+	f.t.Helper()
+	for len(f.res) < len(f.resps) {
+		f.res, f.got = append(f.res, outcome{}), append(f.got, false)
+	}
+	timeout := time.After(d)
+	for {
+		missing := false
+		for _, g := range f.got {
+			missing = missing || !g
+		}
+		if !missing {
+			return f.res
+		}
+		select {
+		case o := <-f.out:
+			f.res[o.i], f.got[o.i] = o, true
+		case <-timeout:
+			f.t.Fatalf("requests not ended: ended %v", f.got)
+		}
+	}
+}
+
+// none asserts no completion comes within d.
+func (f *flight) none(d time.Duration) {
+	f.t.Helper()
+	select {
+	case o := <-f.out:
+		f.t.Fatalf("an unexpected completion: %+v (%v)", o, o.err)
+	case <-time.After(d):
+	}
+}
+
+// A response with Connection: close after the first of three pipelined
+// requests: the two behind it, unprocessed, are sent again on a new
+// connection and answered there; each request ends once.
+func TestConnectionCloseResendsTheRest(t *testing.T) {
+	s := newRawServer(t)
+	c := New(Options{Addr: s.addr(), MaxConns: 1})
+	defer c.Close()
+	f := newFlight(t, c)
+	for i := 0; i < 3; i++ {
+		f.goReq(10 * time.Second)
+	}
+	p := s.accept()
+	for i := 0; i < 3; i++ {
+		if got := p.request(); got != "/"+strconv.Itoa(i) {
+			t.Fatalf("request %d: %s", i, got)
+		}
+	}
+	p.write("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\n\r\nfirst")
+	p.eof()
+	p.nc.Close()
+	q := s.accept()
+	got := []string{q.request(), q.request()}
+	if !(got[0] == "/1" && got[1] == "/2" || got[0] == "/2" && got[1] == "/1") {
+		t.Fatalf("re-sent %v", got)
+	}
+	q.write(ok("again " + got[0]))
+	q.write(ok("again " + got[1]))
+	res := f.wait(10 * time.Second)
+	if o := res[0]; o.err != nil || o.status != 200 || o.body != "first" {
+		t.Fatalf("request 0: %+v", o)
+	}
+	for i := 1; i < 3; i++ {
+		if o := res[i]; o.err != nil || o.status != 200 || o.body != "again /"+strconv.Itoa(i) {
+			t.Fatalf("request %d: %+v", i, o)
+		}
+	}
+	f.none(50 * time.Millisecond)
+	if c.Dialed() != 2 {
+		t.Fatalf("%d connections dialled", c.Dialed())
+	}
+}
+
+// The server closes the connection mid-pipeline without a word: the
+// answered request succeeds, the two sent and unanswered end with an error
+// (they may have been processed: not sent again), each exactly once.
+func TestServerClosesMidPipeline(t *testing.T) {
+	s := newRawServer(t)
+	c := New(Options{Addr: s.addr(), MaxConns: 1})
+	defer c.Close()
+	f := newFlight(t, c)
+	for i := 0; i < 3; i++ {
+		f.goReq(10 * time.Second)
+	}
+	p := s.accept()
+	for i := 0; i < 3; i++ {
+		p.request()
+	}
+	p.write(ok("one"))
+	p.nc.Close()
+	res := f.wait(5 * time.Second)
+	if o := res[0]; o.err != nil || o.status != 200 || o.body != "one" {
+		t.Fatalf("request 0: %+v", o)
+	}
+	for i := 1; i < 3; i++ {
+		if o := res[i]; o.err == nil || errors.Is(o.err, ErrTimeout) || errors.Is(o.err, errUnprocessed) {
+			t.Fatalf("request %d: %+v, want a lost connection", i, o)
+		}
+	}
+	f.none(50 * time.Millisecond)
+	if c.Dialed() != 1 {
+		t.Fatalf("%d connections dialled: a request was re-sent", c.Dialed())
+	}
+	waitFor(t, "the connection forgotten", func() bool { return c.Conns() == 0 })
+}
+
+// The server closes in the middle of a response's body: that request ends
+// with an error, not with the part of a body.
+func TestServerClosesMidBody(t *testing.T) {
+	s := newRawServer(t)
+	c := New(Options{Addr: s.addr(), MaxConns: 1})
+	defer c.Close()
+	f := newFlight(t, c)
+	f.goReq(10 * time.Second)
+	f.goReq(10 * time.Second)
+	p := s.accept()
+	p.request()
+	p.request()
+	p.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+	time.Sleep(20 * time.Millisecond)
+	p.nc.Close()
+	for i, o := range f.wait(5 * time.Second) {
+		if o.err == nil {
+			t.Fatalf("request %d: %+v", i, o)
+		}
+	}
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("%s: not after 10 s", what)
+		}
+	}
+}
+
+// A server that reads and never answers: the first request ends with
+// ErrTimeout at about its deadline, and the two sent behind it, with later
+// deadlines, end then too (their answers cannot come before its).
+func TestServerNeverAnswers(t *testing.T) {
+	s := newRawServer(t)
+	c := New(Options{Addr: s.addr(), MaxConns: 1})
+	defer c.Close()
+	f := newFlight(t, c)
+	const dl = 300 * time.Millisecond
+	f.goReq(dl)
+	f.goReq(20 * time.Second)
+	f.goReq(20 * time.Second)
+	p := s.accept()
+	for i := 0; i < 3; i++ {
+		p.request()
+	}
+	res := f.wait(10 * time.Second)
+	if o := res[0]; o.err != ErrTimeout || o.at < dl || o.at > dl+3*time.Second {
+		t.Fatalf("request 0: %+v, want ErrTimeout after about %v", o, dl)
+	}
+	for i := 1; i < 3; i++ {
+		if o := res[i]; o.err != errAheadTimedOut || o.at > dl+3*time.Second {
+			t.Fatalf("request %d: %+v, want errAheadTimedOut", i, o)
+		}
+	}
+	p.eof()
+	waitFor(t, "the connection forgotten", func() bool { return c.Conns() == 0 })
+}
+
+// A request whose response has come in part (its head) times out too.
+func TestTimeoutMidResponse(t *testing.T) {
+	s := newRawServer(t)
+	c := New(Options{Addr: s.addr(), MaxConns: 1})
+	defer c.Close()
+	f := newFlight(t, c)
+	f.goReq(300 * time.Millisecond)
+	p := s.accept()
+	p.request()
+	p.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+	if o := f.wait(10 * time.Second)[0]; o.err != ErrTimeout {
+		t.Fatalf("%+v, want ErrTimeout", o)
+	}
+	p.eof()
+}
+
+// The idle timeout closes a connection; the next request dials again.
+func TestIdleTimeoutCloses(t *testing.T) {
+	s := newRawServer(t)
+	c := New(Options{Addr: s.addr(), MaxConns: 1, IdleTimeout: 100 * time.Millisecond})
+	defer c.Close()
+	f := newFlight(t, c)
+	f.goReq(10 * time.Second)
+	p := s.accept()
+	p.request()
+	p.write(ok("a"))
+	if o := f.wait(5 * time.Second)[0]; o.err != nil || o.body != "a" {
+		t.Fatalf("%+v", o)
+	}
+	if c.Conns() != 1 {
+		t.Fatalf("%d connections", c.Conns())
+	}
+	p.eof() // the client closed it
+	waitFor(t, "the connection forgotten", func() bool { return c.Conns() == 0 })
+	f.goReq(10 * time.Second)
+	q := s.accept()
+	if got := q.request(); got != "/1" {
+		t.Fatalf("request %s", got)
+	}
+	q.write(ok("b"))
+	if o := f.wait(5 * time.Second)[1]; o.err != nil || o.body != "b" {
+		t.Fatalf("%+v", o)
+	}
+	if c.Dialed() != 2 {
+		t.Fatalf("%d dialled", c.Dialed())
+	}
+}
+
+// ConnTTL: a connection older than it takes no new request; the next one
+// goes on a new connection and the old one is closed.
+func TestConnTTLRedials(t *testing.T) {
+	var conns sync.Map
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.RemoteAddr)
+	}))
+	srv.Config.ConnState = func(nc net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			conns.Store(nc.RemoteAddr().String(), true)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c := New(Options{Addr: srv.Listener.Addr().String(), MaxConns: 1, ConnTTL: 100 * time.Millisecond, IdleTimeout: time.Minute})
+	defer c.Close()
+	var resp Response
+	req := post("/", "")
+	if err := c.Do(req, &resp, time.Now().Add(5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	first := string(resp.Body)
+	time.Sleep(150 * time.Millisecond)
+	if err := c.Do(req, &resp, time.Now().Add(5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if string(resp.Body) == first || c.Dialed() != 2 {
+		t.Fatalf("second request from %s (first %s), %d dialled", resp.Body, first, c.Dialed())
+	}
+	waitFor(t, "the old connection closed", func() bool { _, ok := conns.Load(first); return ok })
+}
+
+// Close ends every request in flight with ErrClosed — queued, sent, and
+// the one whose response is half read — each once; Go then fails at once.
+func TestCloseEndsInFlight(t *testing.T) {
+	s := newRawServer(t)
+	c := New(Options{Addr: s.addr(), MaxConns: 1})
+	f := newFlight(t, c)
+	for i := 0; i < 3; i++ {
+		f.goReq(10 * time.Second)
+	}
+	p := s.accept()
+	for i := 0; i < 3; i++ {
+		p.request()
+	}
+	p.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc") // the reader waits in the first one's body
+	time.Sleep(50 * time.Millisecond)
+	c.Close()
+	for i, o := range f.wait(5 * time.Second) {
+		if o.err != ErrClosed {
+			t.Fatalf("request %d: %+v, want ErrClosed", i, o)
+		}
+	}
+	f.none(50 * time.Millisecond)
+	done := false
+	if err := c.Go(post("/", ""), new(Response), time.Now().Add(time.Second), func(error) { done = true }); err != ErrClosed || done {
+		t.Fatalf("Go after Close: %v (done called: %v)", err, done)
+	}
+	if err := c.Do(post("/", ""), new(Response), time.Now().Add(time.Second)); err != ErrClosed {
+		t.Fatalf("Do after Close: %v", err)
+	}
+	p.eof()
+	waitFor(t, "the connection forgotten", func() bool { return c.Conns() == 0 })
+}
+
+// A request whose connection cannot be dialled: Go returns the dial's
+// error and never calls done.
+func TestDialFailure(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	c := New(Options{Addr: addr})
+	defer c.Close()
+	var calls atomic.Int32
+	err = c.Go(post("/", ""), new(Response), time.Now().Add(5*time.Second), func(error) { calls.Add(1) })
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "dial" {
+		t.Fatalf("Go: %v, want the dial's error", err)
+	}
+	boom := errors.New("boom")
+	c2 := New(Options{Addr: "x", Dial: func(context.Context) (net.Conn, error) { return nil, boom }})
+	defer c2.Close()
+	if err := c2.Go(post("/", ""), new(Response), time.Now().Add(5*time.Second), func(error) { calls.Add(1) }); err != boom {
+		t.Fatalf("Go: %v, want boom", err)
+	}
+	if err := c2.Do(post("/", ""), new(Response), time.Now().Add(5*time.Second)); err != boom {
+		t.Fatalf("Do: %v, want boom", err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if calls.Load() != 0 || c.Conns() != 0 || c.Dialed() != 0 {
+		t.Fatalf("done called %d times; %d connections, %d dialled", calls.Load(), c.Conns(), c.Dialed())
+	}
+}
+
+// A deadline already past: Go fails at once, done is not called.
+func TestGoPastDeadline(t *testing.T) {
+	c := New(Options{Addr: "127.0.0.1:1"})
+	defer c.Close()
+	if err := c.Go(post("/", ""), new(Response), time.Now().Add(-time.Second), func(error) { t.Error("done called") }); err != ErrTimeout {
+		t.Fatalf("%v", err)
+	}
+}
+
+// HTTPS against Go's TLS test server: ALPN http/1.1, the certificate
+// checked against the pool given.
+func TestTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %v %s", r.Proto, r.TLS != nil, r.URL.Path)
+	}))
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	c := New(Options{Addr: srv.Listener.Addr().String(), MaxConns: 1, TLS: &tls.Config{RootCAs: pool}})
+	defer c.Close()
+	f := newFlight(t, c)
+	for i := 0; i < 20; i++ {
+		f.goReq(10 * time.Second)
+	}
+	for i, o := range f.wait(10 * time.Second) {
+		if want := "HTTP/1.1 true /" + strconv.Itoa(i); o.err != nil || o.status != 200 || o.body != want {
+			t.Fatalf("request %d: %+v, want %q", i, o, want)
+		}
+	}
+	if c.Dialed() != 1 {
+		t.Fatalf("%d dialled", c.Dialed())
+	}
+	// Without the pool the certificate is refused, from Go.
+	c2 := New(Options{Addr: srv.Listener.Addr().String(), TLS: &tls.Config{}})
+	defer c2.Close()
+	var ce *tls.CertificateVerificationError
+	if err := c2.Do(post("/", ""), new(Response), time.Now().Add(5*time.Second)); !errors.As(err, &ce) {
+		t.Fatalf("%v, want a certificate verification error", err)
+	}
+}
+
+// A response that arrives whole, with a part of the next one behind it in
+// the same read: its request ends at once, not when the next response has
+// come in full.
+func TestCompletionNotHeldByNextResponse(t *testing.T) {
+	s := newRawServer(t)
+	c := New(Options{Addr: s.addr(), MaxConns: 1})
+	defer c.Close()
+	f := newFlight(t, c)
+	f.goReq(20 * time.Second)
+	f.goReq(20 * time.Second)
+	p := s.accept()
+	p.request()
+	p.request()
+	p.write(ok("first") + "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsec")
+	select {
+	case o := <-f.out:
+		if o.i != 0 || o.err != nil || o.body != "first" {
+			t.Fatalf("%+v", o)
+		}
+		f.res, f.got = []outcome{o, {}}, []bool{true, false}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first request did not end while the second's response was incomplete")
+	}
+	p.write("ond")
+	if o := f.wait(5 * time.Second)[1]; o.err != nil || o.body != "second" {
+		t.Fatalf("%+v", o)
+	}
+}
