@@ -37,11 +37,6 @@ type Request struct {
 	// Superseded is set by Do to the records Check found taken as already
 	// held by the destination (delivered, counted).
 	Superseded int
-	// Retained is set by Do when the transport may still read Body after
-	// Do returned (a pipelined HTTP/1.1 write past its deadline): Body's
-	// buffer must then not go back to the pool, where the next body would
-	// reuse it while it is still being written.
-	Retained bool
 
 	authReq auth.Request // what the sender's Authorizer signs (auth.go)
 
@@ -277,9 +272,6 @@ func (d *Destination) land(b *batch, r *Request, rc byte, wake []*session) []*se
 	for i, s := range wake {
 		s.notify() // once per flush whatever the duplicates (wakePending)
 		wake[i] = nil
-	}
-	if r.Retained {
-		b.buf = nil // left to the garbage collector, not the pool
 	}
 	d.e.releaseBatch(b)
 	return wake[:0]

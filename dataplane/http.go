@@ -1,15 +1,18 @@
 package dataplane
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/xdrhook/xdrhook/auth"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/xdrhook/xdrhook/auth"
 )
 
 // HTTPOptions configure the HTTP senders of one destination.
@@ -30,8 +33,11 @@ type HTTPOptions struct {
 	// TLS for https:// URLs (nil: system roots, verification on).
 	TLS *tls.Config
 	// Pipeline sends HTTP/1.1 requests pipelined on each connection
-	// (fasthttp's PipelineClient): only for servers known to pipeline well.
+	// (package h1client): only for servers known to pipeline well.
 	Pipeline bool
+	// pipeDial, if set, replaces the pipelined connections' TCP dial
+	// (tests).
+	pipeDial func(ctx context.Context, addr string) (net.Conn, error)
 	// UserAgent is sent on every request (empty: no User-Agent header).
 	UserAgent string
 	// IdleConnTimeout closes connections (HTTP/1.1 and HTTP/2) idle this

@@ -2,13 +2,17 @@ package dataplane
 
 import (
 	"compress/gzip"
+	"context"
+	"crypto/tls"
 	"errors"
 	"net"
-	"runtime"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"github.com/xdrhook/xdrhook/h1client"
 	"github.com/xdrhook/xdrhook/pool"
 )
 
@@ -16,14 +20,17 @@ import (
 // request whose head and body fit goes out in one write syscall.
 const http1WriteBuffer = 32 << 10
 
-// http1Sender sends over HTTP/1.1 with fasthttp: one HostClient (a
-// keep-alive connection pool) per URL, or a PipelineClient when pipelining
-// is asked for.
+// http1Sender sends over HTTP/1.1: with fasthttp, one HostClient (a
+// keep-alive connection pool) per URL; with pipelining, one h1client.Client
+// per URL, whose connections carry many requests each and need no
+// goroutine per request (Go, as HTTP/2's).
 type http1Sender struct {
 	o     HTTPOptions
 	eps   []endpoint
 	hosts []*fasthttp.HostClient
-	pipes []*rotatingPipe
+	pipes []*h1client.Client
+	auth  []string // Host per endpoint (pipelined)
+	calls sync.Pool
 	rr    roundRobin
 	// health, with health-check, steers the round robin off endpoints
 	// that are down.
@@ -41,29 +48,31 @@ func NewHTTP1Sender(o HTTPOptions) (Sender, error) {
 		return nil, err
 	}
 	s := &http1Sender{o: o, eps: eps}
+	s.calls.New = func() any {
+		c := new(h1call)
+		c.onDone = c.complete
+		return c
+	}
 	dial := func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, o.ConnectTimeout) }
 	for _, ep := range eps {
 		if o.Pipeline {
-			dial := func(addr string) (net.Conn, error) {
-				nc, err := fasthttp.DialTimeout(addr, o.ConnectTimeout)
-				if err != nil {
-					return nil, err
-				}
-				return yieldBeforeWrite{nc}, nil
+			ho := h1client.Options{
+				Addr: ep.host, ConnectTimeout: o.ConnectTimeout, MaxConns: o.MaxConnsPerEndpoint,
+				MaxPending: pipelineDepth, IdleTimeout: o.IdleConnTimeout, ConnTTL: o.ConnTTL,
+				MaxBody: maxCheckedBody,
 			}
-			s.pipes = append(s.pipes, newRotatingPipe(o.ConnTTL, func() *fasthttp.PipelineClient {
-				return &fasthttp.PipelineClient{
-					Addr: ep.host, IsTLS: ep.tls, TLSConfig: o.TLS, Dial: dial,
-					MaxConns: o.MaxConnsPerEndpoint, MaxPendingRequests: 1024,
-					MaxIdleConnDuration: o.IdleConnTimeout,
-					WriteBufferSize:     http1WriteBuffer,
-					// Its errors reach Do, which returns them (counted,
-					// logged per destination, retried); fasthttp would
-					// also print each to stderr, one line per request
-					// cut off when a server closes a pipelined connection.
-					Logger: quietLogger{},
+			if o.pipeDial != nil {
+				addr := ep.host
+				ho.Dial = func(ctx context.Context) (net.Conn, error) { return o.pipeDial(ctx, addr) }
+			}
+			if ep.tls {
+				ho.TLS = o.TLS
+				if ho.TLS == nil {
+					ho.TLS = &tls.Config{} // system roots, verification on
 				}
-			}))
+			}
+			s.pipes = append(s.pipes, h1client.New(ho))
+			s.auth = append(s.auth, strings.ToLower(ep.origin[len(ep.scheme)+3:]))
 			continue
 		}
 		s.hosts = append(s.hosts, &fasthttp.HostClient{
@@ -95,7 +104,15 @@ func NewHTTP1Sender(o HTTPOptions) (Sender, error) {
 	return s, nil
 }
 
+// pipelineDepth bounds the requests unanswered on one pipelined
+// connection: past it a request waits (the destination's max-in-flight is
+// the bound that matters; this one keeps a connection's queue finite).
+const pipelineDepth = 1024
+
 func (s *http1Sender) Do(r *Request, deadline time.Time) (int, time.Duration, error) {
+	if s.pipes != nil {
+		return s.doPipelined(r, deadline)
+	}
 	i := s.health.pickFor(r, s.rr.next(len(s.eps)), len(s.eps))
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
@@ -139,17 +156,7 @@ func (s *http1Sender) Do(r *Request, deadline time.Time) (int, time.Duration, er
 		}
 		return 0, 0, err
 	}
-	if s.pipes != nil {
-		err = s.pipes[i].client().DoDeadline(req, resp, deadline)
-	} else {
-		err = s.hosts[i].DoDeadline(req, resp, deadline)
-	}
-	if s.pipes != nil && errors.Is(err, fasthttp.ErrTimeout) {
-		// The pipeline's writer owns the body now and may write it later:
-		// neither buffer may be reused (fasthttp's request object is done
-		// with, it swapped the body into its own copy).
-		r.Retained, zbuf = true, nil
-	}
+	err = s.hosts[i].DoDeadline(req, resp, deadline)
 	if zbuf != nil {
 		pool.Put(zbuf)
 	}
@@ -177,6 +184,9 @@ func (s *http1Sender) Close() {
 	for _, h := range s.hosts {
 		h.CloseIdleConnections()
 	}
+	for _, c := range s.pipes {
+		c.Close()
+	}
 	for _, h := range s.probes {
 		h.CloseIdleConnections()
 	}
@@ -184,23 +194,3 @@ func (s *http1Sender) Close() {
 		s.o.Auth.Close()
 	}
 }
-
-// yieldBeforeWrite is a pipelined connection's socket: it lets the
-// goroutines that are runnable run before each write. fasthttp's pipeline
-// writer flushes whenever its queue is empty, and the senders' goroutines,
-// woken one by one, queue one request at a time: without the yield nearly
-// every request was its own write syscall. The requests queued during the
-// yield and the write go out together in the next one (h2client's writer
-// does the same).
-type yieldBeforeWrite struct{ net.Conn }
-
-func (c yieldBeforeWrite) Write(p []byte) (int, error) {
-	runtime.Gosched()
-	return c.Conn.Write(p)
-}
-
-// quietLogger drops what fasthttp would print: every error it reports is
-// returned to Do as well.
-type quietLogger struct{}
-
-func (quietLogger) Printf(string, ...any) {}

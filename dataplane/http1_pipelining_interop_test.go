@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -11,8 +12,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/valyala/fasthttp"
 
 	"github.com/xdrhook/xdrhook/perf/harness"
 )
@@ -98,22 +97,22 @@ type pipelineRun struct {
 // pipelining.
 func pipelineThrough(t *testing.T, url string, n int) *pipelineRun {
 	t.Helper()
-	snd, err := newTestHTTP1(HTTPOptions{URLs: []string{url}, Pipeline: true, MaxConnsPerEndpoint: 1})
+	var writes, reads, dials atomic.Int64
+	snd, err := newTestHTTP1(HTTPOptions{URLs: []string{url}, Pipeline: true, MaxConnsPerEndpoint: 1,
+		pipeDial: func(ctx context.Context, addr string) (net.Conn, error) {
+			dials.Add(1)
+			c, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, "tcp", addr)
+			if err != nil {
+				return nil, err
+			}
+			return countingConn{c, &writes, &reads}, nil
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer snd.Close()
 	run := &pipelineRun{requests: int64(n)}
-	var writes, reads, dials atomic.Int64
-	pc := snd.(*http1Sender).pipes[0].client()
-	pc.Dial = func(addr string) (net.Conn, error) {
-		dials.Add(1)
-		c, err := fasthttp.DialTimeout(addr, time.Second)
-		if err != nil {
-			return nil, err
-		}
-		return countingConn{c, &writes, &reads}, nil
-	}
+	pc := snd.(*http1Sender).pipes[0]
 	stop := make(chan struct{})
 	sampled := make(chan struct{})
 	go func() {
@@ -124,7 +123,7 @@ func pipelineThrough(t *testing.T, url string, n int) *pipelineRun {
 				return
 			case <-time.After(100 * time.Microsecond):
 			}
-			run.maxPending = max(run.maxPending, pc.PendingRequests())
+			run.maxPending = max(run.maxPending, pc.Pending())
 		}
 	}()
 	var mu sync.Mutex

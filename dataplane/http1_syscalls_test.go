@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -80,22 +81,20 @@ func TestHTTP1PipelinedWritesCoalesce(t *testing.T) {
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {}}
 	go srv.Serve(ln)
 	defer srv.Shutdown()
-	snd, err := newTestHTTP1(HTTPOptions{URLs: []string{"http://" + ln.Addr().String() + "/in"}, MaxConnsPerEndpoint: 1, Pipeline: true})
+	var writes, reads, dials atomic.Int64
+	snd, err := newTestHTTP1(HTTPOptions{URLs: []string{"http://" + ln.Addr().String() + "/in"}, MaxConnsPerEndpoint: 1, Pipeline: true,
+		pipeDial: func(ctx context.Context, addr string) (net.Conn, error) {
+			dials.Add(1)
+			c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+			if err != nil {
+				return nil, err
+			}
+			return countingConn{c, &writes, &reads}, nil
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer snd.Close()
-	var writes, reads, dials atomic.Int64
-	pc := snd.(*http1Sender).pipes[0].client()
-	dial := pc.Dial
-	pc.Dial = func(addr string) (net.Conn, error) {
-		dials.Add(1)
-		c, err := dial(addr)
-		if err != nil {
-			return nil, err
-		}
-		return countingConn{c, &writes, &reads}, nil
-	}
 	const workers, each = 64, 100
 	var wg sync.WaitGroup
 	var failed atomic.Int64
