@@ -84,6 +84,7 @@ type pipelineRun struct {
 	requests, writes, dials int64
 	maxPending              int          // the most requests outstanding on the client at once (sampled)
 	retried                 atomic.Int64 // attempts that met a transport error (each sent again)
+	resent                  int64        // requests h1client sent again, not processed by the server
 	past3                   atomic.Int64 // requests that needed more than 3 attempts
 	errs                    []string
 }
@@ -164,6 +165,7 @@ func pipelineThrough(t *testing.T, url string, n int) *pipelineRun {
 	close(stop)
 	<-sampled
 	run.writes, run.dials = writes.Load(), dials.Load()
+	run.resent = pc.Resent()
 	return run
 }
 
@@ -237,8 +239,8 @@ func TestHTTP1PipeliningInterop(t *testing.T) {
 			url := c.front(t, b.addr)
 			start := time.Now()
 			run := pipelineThrough(t, url, n)
-			t.Logf("%s: %d requests in %v over %d connection(s) (the backend saw %d), up to %d outstanding, %d writes, %d sent again after a transport error, %d needed more than 3 attempts",
-				c.name, n, time.Since(start).Round(time.Millisecond), run.dials, b.conns.Load(), run.maxPending, run.writes, run.retried.Load(), run.past3.Load())
+			t.Logf("%s: %d requests in %v over %d connection(s) (the backend saw %d), up to %d outstanding, %d writes, %d sent again by the client (not processed: Connection: close ahead), %d sent again after a transport error, %d needed more than 3 attempts",
+				c.name, n, time.Since(start).Round(time.Millisecond), run.dials, b.conns.Load(), run.maxPending, run.writes, run.resent, run.retried.Load(), run.past3.Load())
 			checkDelivered(t, b, run)
 			if run.maxPending < 8 {
 				t.Errorf("at most %d requests outstanding: not pipelined", run.maxPending)

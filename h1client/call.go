@@ -62,6 +62,7 @@ func (c *Client) resend(k *call) {
 	err := ErrNotProcessed
 	if k.sent <= maxUnprocessed {
 		k.sent++
+		c.resent.Add(1)
 		if err = c.start(k); err == nil {
 			return
 		}

@@ -115,6 +115,7 @@ type Client struct {
 	calls   sync.Pool
 	syncs   sync.Pool // Do's waits
 	dialed  atomic.Int64
+	resent  atomic.Int64
 	isClose atomic.Bool
 }
 
@@ -156,6 +157,11 @@ type syncWait struct {
 
 // Dialed returns the number of connections dialled so far.
 func (c *Client) Dialed() int64 { return c.dialed.Load() }
+
+// Resent returns the number of requests sent again because the server
+// had not processed them (a Connection: close ahead of them, a connection
+// lost before they were written).
+func (c *Client) Resent() int64 { return c.resent.Load() }
 
 // Conns returns the number of open connections (tests, metrics).
 func (c *Client) Conns() int { return len(*c.conns.Load()) }
@@ -219,18 +225,17 @@ func (c *Client) start(k *call) error {
 			return ErrTimeout
 		}
 		var best *conn
-		bestN, live := int32(1<<30), 0
+		bestN := int32(1 << 30)
 		for _, cc := range *c.conns.Load() {
 			if cc.dead.Load() {
 				continue
 			}
-			live++
 			if n := cc.pending.Load(); n < bestN {
 				best, bestN = cc, n
 			}
 		}
 		if best == nil || bestN > 0 {
-			cc, err, tried := c.maybeDial(live, k.deadline)
+			cc, err, tried := c.maybeDial(k.deadline)
 			switch {
 			case cc != nil:
 				best, bestN = cc, 0
@@ -278,11 +283,18 @@ func (c *Client) dialingNow() int {
 	return c.dialing
 }
 
-// maybeDial dials a connection if fewer than MaxConns are open or being
-// dialled (live: the open ones that take requests); tried reports whether
-// it dialled.
-func (c *Client) maybeDial(live int, deadline time.Time) (cc *conn, err error, tried bool) {
+// maybeDial dials a connection if fewer than MaxConns are open (taking
+// requests) or being dialled; tried reports whether it dialled. The open
+// ones are counted here, under mu: a count the caller took before another's
+// dial ended would let a connection more than MaxConns be dialled.
+func (c *Client) maybeDial(deadline time.Time) (cc *conn, err error, tried bool) {
 	c.mu.Lock()
+	live := 0
+	for _, x := range *c.conns.Load() {
+		if !x.dead.Load() {
+			live++
+		}
+	}
 	if c.closed || live+c.dialing >= c.o.MaxConns {
 		c.mu.Unlock()
 		return nil, nil, false
