@@ -758,3 +758,35 @@ func TestCompletionNotHeldByNextResponse(t *testing.T) {
 		t.Fatalf("%+v", o)
 	}
 }
+
+// Requests that start together on a new Client dial MaxConns connections,
+// no more: one that saw no connection open before another's dial ended
+// must not dial one more.
+func TestMaxConnsNotExceeded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer srv.Close()
+	addr := srv.Listener.Addr().String()
+	for round := 0; round < 50; round++ {
+		var dials atomic.Int32
+		c := New(Options{Addr: addr, MaxConns: 1, Dial: func(ctx context.Context) (net.Conn, error) {
+			dials.Add(1)
+			return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		}})
+		var wg sync.WaitGroup
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var resp Response
+				if err := c.Do(post("/", ""), &resp, time.Now().Add(10*time.Second)); err != nil || resp.Status != 200 {
+					t.Errorf("%d, %v", resp.Status, err)
+				}
+			}()
+		}
+		wg.Wait()
+		c.Close()
+		if n := dials.Load(); n != 1 || c.Dialed() != 1 {
+			t.Fatalf("round %d: %d dials (%d counted) with MaxConns 1", round, n, c.Dialed())
+		}
+	}
+}
