@@ -790,3 +790,142 @@ func TestMaxConnsNotExceeded(t *testing.T) {
 		}
 	}
 }
+
+// A server that answers the first request of each connection with
+// Connection: close: the requests behind it are sent again, each at most
+// maxUnprocessed times more, then end with ErrNotProcessed. 7 requests:
+// connection r (1..5) gets the 8-r not answered yet and answers one; the
+// 2 left after the fifth fail.
+func TestResendLimit(t *testing.T) {
+	s := newRawServer(t)
+	c := New(Options{Addr: s.addr(), MaxConns: 1})
+	defer c.Close()
+	f := newFlight(t, c)
+	for i := 0; i < 7; i++ {
+		f.goReq(20 * time.Second)
+	}
+	answered := map[string]bool{}
+	for r := 1; r <= maxUnprocessed+1; r++ {
+		p := s.accept()
+		var paths []string
+		for i := 0; i < 8-r; i++ {
+			paths = append(paths, p.request())
+		}
+		if answered[paths[0]] {
+			t.Fatalf("%s sent again after its answer", paths[0])
+		}
+		answered[paths[0]] = true
+		p.write("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: " + strconv.Itoa(len(paths[0])) + "\r\n\r\n" + paths[0])
+		p.eof()
+		p.nc.Close()
+	}
+	var nOK, nNot int
+	for i, o := range f.wait(10 * time.Second) {
+		path := "/" + strconv.Itoa(i)
+		switch {
+		case o.err == nil && o.status == 200 && o.body == path && answered[path]:
+			nOK++
+		case o.err == ErrNotProcessed && !answered[path]:
+			nNot++
+		default:
+			t.Fatalf("request %d: %+v (%v), answered %v", i, o, o.err, answered[path])
+		}
+	}
+	if nOK != 5 || nNot != 2 || c.Dialed() != 5 || c.Resent() != 6+5+4+3 {
+		t.Fatalf("%d ok, %d not processed, %d dialled, %d re-sent", nOK, nNot, c.Dialed(), c.Resent())
+	}
+	f.none(50 * time.Millisecond)
+}
+
+// Every connection has MaxPending requests unanswered: Go waits for an
+// answer, and returns ErrTimeout without calling done if none comes by its
+// deadline.
+func TestMaxPendingWaits(t *testing.T) {
+	s := newRawServer(t)
+	c := New(Options{Addr: s.addr(), MaxConns: 1, MaxPending: 2})
+	defer c.Close()
+	f := newFlight(t, c)
+	f.goReq(20 * time.Second)
+	f.goReq(20 * time.Second)
+	p := s.accept()
+	p.request()
+	p.request()
+	t0 := time.Now()
+	if err := c.Go(post("/late", ""), new(Response), time.Now().Add(200*time.Millisecond), func(error) { t.Error("done called") }); err != ErrTimeout {
+		t.Fatalf("Go: %v, want ErrTimeout", err)
+	}
+	if d := time.Since(t0); d < 200*time.Millisecond {
+		t.Fatalf("Go returned after %v, before its deadline", d)
+	}
+	started := make(chan error, 1)
+	go func() {
+		resp := new(Response)
+		started <- c.Go(post("/third", ""), resp, time.Now().Add(20*time.Second), func(err error) {
+			f.out <- outcome{2, err, resp.Status, string(resp.Body), 0}
+		})
+	}()
+	select {
+	case err := <-started:
+		t.Fatalf("Go returned (%v) with 2 requests pending, MaxPending 2", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	p.write(ok("zero"))
+	if err := <-started; err != nil {
+		t.Fatal(err)
+	}
+	if got := p.request(); got != "/third" {
+		t.Fatalf("request %s", got)
+	}
+	p.write(ok("one") + ok("three"))
+	f.resps = append(f.resps, nil) // the third's outcome comes on f.out
+	for i, want := range []string{"zero", "one", "three"} {
+		if o := f.wait(5 * time.Second)[i]; o.err != nil || o.body != want {
+			t.Fatalf("request %d: %+v", i, o)
+		}
+	}
+	if c.Dialed() != 1 {
+		t.Fatalf("%d dialled", c.Dialed())
+	}
+}
+
+// A call queued on a new connection before its timer exists — another
+// request finds the connection in c.conns while its dialler has not called
+// run yet — is timed from its deadline, not a period later (up to 1 s).
+func TestDeadlineQueuedBeforeRun(t *testing.T) {
+	s := newRawServer(t)
+	c := New(Options{Addr: s.addr(), IdleTimeout: time.Minute})
+	nc, err := net.Dial("tcp", s.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := newConn(c, nc)
+	c.mu.Lock()
+	c.conns.Store(&[]*conn{cc}) // as maybeDial does, before run
+	c.mu.Unlock()
+	errs := make(chan error, 1)
+	k := c.calls.Get().(*call)
+	dl := time.Now().Add(500 * time.Millisecond) // the period is 1 s
+	k.req, k.resp, k.deadline, k.done, k.sent = post("/", ""), new(Response), dl, func(err error) { errs <- err }, 1
+	if !cc.enqueue(k, time.Now()) {
+		t.Fatal("not queued")
+	}
+	cc.run()
+	cc.mu.Lock()
+	at, closed := cc.timerAt, cc.closed
+	cc.mu.Unlock()
+	if closed {
+		t.Skip("the machine stalled past the deadline before the look at the timer")
+	}
+	if !at.Equal(dl) {
+		t.Fatalf("the timer fires in %v, the deadline is in %v", time.Until(at), time.Until(dl))
+	}
+	select {
+	case err := <-errs:
+		if err != ErrTimeout {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("not ended")
+	}
+	c.Close()
+}

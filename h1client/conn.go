@@ -73,6 +73,13 @@ func (c *conn) run() {
 	go c.readLoop()
 	c.mu.Lock()
 	c.timerAt = time.Now().Add(c.period())
+	// Calls may be queued already (c was in the Client's connections
+	// before run): their deadlines count from now.
+	for _, k := range c.q[c.qh:] {
+		if k.deadline.Before(c.timerAt) {
+			c.timerAt = k.deadline
+		}
+	}
 	c.timer = time.AfterFunc(time.Until(c.timerAt), c.tick)
 	c.mu.Unlock()
 }
