@@ -929,3 +929,69 @@ func TestDeadlineQueuedBeforeRun(t *testing.T) {
 	}
 	c.Close()
 }
+
+// Many requests of Go at once over two connections while some time out —
+// in the server (a slow answer) or before they are sent: each completion
+// runs once; a request ends answered, with ErrTimeout, or with
+// errAheadTimedOut (behind one that timed out on its connection); calls go
+// round the pool under load (run with -race).
+func TestGoConcurrentWithDeadlines(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/slow") {
+			time.Sleep(30 * time.Millisecond)
+		}
+		io.WriteString(w, r.URL.Path)
+	}))
+	defer srv.Close()
+	c := New(Options{Addr: srv.Listener.Addr().String(), MaxConns: 2, MaxPending: 16})
+	defer c.Close()
+	const senders, each = 8, 150
+	var ok, timedOut, behind, calls, started atomic.Int64
+	var wg sync.WaitGroup
+	for g := 0; g < senders; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			var resp Response
+			done := make(chan error, 2)
+			for i := 0; i < each; i++ {
+				path := "/" + strconv.Itoa(g) + "-" + strconv.Itoa(i)
+				dl := time.Now().Add(10 * time.Second)
+				if i%11 == g%11 {
+					path = "/slow" + path
+					dl = time.Now().Add(time.Duration(i%3) * 10 * time.Millisecond) // some past at once, some in flight
+				}
+				err := c.Go(post(path, "x"), &resp, dl, func(err error) { calls.Add(1); done <- err })
+				if err == nil {
+					started.Add(1)
+					err = <-done
+				}
+				switch {
+				case err == nil && resp.Status == 200 && string(resp.Body) == path:
+					ok.Add(1)
+				case err == ErrTimeout:
+					timedOut.Add(1)
+				case err == errAheadTimedOut:
+					behind.Add(1)
+				default:
+					t.Errorf("%s: status %d %q, %v", path, resp.Status, resp.Body, err)
+					return
+				}
+			}
+			select {
+			case err := <-done:
+				t.Errorf("a completion called twice: %v", err)
+			case <-time.After(10 * time.Millisecond):
+			}
+		}(g)
+	}
+	wg.Wait()
+	if ok.Load()+timedOut.Load()+behind.Load() != senders*each || ok.Load() < senders*each/2 {
+		t.Fatalf("%d ok, %d timed out, %d behind of %d", ok.Load(), timedOut.Load(), behind.Load(), senders*each)
+	}
+	if calls.Load() != started.Load() {
+		t.Fatalf("%d completions for %d requests started (Go returned nil)", calls.Load(), started.Load())
+	}
+	t.Logf("%d ok, %d timed out, %d behind one that timed out, %d completions, %d dialled, %d re-sent",
+		ok.Load(), timedOut.Load(), behind.Load(), calls.Load(), c.Dialed(), c.Resent())
+}
