@@ -142,18 +142,19 @@ func TestDestinationFaults(t *testing.T) {
 			},
 		},
 	}
-	cases = append(cases, h2Cases(cases)...)
+	cases = append(cases, oneByOneCases(cases)...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { runDestCase(t, c) })
 	}
 }
 
-// h2Cases are the outage and the resets again over h2c, one record per
-// request: HTTP/2 destinations complete requests without a goroutine
-// waiting for each (asynchronous completions), whose failures go back to
-// the synchronous retries. A hang-up closes the connection and every
-// stream on it, so the sink hangs up on 2% of the requests, not 20%.
-func h2Cases(cases []destCase) []destCase {
+// oneByOneCases are the outage and the resets again one record per
+// request over h2c and over pipelined HTTP/1.1, whose destinations
+// complete requests without a goroutine waiting for each (asynchronous
+// completions) and send their failures back to the synchronous retries. A
+// hang-up closes the connection and every request on it, so the sink hangs
+// up on 2% of the requests, not 20%.
+func oneByOneCases(cases []destCase) []destCase {
 	var out []destCase
 	for _, c := range cases {
 		switch c.name {
@@ -161,13 +162,19 @@ func h2Cases(cases []destCase) []destCase {
 		default:
 			continue
 		}
-		c.name = "h2c-" + c.name
-		c.conf.Batching = "off"
-		c.conf.Dest = append(c.conf.Dest[:len(c.conf.Dest):len(c.conf.Dest)], "protocol: HTTP_2")
 		if c.sink.HangupRate > 0 {
 			c.sink.HangupRate = 0.02
 		}
-		out = append(out, c)
+		c.conf.Batching = "off"
+		for _, v := range []struct{ prefix, dest string }{
+			{"h2c-", "protocol: HTTP_2"},
+			{"pipelined-", "http1-pipelining: true"},
+		} {
+			v2 := c
+			v2.name = v.prefix + c.name
+			v2.conf.Dest = append(c.conf.Dest[:len(c.conf.Dest):len(c.conf.Dest)], v.dest)
+			out = append(out, v2)
+		}
 	}
 	return out
 }
