@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -994,4 +995,26 @@ func TestGoConcurrentWithDeadlines(t *testing.T) {
 	}
 	t.Logf("%d ok, %d timed out, %d behind one that timed out, %d completions, %d dialled, %d re-sent",
 		ok.Load(), timedOut.Load(), behind.Load(), calls.Load(), c.Dialed(), c.Resent())
+}
+
+// A server that reads nothing: the write stalls, WriteTimeout fails the
+// connection, and the request ends with the write's timeout well before
+// its own deadline.
+func TestWriteTimeout(t *testing.T) {
+	s := newRawServer(t)
+	c := New(Options{Addr: s.addr(), MaxConns: 1, WriteTimeout: 200 * time.Millisecond})
+	defer c.Close()
+	f := newFlight(t, c)
+	big := strings.Repeat("x", 32<<20) // more than the sockets' buffers
+	resp := new(Response)
+	f.resps, f.ends = append(f.resps, resp), append(f.ends, new(atomic.Int32))
+	if err := c.Go(post("/big", big), resp, time.Now().Add(30*time.Second), func(err error) { f.out <- outcome{0, err, 0, "", time.Since(f.t0)} }); err != nil {
+		t.Fatal(err)
+	}
+	s.accept() // and never read
+	o := f.wait(20 * time.Second)[0]
+	if !errors.Is(o.err, os.ErrDeadlineExceeded) || !strings.Contains(o.err.Error(), "write") {
+		t.Fatalf("%+v (%v), want the write's timeout", o, o.err)
+	}
+	waitFor(t, "the connection forgotten", func() bool { return c.Conns() == 0 })
 }
