@@ -77,12 +77,7 @@ func startH2Engine(t *testing.T, addr string, o Options, dopts DestinationOption
 		t.Fatal(err)
 	}
 	dopts.Name, dopts.Sender = "h2", snd
-	p := &Profile{
-		NewFramer:  func() encode.Framer { return &encode.NDJSON{Enc: &encode.JSON{}} },
-		NewEncoder: func() encode.Encoder { return &encode.JSON{} },
-		MaxRecords: 100, MaxBytes: 1 << 20, Interval: 20 * time.Millisecond,
-	}
-	e := startEngineOn(t, o, p, newTestDestination(dopts))
+	e := startEngineOn(t, o, ndjsonProfile(), newTestDestination(dopts))
 	if (e.dest.async.slots != nil) != asyncSend {
 		t.Fatalf("asynchronous path %v, want %v", e.dest.async.slots != nil, asyncSend)
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -30,8 +31,11 @@ type http1Sender struct {
 	hosts []*fasthttp.HostClient
 	pipes []*h1client.Client
 	auth  []string // Host per endpoint (pipelined)
-	calls sync.Pool
-	rr    roundRobin
+	// prefixes: per endpoint, the head up to its per-request fields
+	// (pipelined, when the destination's headers allow: fastHeadable).
+	prefixes []atomic.Pointer[headPrefix]
+	calls    sync.Pool
+	rr       roundRobin
 	// health, with health-check, steers the round robin off endpoints
 	// that are down.
 	health *endpointHealth
@@ -100,6 +104,9 @@ func NewHTTP1Sender(o HTTPOptions) (Sender, error) {
 			// XDR replies included).
 			WriteBufferSize: http1WriteBuffer,
 		})
+	}
+	if o.Pipeline && fastHeadable(o.Headers) {
+		s.prefixes = make([]atomic.Pointer[headPrefix], len(eps))
 	}
 	return s, nil
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -108,6 +110,13 @@ func (s *http1Sender) preparePipelined(r *Request) (c *h1call, i int, err error)
 		body = c.zbuf.B // back to the pool in putCall: h1client keeps no reference then
 		h.Set("Content-Encoding", "gzip")
 	}
+	if c.zbuf == nil && s.headFast(r) {
+		if pre := s.headPrefix(i, r.ContentType); pre != nil {
+			c.head = appendHeadTail(append(c.head[:0], pre...), r, len(body))
+			c.req = h1client.Request{Head: c.head, Body: body, KeepBody: r.Check != nil}
+			return c, i, nil
+		}
+	}
 	target, path := ep.url, urlPath(ep.url)
 	if len(r.Path) > 0 {
 		pre := path
@@ -147,6 +156,71 @@ func (s *http1Sender) preparePipelined(r *Request) (c *h1call, i int, err error)
 	c.head = h.AppendBytes(c.head[:0])
 	c.req = h1client.Request{Head: c.head, Body: body, KeepBody: r.Check != nil}
 	return c, i, nil
+}
+
+// headFast reports whether r's head is an endpoint's prefix and the
+// per-request tail (appendHeadTail): nothing of r's own but its content
+// type, length and records, no auth to sign it.
+func (s *http1Sender) headFast(r *Request) bool {
+	return s.prefixes != nil && s.o.Auth == nil && len(r.Headers) == 0 && r.Method == "" && len(r.Path) == 0 && r.ContentType != ""
+}
+
+// headPrefix is endpoint i's request head for content type ct up to the
+// per-request fields: the request line, User-Agent, Host, Content-Type and
+// the destination's headers, as fasthttp writes them, without the final
+// CRLF. It is built on a content type's first request and kept (one per
+// endpoint: a destination's bodies have one content type).
+func (s *http1Sender) headPrefix(i int, ct string) []byte {
+	if p := s.prefixes[i].Load(); p != nil && p.contentType == ct {
+		return p.b
+	}
+	var h fasthttp.RequestHeader
+	ep := &s.eps[i]
+	h.SetMethod(s.o.Method)
+	h.SetRequestURI(urlPath(ep.url))
+	h.SetHost(s.auth[i])
+	h.SetContentType(ct)
+	h.SetUserAgent(s.o.UserAgent)
+	for _, kv := range s.o.Headers {
+		h.Set(kv[0], kv[1])
+	}
+	b := h.AppendBytes(nil)
+	p := &headPrefix{contentType: ct, b: b[:len(b)-2]}
+	s.prefixes[i].Store(p)
+	return p.b
+}
+
+// headPrefix is an endpoint's head prefix for one content type.
+type headPrefix struct {
+	contentType string
+	b           []byte
+}
+
+// appendHeadTail appends the fields that change per request and the end
+// of the head: Content-Length, then Idempotency-Key or Xdrhook-Records.
+func appendHeadTail(dst []byte, r *Request, n int) []byte {
+	dst = append(dst, "Content-Length: "...)
+	dst = strconv.AppendInt(dst, int64(n), 10)
+	if len(r.IdempotencyKey) > 0 {
+		dst = append(dst, "\r\nIdempotency-Key: "...)
+		dst = append(dst, r.IdempotencyKey...)
+	} else {
+		dst = append(dst, "\r\n"+recordsHeader+": "...)
+		dst = strconv.AppendInt(dst, int64(r.Records), 10)
+	}
+	return append(dst, "\r\n\r\n"...)
+}
+
+// fastHeadable reports whether the destination's own headers leave the
+// per-request fields to appendHeadTail: none of them sets one.
+func fastHeadable(headers [][2]string) bool {
+	for _, kv := range headers {
+		switch strings.ToLower(kv[0]) {
+		case "content-length", "transfer-encoding", "idempotency-key", strings.ToLower(recordsHeader):
+			return false
+		}
+	}
+	return true
 }
 
 // pipelinedResult is what Do returns for the h1client outcome err of c.
