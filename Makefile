@@ -6,7 +6,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 FUZZTIME  ?= 60s
 # Packages with goroutines of their own: `make test` runs them again
 # under the race detector (short tier).
-RACE_PKGS ?= ./pool/... ./h2client/... ./auth/... ./dataplane/... ./perf/xdrsim/... ./perf/sink/... ./perf/baseline/... ./perf/harness/... ./cmd/...
+RACE_PKGS ?= ./pool/... ./h1client/... ./h2client/... ./auth/... ./dataplane/... ./perf/xdrsim/... ./perf/sink/... ./perf/baseline/... ./perf/harness/... ./cmd/...
 # Timeout of a test binary in the system tier and `make reliability`.
 TIMEOUT   ?= 60m
 

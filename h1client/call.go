@@ -29,24 +29,26 @@ func (cc *conn) complete(dst []*call) []*call {
 	cc.fin = cc.fin[:0]
 	cc.nfin.Store(0)
 	cc.mu.Unlock()
+	var again []*call // requests the server did not process, in the order sent
 	for i, k := range dst {
 		dst[i] = nil
+		if k.err == errUnprocessed && !cc.cl.isClose.Load() {
+			again = append(again, k)
+			continue
+		}
 		cc.cl.completeCall(k)
+	}
+	if len(again) > 0 {
+		go cc.cl.resendAll(again)
 	}
 	cc.cl.wake()
 	return dst[:0]
 }
 
-// completeCall reports k's end to its caller, or sends a request the
-// server did not process again.
+// completeCall reports k's end to its caller.
 func (c *Client) completeCall(k *call) {
 	if k.err == errUnprocessed {
-		if c.isClose.Load() {
-			k.err = ErrClosed
-		} else {
-			go c.resend(k)
-			return
-		}
+		k.err = ErrClosed // only after Close: complete re-sends them otherwise
 	}
 	done, err := k.done, k.err
 	k.reset()
@@ -54,9 +56,16 @@ func (c *Client) completeCall(k *call) {
 	done(err)
 }
 
-// resend queues a request the server did not process on a connection
-// again: rare (a server closing a pipelined connection), so a goroutine
-// does it.
+// resendAll queues requests the server did not process on a connection
+// again, in the order they were sent: rare (a server closing a pipelined
+// connection), so a goroutine does it.
+func (c *Client) resendAll(ks []*call) {
+	for _, k := range ks {
+		c.resend(k)
+	}
+}
+
+// resend queues k, a request the server did not process, again.
 func (c *Client) resend(k *call) {
 	k.err = nil
 	err := ErrNotProcessed

@@ -59,7 +59,8 @@ type Options struct {
 // Request is one request: Head is its head as sent (request line, fields,
 // Content-Length for the body, the empty line), Body its body. Both must
 // stay untouched until the request's completion: a request the server did
-// not process is sent again from them.
+// not process is sent again from them. A HEAD request is not supported:
+// its response would be read as having the body its fields announce.
 type Request struct {
 	Head []byte
 	Body []byte
@@ -108,9 +109,12 @@ type Client struct {
 
 	mu      sync.Mutex
 	dialing int
-	closed  bool
-	waitCh  chan struct{} // closed when a request was answered; nil: no waiter
-	waiters atomic.Int32
+	// dialFailed is when a dial last failed: for dialBackoff after it,
+	// requests use the open connections rather than each pay a dial.
+	dialFailed time.Time
+	closed     bool
+	waitCh     chan struct{} // closed when a request was answered; nil: no waiter
+	waiters    atomic.Int32
 
 	calls   sync.Pool
 	syncs   sync.Pool // Do's waits
@@ -191,7 +195,9 @@ func (c *Client) Do(req *Request, resp *Response, deadline time.Time) error {
 // reader mostly; the connection's timer at the deadline; the one that
 // failed or closed the connection; a goroutine re-sending a request the
 // server did not process), maybe before Go returns, never under a lock of
-// the Client's. done must not block. Go itself waits only for a dial or,
+// the Client's. done must not block nor call Go or Do (it may run on a
+// connection's reader, which the responses of other requests wait for,
+// and Go may dial). Go itself waits only for a dial or,
 // when every connection has MaxPending requests, for an answer; if that
 // fails it returns the error and done is not called.
 func (c *Client) Go(req *Request, resp *Response, deadline time.Time, done func(error)) error {
@@ -283,6 +289,10 @@ func (c *Client) dialingNow() int {
 	return c.dialing
 }
 
+// dialBackoff is how long after a failed dial a request that finds the
+// open connections busy queues on one of them instead of dialling.
+const dialBackoff = time.Second
+
 // maybeDial dials a connection if fewer than MaxConns are open (taking
 // requests) or being dialled; tried reports whether it dialled. The open
 // ones are counted here, under mu: a count the caller took before another's
@@ -295,7 +305,8 @@ func (c *Client) maybeDial(deadline time.Time) (cc *conn, err error, tried bool)
 			live++
 		}
 	}
-	if c.closed || live+c.dialing >= c.o.MaxConns {
+	if c.closed || live+c.dialing >= c.o.MaxConns ||
+		live > 0 && time.Since(c.dialFailed) < dialBackoff {
 		c.mu.Unlock()
 		return nil, nil, false
 	}
@@ -304,6 +315,9 @@ func (c *Client) maybeDial(deadline time.Time) (cc *conn, err error, tried bool)
 	cc, err = c.dial(deadline)
 	c.mu.Lock()
 	c.dialing--
+	if err != nil {
+		c.dialFailed = time.Now()
+	}
 	if err == nil {
 		if c.closed {
 			err = ErrClosed

@@ -451,9 +451,10 @@ func TestConnectionCloseResendsTheRest(t *testing.T) {
 	}
 }
 
-// The server closes the connection mid-pipeline without a word: the
-// answered request succeeds, the two sent and unanswered end with an error
-// (they may have been processed: not sent again), each exactly once.
+// The server closes the connection cleanly where a response would start
+// (an idle close crossing our requests, a restart): the requests behind
+// the last answer were not processed, and are sent again on a new
+// connection, where they are answered.
 func TestServerClosesMidPipeline(t *testing.T) {
 	s := newRawServer(t)
 	c := New(Options{Addr: s.addr(), MaxConns: 1})
@@ -468,20 +469,20 @@ func TestServerClosesMidPipeline(t *testing.T) {
 	}
 	p.write(ok("one"))
 	p.nc.Close()
+	p2 := s.accept()
+	p2.request()
+	p2.request()
+	p2.write(ok("two") + ok("three"))
 	res := f.wait(5 * time.Second)
-	if o := res[0]; o.err != nil || o.status != 200 || o.body != "one" {
-		t.Fatalf("request 0: %+v", o)
-	}
-	for i := 1; i < 3; i++ {
-		if o := res[i]; o.err == nil || errors.Is(o.err, ErrTimeout) || errors.Is(o.err, errUnprocessed) {
-			t.Fatalf("request %d: %+v, want a lost connection", i, o)
+	for i, want := range []string{"one", "two", "three"} {
+		if o := res[i]; o.err != nil || o.status != 200 || o.body != want {
+			t.Fatalf("request %d: %+v, want %q", i, o, want)
 		}
 	}
 	f.none(50 * time.Millisecond)
-	if c.Dialed() != 1 {
-		t.Fatalf("%d connections dialled: a request was re-sent", c.Dialed())
+	if c.Dialed() != 2 || c.Resent() != 2 {
+		t.Fatalf("%d connections dialled, %d requests sent again: want 2 and 2", c.Dialed(), c.Resent())
 	}
-	waitFor(t, "the connection forgotten", func() bool { return c.Conns() == 0 })
 }
 
 // The server closes in the middle of a response's body: that request ends
@@ -1017,4 +1018,35 @@ func TestWriteTimeout(t *testing.T) {
 		t.Fatalf("%+v (%v), want the write's timeout", o, o.err)
 	}
 	waitFor(t, "the connection forgotten", func() bool { return c.Conns() == 0 })
+}
+
+// A failed dial is not paid again by every request for dialBackoff: with
+// one connection open and busy, the requests queue on it instead.
+func TestDialFailureBacksOff(t *testing.T) {
+	s := newRawServer(t)
+	var dials atomic.Int32
+	c := New(Options{Addr: s.addr(), MaxConns: 2, Dial: func(ctx context.Context) (net.Conn, error) {
+		if dials.Add(1) > 1 {
+			return nil, errors.New("refused")
+		}
+		return (&net.Dialer{}).DialContext(ctx, "tcp", s.addr())
+	}})
+	defer c.Close()
+	f := newFlight(t, c)
+	for i := 0; i < 4; i++ {
+		f.goReq(10 * time.Second)
+	}
+	p := s.accept()
+	for i := 0; i < 4; i++ {
+		p.request()
+	}
+	p.write(ok("a") + ok("b") + ok("c") + ok("d"))
+	for i, o := range f.wait(5 * time.Second) {
+		if o.err != nil || o.status != 200 {
+			t.Fatalf("request %d: %+v", i, o)
+		}
+	}
+	if n := dials.Load(); n != 2 {
+		t.Fatalf("%d dials, want 2: the one that worked, one that failed", n)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"sync"
@@ -279,7 +280,10 @@ func (c *conn) lostErr(k *call, err error, now time.Time) error {
 		return ErrClosed
 	case !now.Before(k.deadline):
 		return ErrTimeout
-	case k.seq >= c.handed || err == errServerClose || err == errRetired:
+	case k.seq >= c.handed || err == errServerClose || err == errRetired || err == io.EOF:
+		// io.EOF: the server closed the connection cleanly where a
+		// response would start (an idle close crossing our request, a
+		// restart): it processed none of those behind the last answer.
 		return errUnprocessed
 	case err == ErrTimeout:
 		return errAheadTimedOut

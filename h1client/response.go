@@ -43,9 +43,12 @@ type respReader struct {
 // ones.
 func (r *respReader) readHead() (head, error) {
 	r.bytes = 0
-	for {
+	for informational := false; ; informational = true {
 		h, err := r.readOneHead()
 		if err != nil {
+			if err == io.EOF && informational {
+				err = io.ErrUnexpectedEOF // a response had begun
+			}
 			return h, err
 		}
 		switch {
