@@ -52,15 +52,15 @@ bench:
 # cmd/xdrhook/default.pgo is the CPU profile `go build` optimizes the
 # binary with (profile-guided optimization: -pgo=auto picks it up). It is
 # the binary under the bench scenarios of every format, h2c (batched and one
-# small record per request) and one record
-# per request, merged with the microbenchmarks of the record path (decode,
+# small record per request), one record per request over HTTP/1.1 and
+# pipelined, merged with the microbenchmarks of the record path (decode,
 # the four encoders, run longest), which weight the per-record code. ~2 minutes;
 # regenerate after changing hot code, and commit it.
 PGO     := $(CURDIR)/cmd/xdrhook/default.pgo
 PGO_OUT ?= perf/out/pgo
 pgo: build
 	@rm -rf $(PGO_OUT) && mkdir -p $(PGO_OUT)
-	@set -e; for s in "json" "flat-json" "message-pack" "avro" "json --proto h2c" "json --batch 1" "json --batch 1 --size small --proto h2c"; do \
+	@set -e; for s in "json" "flat-json" "message-pack" "avro" "json --proto h2c" "json --batch 1" "json --batch 1 --size small --proto h2c" "json --batch 1 --size small --proto http1-pipelined"; do \
 		d=$$(echo $$s | tr -c 'a-z0-9\n' -); \
 		$(BIN) bench --connector xdrhook --format $$s --measure 5s --profile $(PGO_OUT)/$$d --out $(PGO_OUT)/logs; \
 	done
