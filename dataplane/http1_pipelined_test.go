@@ -168,7 +168,7 @@ func TestHTTP1PipelinedSenderGoAllocatesNothing(t *testing.T) {
 	body := []byte(`{"key":"k","bins":{"a":1}}` + "\n")
 	for _, r := range []*Request{
 		{Body: body, ContentType: "application/json", Records: 1, IdempotencyKey: []byte("3-0123456789abcdef")}, // the head's fast path
-		{Body: body, ContentType: "application/json", Records: 1, Path: []byte("/users/k")},                       // field by field
+		{Body: body, ContentType: "application/json", Records: 1, Path: []byte("/users/k")},                     // field by field
 	} {
 		do := func() {
 			as.Go(r, time.Now().Add(5*time.Second), done)
