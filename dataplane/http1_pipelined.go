@@ -202,6 +202,8 @@ func appendHeadTail(dst []byte, r *Request, n int) []byte {
 	dst = append(dst, "Content-Length: "...)
 	dst = strconv.AppendInt(dst, int64(n), 10)
 	if len(r.IdempotencyKey) > 0 {
+		// The key is ours (batcher.go's appendIdempotencyKey: digits,
+		// hex and a dash), never record data: no CR or LF to strip.
 		dst = append(dst, "\r\nIdempotency-Key: "...)
 		dst = append(dst, r.IdempotencyKey...)
 	} else {
@@ -212,12 +214,19 @@ func appendHeadTail(dst []byte, r *Request, n int) []byte {
 }
 
 // fastHeadable reports whether the destination's own headers leave the
-// per-request fields to appendHeadTail: none of them sets one.
+// per-request fields to appendHeadTail and are written alike both ways:
+// none of them sets a per-request field, names one as a trailer (fasthttp
+// then leaves it out of the head), or empties Content-Type (fasthttp then
+// writes its default).
 func fastHeadable(headers [][2]string) bool {
 	for _, kv := range headers {
 		switch strings.ToLower(kv[0]) {
-		case "content-length", "transfer-encoding", "idempotency-key", strings.ToLower(recordsHeader):
+		case "content-length", "transfer-encoding", "idempotency-key", strings.ToLower(recordsHeader), "trailer":
 			return false
+		case "content-type":
+			if kv[1] == "" {
+				return false
+			}
 		}
 	}
 	return true

@@ -68,8 +68,9 @@ func TestPipelinedHeadFastPathMatches(t *testing.T) {
 			t.Fatalf("head:\n%s", fast)
 		}
 	}
-	for _, h := range []string{"Content-Length", "idempotency-key", "Xdrhook-Records", "Transfer-Encoding"} {
-		snd, err := newTestHTTP1(HTTPOptions{URLs: []string{"http://127.0.0.1:1/"}, Pipeline: true, Headers: [][2]string{{h, "1"}}})
+	for _, h := range [][2]string{{"Content-Length", "1"}, {"idempotency-key", "1"}, {"Xdrhook-Records", "1"}, {"Transfer-Encoding", "1"},
+		{"Trailer", "Idempotency-Key"}, {"Content-Type", ""}} {
+		snd, err := newTestHTTP1(HTTPOptions{URLs: []string{"http://127.0.0.1:1/"}, Pipeline: true, Headers: [][2]string{h}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -240,12 +240,18 @@ func (c *Client) start(k *call) error {
 				best, bestN = cc, n
 			}
 		}
-		if best == nil || bestN > 0 {
+		room := best != nil && bestN < int32(c.o.MaxPending)
+		switch {
+		case room && bestN > 0:
+			// A connection more for the requests to come; this one
+			// does not wait for its dial.
+			c.dialBehind()
+		case !room:
 			cc, err, tried := c.maybeDial(k.deadline)
 			switch {
 			case cc != nil:
 				best, bestN = cc, 0
-			case tried && err != nil && (best == nil || bestN >= int32(c.o.MaxPending)):
+			case tried && err != nil:
 				return err
 			}
 		}
@@ -293,12 +299,32 @@ func (c *Client) dialingNow() int {
 // open connections busy queues on one of them instead of dialling.
 const dialBackoff = time.Second
 
-// maybeDial dials a connection if fewer than MaxConns are open (taking
-// requests) or being dialled; tried reports whether it dialled. The open
-// ones are counted here, under mu: a count the caller took before another's
-// dial ended would let a connection more than MaxConns be dialled.
+// maybeDial dials a connection if reserveDial allows; tried reports
+// whether it dialled.
 func (c *Client) maybeDial(deadline time.Time) (cc *conn, err error, tried bool) {
+	if !c.reserveDial() {
+		return nil, nil, false
+	}
+	cc, err = c.dialed1(c.dial(deadline))
+	return cc, err, true
+}
+
+// dialBehind dials a connection on a goroutine of its own if reserveDial
+// allows.
+func (c *Client) dialBehind() {
+	if c.reserveDial() {
+		go func() { c.dialed1(c.dial(time.Now().Add(c.o.ConnectTimeout))) }()
+	}
+}
+
+// reserveDial counts a dial about to start if fewer than MaxConns
+// connections are open (taking requests) or being dialled, and no dial
+// failed within dialBackoff while one is open. The open ones are counted
+// here, under mu: a count taken before another's dial ended would let a
+// connection more than MaxConns be dialled.
+func (c *Client) reserveDial() bool {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	live := 0
 	for _, x := range *c.conns.Load() {
 		if !x.dead.Load() {
@@ -307,27 +333,27 @@ func (c *Client) maybeDial(deadline time.Time) (cc *conn, err error, tried bool)
 	}
 	if c.closed || live+c.dialing >= c.o.MaxConns ||
 		live > 0 && time.Since(c.dialFailed) < dialBackoff {
-		c.mu.Unlock()
-		return nil, nil, false
+		return false
 	}
 	c.dialing++
-	c.mu.Unlock()
-	cc, err = c.dial(deadline)
+	return true
+}
+
+// dialed1 ends a dial reserveDial counted: the new connection joins the
+// Client's and runs.
+func (c *Client) dialed1(cc *conn, err error) (*conn, error) {
 	c.mu.Lock()
 	c.dialing--
 	if err != nil {
 		c.dialFailed = time.Now()
-	}
-	if err == nil {
-		if c.closed {
-			err = ErrClosed
-		} else {
-			old := *c.conns.Load()
-			next := make([]*conn, len(old), len(old)+1)
-			copy(next, old)
-			next = append(next, cc)
-			c.conns.Store(&next)
-		}
+	} else if c.closed {
+		err = ErrClosed
+	} else {
+		old := *c.conns.Load()
+		next := make([]*conn, len(old), len(old)+1)
+		copy(next, old)
+		next = append(next, cc)
+		c.conns.Store(&next)
 	}
 	c.mu.Unlock()
 	c.wake()
@@ -335,11 +361,11 @@ func (c *Client) maybeDial(deadline time.Time) (cc *conn, err error, tried bool)
 		if cc != nil {
 			cc.fail(ErrClosed)
 		}
-		return nil, err, true
+		return nil, err
 	}
 	c.dialed.Add(1)
 	cc.run()
-	return cc, nil, true
+	return cc, nil
 }
 
 // dial opens a connection: TCP, and TLS if configured.

@@ -1050,3 +1050,100 @@ func TestDialFailureBacksOff(t *testing.T) {
 		t.Fatalf("%d dials, want 2: the one that worked, one that failed", n)
 	}
 }
+
+// A request queued behind others that passes its deadline ends at once
+// with ErrTimeout, without closing the connection: the one ahead of it,
+// maybe processed already, is answered, the late one's response is
+// dropped, and the one behind gets its own.
+func TestTimeoutBehindDoesNotCutAhead(t *testing.T) {
+	s := newRawServer(t)
+	c := New(Options{Addr: s.addr(), MaxConns: 1})
+	defer c.Close()
+	f := newFlight(t, c)
+	f.goReq(10 * time.Second)
+	f.goReq(100 * time.Millisecond)
+	f.goReq(10 * time.Second)
+	p := s.accept()
+	for i := 0; i < 3; i++ {
+		p.request()
+	}
+	select {
+	case o := <-f.out:
+		if o.i != 1 || !errors.Is(o.err, ErrTimeout) {
+			t.Fatalf("first to end: %+v, want request 1 with ErrTimeout", o)
+		}
+		f.res, f.got = []outcome{{}, o, {}}, []bool{false, true, false}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request past its deadline did not end")
+	}
+	p.write(ok("zero") + ok("one, late") + ok("two"))
+	res := f.wait(5 * time.Second)
+	if res[0].err != nil || res[0].body != "zero" || res[2].err != nil || res[2].body != "two" {
+		t.Fatalf("outcomes %+v", res)
+	}
+	f.none(50 * time.Millisecond)
+	if c.Dialed() != 1 {
+		t.Fatalf("%d connections dialled, want 1", c.Dialed())
+	}
+}
+
+// A response framed two ways (Transfer-Encoding and Content-Length) closes
+// the connection, and the request sent behind it ends with a transport
+// error, not re-sent: the server did not say it would not process it.
+func TestDistrustedFramingDoesNotResend(t *testing.T) {
+	s := newRawServer(t)
+	c := New(Options{Addr: s.addr(), MaxConns: 1})
+	defer c.Close()
+	f := newFlight(t, c)
+	f.goReq(10 * time.Second)
+	f.goReq(10 * time.Second)
+	p := s.accept()
+	p.request()
+	p.request()
+	p.write("HTTP/1.1 200 OK\r\nContent-Length: 9\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n")
+	res := f.wait(5 * time.Second)
+	if res[0].err != nil || res[0].body != "ok" {
+		t.Fatalf("request 0: %+v", res[0])
+	}
+	if res[1].err == nil || errors.Is(res[1].err, ErrTimeout) || !errors.Is(res[1].err, errDistrust) {
+		t.Fatalf("request 1: %+v, want the connection's failure", res[1])
+	}
+	if c.Resent() != 0 || c.Dialed() != 1 {
+		t.Fatalf("resent %d, dialled %d: want 0 and 1", c.Resent(), c.Dialed())
+	}
+}
+
+// WriteTimeout is renewed per chunk written: a request far larger than
+// what the socket buffers hold and the server reads within it goes out, at
+// the server's pace.
+func TestWriteTimeoutPerChunk(t *testing.T) {
+	s := newRawServer(t)
+	const wt = 400 * time.Millisecond
+	c := New(Options{Addr: s.addr(), MaxConns: 1, WriteTimeout: wt})
+	defer c.Close()
+	body := strings.Repeat("x", 16<<20)
+	req := &Request{Head: []byte("POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n"), Body: []byte(body)}
+	errc := make(chan error, 1)
+	var resp Response
+	go func() { errc <- c.Do(req, &resp, time.Now().Add(60*time.Second)) }()
+	p := s.accept()
+	p.nc.(*net.TCPConn).SetReadBuffer(64 << 10)
+	p.nc.SetReadDeadline(time.Now().Add(50 * time.Second))
+	start := time.Now()
+	buf := make([]byte, 64<<10)
+	for n := 0; n < len(req.Head)+len(body); {
+		k, err := p.br.Read(buf)
+		if err != nil {
+			t.Fatalf("after %d bytes: %v", n, err)
+		}
+		n += k
+		time.Sleep(5 * time.Millisecond) // at most 13 MB/s: 16 MiB take 1.3 s or more, a 256 KiB chunk ~20 ms
+	}
+	if d := time.Since(start); d < 3*wt {
+		t.Fatalf("read in %v: the write never waited longer than WriteTimeout (%v)", d, wt)
+	}
+	p.write(ok("done"))
+	if err := <-errc; err != nil || resp.Status != 200 {
+		t.Fatalf("status %d, %v", resp.Status, err)
+	}
+}

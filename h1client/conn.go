@@ -32,13 +32,18 @@ type conn struct {
 	wbuf   []byte    // requests not yet handed to the writer
 	wspare []byte    // the other buffer, while the writer writes one
 	wwait  bool      // the writer is waiting on wcond
-	// q holds the calls not answered, in the order sent: q[qh] is the next
-	// response's, unless the reader took it already (cur).
-	q  []*call
+	// q holds the requests not answered, in the order sent: q[qh] is the
+	// next response's, unless the reader took it already (cur).
+	q  []slot
 	qh int
-	// cur is the call whose response the reader is parsing: the reader
-	// alone finishes it.
-	cur *call
+	// cur is the call whose response the reader is parsing (nil: none,
+	// or one abandoned at its deadline): the reader alone finishes it.
+	// inResp: the reader is inside a response, due by curAt.
+	cur    *call
+	inResp bool
+	curAt  time.Time
+	// drop receives the responses of abandoned calls (the reader's).
+	drop Response
 	// seq numbers the calls queued; handed is the seq of the first call
 	// whose bytes the writer has not taken: a call from there on never
 	// left this process.
@@ -56,8 +61,20 @@ type conn struct {
 	nfin atomic.Int32
 }
 
+// slot is a request sent or queued and not answered: its call, nil once
+// the call ended at its deadline while others were ahead of it (its
+// response, when it comes, is read and dropped); deadline is the call's.
+type slot struct {
+	k        *call
+	deadline time.Time
+}
+
 // readBuffer is a connection's read buffer: a response head must fit.
 const readBuffer = 64 << 10
+
+// writeChunk bounds one write: WriteTimeout is renewed per chunk, so a
+// large buffer written at a steady pace does not time out.
+const writeChunk = 256 << 10
 
 func newConn(cl *Client, nc net.Conn) *conn {
 	now := time.Now()
@@ -76,9 +93,9 @@ func (c *conn) run() {
 	c.timerAt = time.Now().Add(c.period())
 	// Calls may be queued already (c was in the Client's connections
 	// before run): their deadlines count from now.
-	for _, k := range c.q[c.qh:] {
-		if k.deadline.Before(c.timerAt) {
-			c.timerAt = k.deadline
+	for _, e := range c.q[c.qh:] {
+		if e.deadline.Before(c.timerAt) {
+			c.timerAt = e.deadline
 		}
 	}
 	c.timer = time.AfterFunc(time.Until(c.timerAt), c.tick)
@@ -90,7 +107,7 @@ func (c *conn) run() {
 func (c *conn) enqueue(k *call, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || c.closing {
+	if c.closed || c.closing || int(c.pending.Load()) >= c.cl.o.MaxPending {
 		return false
 	}
 	if ttl := c.cl.o.ConnTTL; ttl > 0 && now.Sub(c.born) >= ttl {
@@ -99,7 +116,7 @@ func (c *conn) enqueue(k *call, now time.Time) bool {
 	}
 	k.seq = c.seq
 	c.seq++
-	c.q = append(c.q, k)
+	c.q = append(c.q, slot{k, k.deadline})
 	c.pending.Add(1)
 	c.wbuf = append(c.wbuf, k.req.Head...)
 	c.wbuf = append(c.wbuf, k.req.Body...)
@@ -118,7 +135,7 @@ func (c *conn) enqueue(k *call, now time.Time) bool {
 func (c *conn) retire() {
 	c.closing = true
 	c.dead.Store(true)
-	if c.cur == nil && c.qh == len(c.q) {
+	if !c.inResp && c.qh == len(c.q) {
 		go c.fail(errRetired)
 	}
 }
@@ -152,8 +169,13 @@ func (c *conn) writeLoop() {
 		c.wbuf = c.wspare[:0]
 		c.wspare = nil
 		c.mu.Unlock()
-		c.nc.SetWriteDeadline(time.Now().Add(c.cl.o.WriteTimeout))
-		_, err := c.nc.Write(buf)
+		var err error
+		for out := buf; len(out) > 0 && err == nil; {
+			n := min(len(out), writeChunk)
+			c.nc.SetWriteDeadline(time.Now().Add(c.cl.o.WriteTimeout))
+			_, err = c.nc.Write(out[:n])
+			out = out[n:]
+		}
 		c.mu.Lock()
 		if cap(buf) <= 1<<20 {
 			c.wspare = buf[:0]
@@ -192,6 +214,7 @@ func (c *conn) readLoop() {
 				c.cur = nil
 				c.finish(k, c.lostErr(k, c.failErr, time.Now()))
 			}
+			c.inResp = false
 			c.mu.Unlock()
 			c.complete(c.rdst)
 			return
@@ -211,8 +234,8 @@ func (c *conn) readOne() error {
 		c.mu.Unlock()
 		return fmt.Errorf("h1client: a response (status %d) to no request", h.status)
 	}
-	k := c.q[c.qh]
-	c.q[c.qh] = nil
+	e := c.q[c.qh]
+	c.q[c.qh] = slot{}
 	c.qh++
 	if c.qh == len(c.q) {
 		c.q, c.qh = c.q[:0], 0
@@ -221,23 +244,36 @@ func (c *conn) readOne() error {
 		clear(c.q[n:])
 		c.q, c.qh = c.q[:n], 0
 	}
-	c.cur = k
+	k := e.k
+	c.cur, c.inResp, c.curAt = k, true, e.deadline
 	c.mu.Unlock()
 
-	resp := k.resp
+	resp, keep := &c.drop, false
+	if k != nil {
+		resp = k.resp
+		keep = k.req.KeepBody && h.status >= 200 && h.status < 300
+	}
 	resp.Status = h.status
 	resp.RetryAfter = append(resp.RetryAfter[:0], h.retryAfter...)
 	resp.Gzip = h.gzip
 	resp.Body = resp.Body[:0]
 	resp.BodyTooLarge = false
-	keep := k.req.KeepBody && h.status >= 200 && h.status < 300
 	if err := c.rr.readBody(&h, resp, keep, c.cl.o.MaxBody); err != nil {
 		return err
 	}
 
 	c.mu.Lock()
-	c.cur = nil
-	c.finish(k, nil)
+	c.cur, c.inResp = nil, false
+	if k != nil {
+		c.finish(k, nil)
+	}
+	if h.distrust {
+		// Framed two ways: what comes next on this connection cannot be
+		// told apart; the requests behind end as on a lost connection.
+		c.dead.Store(true)
+		c.mu.Unlock()
+		return errDistrust
+	}
 	if h.close {
 		// The server closes after this response: what we queued behind
 		// it was not processed.
@@ -257,6 +293,8 @@ func (c *conn) readOne() error {
 // errAheadTimedOut ends the calls sent behind one that timed out: the
 // connection is closed, as a pipelined response cannot be skipped.
 var errAheadTimedOut = errors.New("h1client: connection closed: a request sent before this one timed out")
+
+var errDistrust = errors.New("h1client: a response framed two ways (Transfer-Encoding with Content-Length, or chunked in HTTP/1.0): the connection is closed")
 
 var errServerClose = errors.New("h1client: the server closed the connection (Connection: close)")
 
@@ -304,8 +342,10 @@ func (c *conn) fail(err error) {
 	c.dead.Store(true)
 	now := time.Now()
 	for i := c.qh; i < len(c.q); i++ {
-		c.finish(c.q[i], c.lostErr(c.q[i], err, now))
-		c.q[i] = nil
+		if k := c.q[i].k; k != nil {
+			c.finish(k, c.lostErr(k, err, now))
+		}
+		c.q[i] = slot{}
 	}
 	c.q, c.qh = c.q[:0], 0
 	if c.timer != nil {
@@ -329,9 +369,12 @@ func (c *conn) period() time.Duration {
 	return min(max(t/4, 5*time.Millisecond), time.Second)
 }
 
-// tick is c's timer: a call past its deadline fails the connection (its
-// response cannot be skipped: the ones behind it come after it); an idle
-// or aged connection is retired.
+// tick is c's timer. The call at the front past its deadline fails the
+// connection: its response cannot be skipped, the ones behind come after
+// it. A call further back past its deadline ends at once with ErrTimeout
+// and leaves its slot, whose response will be dropped: the ones ahead of
+// it, maybe processed already, are not cut off. An idle or aged
+// connection is retired.
 func (c *conn) tick() {
 	c.mu.Lock()
 	if c.closed {
@@ -341,23 +384,27 @@ func (c *conn) tick() {
 	now := time.Now()
 	next := now.Add(c.period())
 	expired := false
-	if k := c.cur; k != nil {
-		expired = !now.Before(k.deadline)
-		if k.deadline.Before(next) {
-			next = k.deadline
-		}
+	front := c.qh // the slot at the front, unless the reader is in a response
+	if c.inResp {
+		expired = !now.Before(c.curAt)
+		next = earlier(next, c.curAt)
+		front = -1
 	}
-	for _, k := range c.q[c.qh:] {
-		if !now.Before(k.deadline) {
+	for i := c.qh; i < len(c.q); i++ {
+		e := &c.q[i]
+		switch {
+		case now.Before(e.deadline):
+			next = earlier(next, e.deadline)
+		case i == front:
 			expired = true
-		}
-		if k.deadline.Before(next) {
-			next = k.deadline
+		case e.k != nil:
+			c.finish(e.k, ErrTimeout)
+			e.k = nil
 		}
 	}
 	if !expired {
 		o := &c.cl.o
-		idle := c.cur == nil && c.qh == len(c.q)
+		idle := !c.inResp && c.qh == len(c.q)
 		if idle && now.Sub(c.idleSince) >= o.IdleTimeout || o.ConnTTL > 0 && now.Sub(c.born) >= o.ConnTTL {
 			c.retire()
 		}
@@ -369,5 +416,14 @@ func (c *conn) tick() {
 	c.mu.Unlock()
 	if expired {
 		c.fail(ErrTimeout)
+	} else {
+		c.complete(nil)
 	}
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }

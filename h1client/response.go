@@ -2,6 +2,7 @@ package h1client
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ const (
 
 var (
 	errLongLine = errors.New("h1client: a response line longer than 64 KiB")
+	errBareCR   = errors.New("h1client: a bare CR in a response line")
 	errBigHead  = fmt.Errorf("h1client: a response head over %d lines or %d bytes", maxHeadLines, maxHeadBytes)
 )
 
@@ -26,6 +28,10 @@ type head struct {
 	chunked    bool
 	untilClose bool // the body ends when the connection does
 	close      bool // the connection closes after this response
+	// distrust: framed two ways (RFC 9112 6.1, 6.3); the connection
+	// closes after this response, and what was sent behind it may have
+	// been processed.
+	distrust   bool
 	gzip       bool
 	retryAfter []byte // aliases respReader.ra
 }
@@ -80,6 +86,11 @@ func (r *respReader) line() ([]byte, error) {
 	b = b[:len(b)-1]
 	if len(b) > 0 && b[len(b)-1] == '\r' {
 		b = b[:len(b)-1]
+	}
+	if bytes.IndexByte(b, '\r') >= 0 {
+		// A bare CR: a server or proxy that reads it as a line's end
+		// would frame this response otherwise (RFC 9112 2.2).
+		return nil, errBareCR
 	}
 	return b, nil
 }
@@ -181,10 +192,10 @@ func (r *respReader) readOneHead() (h head, err error) {
 		h.length, h.chunked = 0, false
 	case te && !h.chunked:
 		h.untilClose, h.close = true, true
-	case te && h.length >= 0:
-		// Both: Transfer-Encoding wins, and the connection is not to be
-		// trusted further (RFC 9112 6.3).
-		h.close = true
+	case te && (h.length >= 0 || http10):
+		// Both, or chunked in HTTP/1.0: Transfer-Encoding wins, and the
+		// connection is not to be trusted further (RFC 9112 6.1, 6.3).
+		h.distrust = true
 	case !te && h.length < 0:
 		h.untilClose, h.close = true, true
 	}
@@ -206,6 +217,9 @@ func (r *respReader) readBody(h *head, resp *Response, keep bool, max int) error
 				j++
 			}
 			size, ok := parseUint(b[:j], 16)
+			if rest := ows(b[j:]); len(rest) > 0 && rest[0] != ';' {
+				ok = false // only white space before the extensions
+			}
 			if !ok {
 				return fmt.Errorf("h1client: a chunk size %q", trim(b))
 			}

@@ -49,6 +49,7 @@ func TestResponseParser(t *testing.T) {
 		chunked    bool
 		untilClose bool
 		close      bool
+		distrust   bool
 		gzip       bool
 		retryAfter string
 		tooLarge   bool
@@ -98,7 +99,15 @@ func TestResponseParser(t *testing.T) {
 		{name: "Connection: close", raw: "HTTP/1.1 503 Service Unavailable\r\nConnection: foo, CLOSE ,bar\r\nContent-Length: 4\r\n\r\nbusy",
 			status: 503, length: 4, close: true},
 		{name: "Transfer-Encoding and Content-Length", raw: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" + next, keep: true,
-			status: 200, body: "abc", length: 100, chunked: true, close: true, rest: next},
+			status: 200, body: "abc", length: 100, chunked: true, distrust: true, rest: next},
+		{name: "chunked in HTTP/1.0 with keep-alive", raw: "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" + next, keep: true,
+			status: 200, body: "abc", length: -1, chunked: true, distrust: true, rest: next},
+		{name: "bare CR in a header line", raw: "HTTP/1.1 200 OK\r\nX: a\rContent-Length: 2\r\n\r\nok",
+			status: 200, length: -1, errIs: errBareCR},
+		{name: "junk after a chunk size", raw: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2 junk\r\nok\r\n0\r\n\r\n", keep: true,
+			status: 200, length: -1, chunked: true, err: "a chunk size"},
+		{name: "white space before chunk extensions", raw: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2 ;a=b\r\nok\r\n0\r\n\r\n" + next, keep: true,
+			status: 200, body: "ok", length: -1, chunked: true, rest: next},
 		{name: "two equal Content-Length", raw: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", keep: true,
 			status: 200, body: "ok", length: 2},
 		{name: "two different Content-Length", raw: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok",
@@ -162,7 +171,7 @@ func TestResponseParser(t *testing.T) {
 			}
 			h := p.h
 			if h.status != tc.status || h.length != tc.length || h.chunked != tc.chunked || h.untilClose != tc.untilClose ||
-				p.err == nil && (h.close != tc.close || h.gzip != tc.gzip || string(h.retryAfter) != tc.retryAfter) {
+				p.err == nil && (h.close != tc.close || h.distrust != tc.distrust || h.gzip != tc.gzip || string(h.retryAfter) != tc.retryAfter) {
 				t.Fatalf("head %+v (retry-after %q), want status %d length %d chunked %v untilClose %v close %v gzip %v retry-after %q",
 					h, h.retryAfter, tc.status, tc.length, tc.chunked, tc.untilClose, tc.close, tc.gzip, tc.retryAfter)
 			}
