@@ -258,46 +258,58 @@ func (o outcomeDone) requestDone(status int, _ time.Duration, err error) {
 }
 
 // An Elasticsearch _bulk answer is checked on the asynchronous path as by
-// Do: a 200 with a rejected action reports the item's status and the
-// refusal, then the taken body its 200.
-func TestHTTP2SenderGoChecksBulkBody(t *testing.T) {
+// Do, over HTTP/2 and pipelined HTTP/1.1: a 200 with a rejected action
+// reports the item's status and the refusal, then the taken body its 200.
+func TestSenderGoChecksBulkBody(t *testing.T) {
 	body := []byte(`{"index":{"_index":"users","_id":"a"}}` + "\n{}\n" + `{"index":{"_index":"users","_id":"b"}}` + "\n{}\n")
-	run := func(async bool) (got []outcome) {
-		h, hits := esBulkServer(2, 429)
-		addr := serveH2C(t, h, &http2.Server{})
-		snd, err := newTestHTTP2(HTTPOptions{URLs: []string{"http://" + addr + "/_bulk"}, MaxConnsPerEndpoint: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer snd.Close()
-		for i := 0; i < 3; i++ {
-			r := &Request{Body: body, ContentType: encode.ContentTypeNDJSON, Records: 2, Check: new(encode.ESBulk)}
-			if async {
-				done := outcomeDone{r, make(chan outcome, 1)}
-				snd.(asyncSender).Go(r, time.Now().Add(5*time.Second), done)
-				got = append(got, <-done.ch)
-				continue
+	for _, proto := range []string{"h2c", "http1-pipelined"} {
+		t.Run(proto, func(t *testing.T) {
+			run := func(async bool) (got []outcome) {
+				h, hits := esBulkServer(2, 429)
+				addr := serveH2C(t, h, &http2.Server{}) // h2c's handler serves HTTP/1.1 too
+				o := HTTPOptions{URLs: []string{"http://" + addr + "/_bulk"}, MaxConnsPerEndpoint: 1}
+				var snd Sender
+				var err error
+				if proto == "h2c" {
+					snd, err = newTestHTTP2(o)
+				} else {
+					o.Pipeline = true
+					snd, err = newTestHTTP1(o)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer snd.Close()
+				for i := 0; i < 3; i++ {
+					r := &Request{Body: body, ContentType: encode.ContentTypeNDJSON, Records: 2, Check: new(encode.ESBulk)}
+					if async {
+						done := outcomeDone{r, make(chan outcome, 1)}
+						snd.(asyncSender).Go(r, time.Now().Add(5*time.Second), done)
+						got = append(got, <-done.ch)
+						continue
+					}
+					st, _, err := snd.Do(r, time.Now().Add(5*time.Second))
+					o := outcome{status: st, refusal: r.Refusal, superseded: r.Superseded}
+					if err != nil {
+						o.err = err.Error()
+					}
+					got = append(got, o)
+				}
+				if hits.Load() != 3 {
+					t.Fatalf("%d requests", hits.Load())
+				}
+				return got
 			}
-			st, _, err := snd.Do(r, time.Now().Add(5*time.Second))
-			o := outcome{status: st, refusal: r.Refusal, superseded: r.Superseded}
-			if err != nil {
-				o.err = err.Error()
+			do, goes := run(false), run(true)
+			if do[0].status != 429 || do[0].refusal == "" || do[2].status != 200 || do[2].refusal != "" {
+				t.Fatalf("Do: %+v", do)
 			}
-			got = append(got, o)
-		}
-		if hits.Load() != 3 {
-			t.Fatalf("%d requests", hits.Load())
-		}
-		return got
-	}
-	do, goes := run(false), run(true)
-	if do[0].status != 429 || do[0].refusal == "" || do[2].status != 200 || do[2].refusal != "" {
-		t.Fatalf("Do: %+v", do)
-	}
-	for i := range do {
-		if do[i] != goes[i] {
-			t.Fatalf("request %d: Do %+v, Go %+v", i, do[i], goes[i])
-		}
+			for i := range do {
+				if do[i] != goes[i] {
+					t.Fatalf("request %d: Do %+v, Go %+v", i, do[i], goes[i])
+				}
+			}
+		})
 	}
 }
 

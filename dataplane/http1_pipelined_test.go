@@ -3,7 +3,6 @@ package dataplane
 import (
 	"bytes"
 	"net"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -182,51 +181,6 @@ func TestHTTP1PipelinedSenderGoAllocatesNothing(t *testing.T) {
 		}
 		if a := testing.AllocsPerRun(1000, do); a != 0 {
 			t.Fatalf("%s: %v allocations per request", r.Path, a)
-		}
-	}
-}
-
-// An Elasticsearch _bulk answer is checked on the pipelined asynchronous
-// path as by Do: a 200 with a rejected action reports the item's status
-// and the refusal, then the taken body its 200.
-func TestHTTP1PipelinedGoChecksBulkBody(t *testing.T) {
-	body := []byte(`{"index":{"_index":"users","_id":"a"}}` + "\n{}\n" + `{"index":{"_index":"users","_id":"b"}}` + "\n{}\n")
-	run := func(async bool) (got []outcome) {
-		h, hits := esBulkServer(2, 429)
-		srv := httptest.NewServer(h)
-		defer srv.Close()
-		snd, err := newTestHTTP1(HTTPOptions{URLs: []string{srv.URL + "/_bulk"}, MaxConnsPerEndpoint: 1, Pipeline: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer snd.Close()
-		for i := 0; i < 3; i++ {
-			r := &Request{Body: body, ContentType: encode.ContentTypeNDJSON, Records: 2, Check: new(encode.ESBulk)}
-			if async {
-				done := outcomeDone{r, make(chan outcome, 1)}
-				snd.(asyncSender).Go(r, time.Now().Add(5*time.Second), done)
-				got = append(got, <-done.ch)
-				continue
-			}
-			st, _, err := snd.Do(r, time.Now().Add(5*time.Second))
-			o := outcome{status: st, refusal: r.Refusal, superseded: r.Superseded}
-			if err != nil {
-				o.err = err.Error()
-			}
-			got = append(got, o)
-		}
-		if hits.Load() != 3 {
-			t.Fatalf("%d requests", hits.Load())
-		}
-		return got
-	}
-	do, goes := run(false), run(true)
-	if do[0].status != 429 || do[0].refusal == "" || do[2].status != 200 || do[2].refusal != "" {
-		t.Fatalf("Do: %+v", do)
-	}
-	for i := range do {
-		if do[i] != goes[i] {
-			t.Fatalf("request %d: Do %+v, Go %+v", i, do[i], goes[i])
 		}
 	}
 }
