@@ -57,6 +57,33 @@ func startH2Script(t *testing.T, s *h2Script) *h2Script {
 	return s
 }
 
+// checkOutcomes sends n records to e, whose destination is s, and checks
+// that each is answered rc exactly once after exactly attempts requests,
+// and that nothing is left in flight.
+func (s *h2Script) checkOutcomes(t *testing.T, e *testEngine, n int, rc byte, attempts int) {
+	t.Helper()
+	x := dialXDR(t, e.addr)
+	x.c.Write(frames(n))
+	rcs := x.replies(t, n, 10*time.Second)
+	if !allRC(rcs, rc) {
+		t.Fatalf("replies %v, want all %d", rcs, rc)
+	}
+	// Nothing more is answered, and nothing more sent.
+	x.c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if k, _ := x.r.Read(make([]byte, 1)); k != 0 {
+		t.Fatal("a record answered twice")
+	}
+	for deadline := time.Now().Add(2 * time.Second); s.now.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if got := s.counts(); len(got) != 1 || got[attempts] != n {
+		t.Fatalf("records by attempts: %v, want %d×%d", got, n, attempts)
+	}
+	if e.InFlight() != 0 {
+		t.Fatalf("in flight %d", e.InFlight())
+	}
+}
+
 // counts is the attempts of each record seen, and how many records.
 func (s *h2Script) counts() (perRecord map[int]int) {
 	s.mu.Lock()
@@ -130,26 +157,7 @@ func TestHTTP2AsyncOutcomes(t *testing.T) {
 					MaxInFlight: 8, Permanent: StatusRange{400, 400}, CallTimeout: 60 * time.Millisecond,
 					Retry: RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond},
 				})
-				x := dialXDR(t, e.addr)
-				x.c.Write(frames(n))
-				rcs := x.replies(t, n, 10*time.Second)
-				if !allRC(rcs, c.rc) {
-					t.Fatalf("replies %v, want all %d", rcs, c.rc)
-				}
-				// Nothing more is answered, and nothing more sent.
-				x.c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-				if k, _ := x.r.Read(make([]byte, 1)); k != 0 {
-					t.Fatal("a record answered twice")
-				}
-				for deadline := time.Now().Add(2 * time.Second); s.now.Load() > 0 && time.Now().Before(deadline); {
-					time.Sleep(time.Millisecond)
-				}
-				if got := s.counts(); len(got) != 1 || got[c.attempts] != n {
-					t.Fatalf("records by attempts: %v, want %d×%d", got, n, c.attempts)
-				}
-				if e.InFlight() != 0 {
-					t.Fatalf("in flight %d", e.InFlight())
-				}
+				s.checkOutcomes(t, e, n, c.rc, c.attempts)
 			})
 		}
 	})

@@ -114,22 +114,7 @@ func TestHTTP1PipelinedAsyncOutcomes(t *testing.T) {
 			if e.dest.async.slots == nil {
 				t.Fatal("a pipelined destination without the asynchronous path")
 			}
-			x := dialXDR(t, e.addr)
-			x.c.Write(frames(n))
-			rcs := x.replies(t, n, 10*time.Second)
-			if !allRC(rcs, c.rc) {
-				t.Fatalf("replies %v, want all %d", rcs, c.rc)
-			}
-			x.c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-			if k, _ := x.r.Read(make([]byte, 1)); k != 0 {
-				t.Fatal("a record answered twice")
-			}
-			if got := s.counts(); len(got) != 1 || got[c.attempts] != n {
-				t.Fatalf("records by attempts: %v, want %d×%d", got, n, c.attempts)
-			}
-			if e.InFlight() != 0 {
-				t.Fatalf("in flight %d", e.InFlight())
-			}
+			s.checkOutcomes(t, e, n, c.rc, c.attempts)
 		})
 	}
 }
