@@ -148,23 +148,12 @@ func TestHTTP1PipelinedSenderGoAllocatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer snd.Close()
-	as := snd.(asyncSender)
-	done := countDone{make(chan int, 1)}
 	body := []byte(`{"key":"k","bins":{"a":1}}` + "\n")
 	for _, r := range []*Request{
 		{Body: body, ContentType: "application/json", Records: 1, IdempotencyKey: []byte("3-0123456789abcdef")}, // the head's fast path
 		{Body: body, ContentType: "application/json", Records: 1, Path: []byte("/users/k")},                     // field by field
 	} {
-		do := func() {
-			as.Go(r, time.Now().Add(5*time.Second), done)
-			if st := <-done.ch; st != 200 {
-				t.Fatalf("status %d", st)
-			}
-		}
-		for i := 0; i < 100; i++ {
-			do()
-		}
-		if a := testing.AllocsPerRun(1000, do); a != 0 {
+		if a := goAllocs(t, snd, r); a != 0 {
 			t.Fatalf("%s: %v allocations per request", r.Path, a)
 		}
 	}
