@@ -32,7 +32,7 @@ func (cc *conn) complete(dst []*call) []*call {
 	var again []*call // requests the server did not process, in the order sent
 	for i, k := range dst {
 		dst[i] = nil
-		if k.err == errUnprocessed && !cc.cl.isClose.Load() {
+		if k.err == errUnprocessed && !cc.cl.closed.Load() {
 			again = append(again, k)
 			continue
 		}

@@ -109,18 +109,18 @@ type Client struct {
 
 	mu      sync.Mutex
 	dialing int
+	// closed is set by Close, under mu (dialed1 looks under mu).
+	closed atomic.Bool
 	// dialFailed is when a dial last failed: for dialBackoff after it,
 	// requests use the open connections rather than each pay a dial.
 	dialFailed time.Time
-	closed     bool
 	waitCh     chan struct{} // closed when a request was answered; nil: no waiter
 	waiters    atomic.Int32
 
-	calls   sync.Pool
-	syncs   sync.Pool // Do's waits
-	dialed  atomic.Int64
-	resent  atomic.Int64
-	isClose atomic.Bool
+	calls  sync.Pool
+	syncs  sync.Pool // Do's waits
+	dialed atomic.Int64
+	resent atomic.Int64
 }
 
 // New returns a Client; it dials on the first request.
@@ -223,7 +223,7 @@ func (c *Client) start(k *call) error {
 	}()
 	var wait chan struct{}
 	for {
-		if c.isClose.Load() {
+		if c.closed.Load() {
 			return ErrClosed
 		}
 		now := time.Now()
@@ -331,7 +331,7 @@ func (c *Client) reserveDial() bool {
 			live++
 		}
 	}
-	if c.closed || live+c.dialing >= c.o.MaxConns ||
+	if c.closed.Load() || live+c.dialing >= c.o.MaxConns ||
 		live > 0 && time.Since(c.dialFailed) < dialBackoff {
 		return false
 	}
@@ -346,7 +346,7 @@ func (c *Client) dialed1(cc *conn, err error) (*conn, error) {
 	c.dialing--
 	if err != nil {
 		c.dialFailed = time.Now()
-	} else if c.closed {
+	} else if c.closed.Load() {
 		err = ErrClosed
 	} else {
 		old := *c.conns.Load()
@@ -438,8 +438,7 @@ func (c *Client) wake() {
 // Close closes every connection; requests in flight fail with ErrClosed.
 func (c *Client) Close() {
 	c.mu.Lock()
-	c.closed = true
-	c.isClose.Store(true)
+	c.closed.Store(true)
 	if c.waitCh != nil {
 		close(c.waitCh)
 		c.waitCh = nil
