@@ -14,7 +14,6 @@ import (
 	"golang.org/x/net/http2/h2c"
 
 	"github.com/xdrhook/xdrhook/encode"
-	"github.com/xdrhook/xdrhook/h2client/h2ctest"
 	"github.com/xdrhook/xdrhook/wire"
 )
 
@@ -211,26 +210,6 @@ func (c countDone) requestDone(status int, _ time.Duration, err error) {
 		status = -1
 	}
 	c.ch <- status
-}
-
-// A request of the asynchronous path allocates nothing in the sender
-// either (headers, h2call and its completion reused).
-func TestHTTP2SenderGoAllocatesNothing(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector allocates")
-	}
-	srv := h2ctest.ForTest(t)
-	snd, err := newTestHTTP2(HTTPOptions{URLs: []string{"http://" + srv.Addr + "/ingest"}, MaxConnsPerEndpoint: 1,
-		Headers: [][2]string{{"X-Tenant", "a"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer snd.Close()
-	body := []byte(`{"key":"k","bins":{"a":1}}` + "\n")
-	r := &Request{Body: body, ContentType: "application/json", Records: 1, IdempotencyKey: []byte("3-0123456789abcdef")}
-	if a := goAllocs(t, snd, r); a != 0 {
-		t.Fatalf("%v allocations per request", a)
-	}
 }
 
 // goAllocs is the allocations of one request r started with snd's Go and

@@ -22,7 +22,8 @@ import (
 )
 
 // One record per request over h2c allocates nothing in the sender, with an
-// idempotency key (batching off) or a record count, default headers.
+// idempotency key (batching off) or a record count, default headers: with
+// Do, and with Go (headers, h2call and its completion reused).
 func TestHTTP2SenderAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
@@ -49,6 +50,9 @@ func TestHTTP2SenderAllocatesNothing(t *testing.T) {
 		}
 		if a := testing.AllocsPerRun(1000, do); a != 0 {
 			t.Fatalf("%v allocations per request", a)
+		}
+		if a := goAllocs(t, snd, r); a != 0 {
+			t.Fatalf("Go: %v allocations per request", a)
 		}
 	}
 }
