@@ -26,6 +26,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/xdrhook/xdrhook/internal/netdial"
 )
 
 // Options configure a Client of one origin.
@@ -370,39 +372,12 @@ func (c *Client) dialed1(cc *conn, err error) (*conn, error) {
 
 // dial opens a connection: TCP, and TLS if configured.
 func (c *Client) dial(deadline time.Time) (*conn, error) {
-	dl := time.Now().Add(c.o.ConnectTimeout)
-	if deadline.Before(dl) {
-		dl = deadline
-	}
-	ctx, cancel := context.WithDeadline(context.Background(), dl)
-	defer cancel()
-	var nc net.Conn
-	var err error
-	if c.o.Dial != nil {
-		nc, err = c.o.Dial(ctx)
-	} else {
-		nc, err = (&net.Dialer{}).DialContext(ctx, "tcp", c.o.Addr)
+	nc, err := netdial.Dial(c.o.Addr, c.o.TLS, "http/1.1", c.o.Dial, c.o.ConnectTimeout, deadline)
+	if err == netdial.ErrDeadline {
+		return nil, ErrTimeout
 	}
 	if err != nil {
-		if ctx.Err() != nil && !time.Now().Before(deadline) {
-			return nil, ErrTimeout
-		}
 		return nil, err
-	}
-	if c.o.TLS != nil {
-		cfg := c.o.TLS.Clone()
-		cfg.NextProtos = []string{"http/1.1"}
-		if cfg.ServerName == "" {
-			if h, _, e := net.SplitHostPort(c.o.Addr); e == nil {
-				cfg.ServerName = h
-			}
-		}
-		tc := tls.Client(nc, cfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			nc.Close()
-			return nil, err
-		}
-		nc = tc
 	}
 	return newConn(c, nc), nil
 }

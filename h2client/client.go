@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/xdrhook/xdrhook/internal/netdial"
 )
 
 // Options configure a Client of one origin.
@@ -306,47 +308,21 @@ func (c *Client) dial(deadline time.Time) (*conn, error) {
 	if closed {
 		return nil, ErrClosed
 	}
-	dl := time.Now().Add(c.o.ConnectTimeout)
-	if deadline.Before(dl) {
-		dl = deadline
-	}
-	ctx, cancel := context.WithDeadline(context.Background(), dl)
-	defer cancel()
-	var nc net.Conn
-	var err error
-	if c.o.Dial != nil {
-		nc, err = c.o.Dial(ctx)
-	} else {
-		nc, err = (&net.Dialer{}).DialContext(ctx, "tcp", c.o.Addr)
-	}
-	if err != nil {
-		if ctx.Err() != nil && !time.Now().Before(deadline) {
-			return nil, ErrTimeout
-		}
+	nc, err := netdial.Dial(c.o.Addr, c.o.TLS, "h2", c.o.Dial, c.o.ConnectTimeout, deadline)
+	switch {
+	case err == netdial.ErrDeadline:
+		return nil, ErrTimeout
+	case err != nil && c.o.TLS != nil && strings.Contains(err.Error(), "no application protocol"):
+		// The server refused ALPN h2 outright (Go's servers do).
+		return nil, fmt.Errorf("h2client: %s did not negotiate HTTP/2 over TLS (%v): use HTTP/1.1 for it", c.o.Addr, err)
+	case err != nil:
 		return nil, err
 	}
-	if c.o.TLS != nil {
-		cfg := c.o.TLS.Clone()
-		cfg.NextProtos = []string{"h2"}
-		if cfg.ServerName == "" {
-			if h, _, e := net.SplitHostPort(c.o.Addr); e == nil {
-				cfg.ServerName = h
-			}
-		}
-		tc := tls.Client(nc, cfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			nc.Close()
-			if strings.Contains(err.Error(), "no application protocol") {
-				// The server refused ALPN h2 outright (Go's servers do).
-				return nil, fmt.Errorf("h2client: %s did not negotiate HTTP/2 over TLS (%v): use HTTP/1.1 for it", c.o.Addr, err)
-			}
-			return nil, err
-		}
+	if tc, ok := nc.(*tls.Conn); ok {
 		if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
 			tc.Close()
 			return nil, fmt.Errorf("h2client: %s did not negotiate HTTP/2 over TLS (ALPN chose %q): use HTTP/1.1 for it", c.o.Addr, p)
 		}
-		nc = tc
 	}
 	cc := newConn(c, nc)
 	c.mu.Lock()
