@@ -47,6 +47,10 @@ type Options struct {
 	// ReplyDeadline: a record not settled by then is answered 11
 	// (service.reply-deadline).
 	ReplyDeadline time.Duration
+	// ReplyHold is the longest a settled record's reply waits for others
+	// of its connection to share its write (replyhold.go;
+	// service.reply-hold); 0 writes every batch of replies at once.
+	ReplyHold time.Duration
 	// WindowSize bounds the unanswered requests of one connection (slots
 	// are allocated 1024 at a time as the connection pipelines deeper); when
 	// full, the connection's further frames wait in its inbound buffer.
@@ -301,12 +305,13 @@ func (e *Engine) sleep(d time.Duration) bool {
 const tickEvery = 5 * time.Millisecond
 
 // tick advances the coarse clock, seals bodies whose interval elapsed,
-// answers records past the reply deadline and sweeps the LUT cache.
+// wakes connections whose held replies are due, answers records past the
+// reply deadline and sweeps the LUT cache.
 func (e *Engine) tick() {
 	defer close(e.tickDone)
 	t := time.NewTicker(tickEvery)
 	defer t.Stop()
-	var sess []*session
+	var sess, held []*session
 	var n int
 	for {
 		select {
@@ -316,6 +321,7 @@ func (e *Engine) tick() {
 			e.clock.set(now)
 			nowMs := now.UnixMilli()
 			e.sealAll(false)
+			held = e.wakeHeld(held)
 			n++
 			if n%4 == 0 {
 				sess = e.snapshot(sess[:0])

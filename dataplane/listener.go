@@ -95,12 +95,14 @@ func (h *gnetHandler) OnTraffic(c gnet.Conn) gnet.Action {
 	// The loop's state is this goroutine's for the whole batch of frames;
 	// only the ticker (once a tick) or a scrape may wait for it.
 	s.lp.mu.Lock()
-	s.flush() // first: answered slots make room for new frames
+	s.flushMore() // first: answered slots make room for new frames
 	res := h.drain(c, s)
-	// One write answers what settled before and during the batch.
-	if out := s.flushMore(); len(out) > 0 {
+	// One write answers what settled before and during the batch, unless
+	// a bigger one is coming (replyhold.go).
+	if out := s.flushMore(); len(out) > 0 && (res == frameClose || !s.hold()) {
 		s.lp.wrote(out)
 		c.Write(out)
+		s.sent()
 	}
 	s.lp.mu.Unlock()
 	switch {

@@ -3,6 +3,7 @@ package dataplane
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/panjf2000/gnet/v2"
 	"github.com/xdrhook/xdrhook/wire"
@@ -38,6 +39,10 @@ type loop struct {
 	// timed with each clock, while sharedTiming is on (sharedtime.go);
 	// never reset.
 	sharedNanos, lutNanos, sharedCPUTimed, sharedWallTimed uint64
+
+	// Sessions of this loop holding replies (replyhold.go); written by
+	// the loop, read by the ticker.
+	holding atomic.Int32
 }
 
 // loopCounters are the per-record counters of engineMetrics, counted by the

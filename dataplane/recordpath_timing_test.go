@@ -272,11 +272,12 @@ func warmPools(e *Engine, frames [][]byte, types []byte) {
 	}
 }
 
-// benchTraffic is one OnTraffic of s: flush, consume the k frames from
-// from on (cycling), one write of the replies. It returns from+k.
+// benchTraffic is one OnTraffic of s (gnetHandler.serve): collect,
+// consume the k frames from from on (cycling), one write of the replies
+// unless they are held. It returns from+k.
 func benchTraffic(s *session, frames [][]byte, types []byte, from, k int) int {
 	s.lp.mu.Lock()
-	s.flush()
+	s.flushMore()
 	if k > 0 {
 		for i := from; i < from+k; i++ {
 			j := i % len(frames)
@@ -285,8 +286,9 @@ func benchTraffic(s *session, frames [][]byte, types []byte, from, k int) int {
 			}
 		}
 	}
-	if out := s.flushMore(); len(out) > 0 {
+	if out := s.flushMore(); len(out) > 0 && !s.hold() {
 		s.lp.wrote(out)
+		s.sent()
 	}
 	s.lp.mu.Unlock()
 	return from + k

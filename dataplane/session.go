@@ -22,8 +22,9 @@ type session struct {
 	// deadline ticker only from then on.
 	w      *window
 	msg    wire.Message
-	out    []byte // reply scratch: replies of one flush, one write
+	out    []byte // replies collected and not yet written (one write), maybe held (replyhold.go)
 	closed atomic.Bool
+	heldAt atomic.Int64 // monoNow when out's replies began to be held; 0: none held
 	// wake asks the owner to run flush (and resume consuming); the
 	// transport sets it. Called at most once per flush (wakePending).
 	wake func()
@@ -158,16 +159,17 @@ func (s *session) notify() {
 	}
 }
 
-// flush returns the replies of the settled prefix (to write in one go); the
-// slice is valid until the next flush.
+// flush returns the replies of the settled prefix (to write in one go, now:
+// nothing is held); the slice is valid until the next flush.
 func (s *session) flush() []byte {
-	s.out = s.out[:0]
+	s.sent()
 	return s.flushMore()
 }
 
 // flushMore appends the replies settled since the last flush to those
 // flush (or flushMore) returned and not yet written: the transport answers
-// the records settled before and during one batch of frames in one write.
+// the records settled before and during one batch of frames in one write,
+// or holds them for the next (hold).
 func (s *session) flushMore() []byte {
 	if s.w == nil {
 		return s.out
@@ -195,6 +197,10 @@ func (s *session) close() {
 	if n := s.w.unanswered(); n > 0 {
 		s.e.answered(s.lp, int64(n))
 		s.e.m.abandonedOnClose.Add(n)
+	}
+	if s.heldAt.Load() != 0 { // held replies never written: XDR sends those records again
+		s.e.m.abandonedOnClose.Add(len(s.out) / wire.ReplySize)
+		s.sent()
 	}
 	s.e.connClosed(s)
 }
