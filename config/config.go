@@ -23,6 +23,7 @@ const (
 	DefaultReplyDeadline             = 8000 * time.Millisecond
 	MaxReplyDeadline                 = 8000 * time.Millisecond
 	DefaultMaxConnections            = 1024
+	DefaultReplyHold                 = time.Millisecond
 	DefaultMaxConnectionsPerEndpoint = 8
 	DefaultMaxInFlight               = 64
 	DefaultHTTP2MaxConcurrentStreams = 100
@@ -192,6 +193,13 @@ type Service struct {
 	// twice. Lower answers sooner under a dead destination (XDR retries
 	// sooner) but gives retries less time.
 	ReplyDeadline time.Duration
+	// ReplyHold (service.reply-hold, an xdrhook key) is the longest the
+	// reply of a settled record waits for others of its connection to
+	// share its write, while that connection has many records in flight
+	// (one record per request under a deep XDR pipeline): fewer writes and
+	// fewer wake-ups for XDR, at most this much later. Default 1 ms; 0
+	// writes each batch of replies at once.
+	ReplyHold time.Duration
 	// MaxConnections bounds XDR connections accepted at once, all ports
 	// together (service.max-connections, an xdrhook key). Default 1024. A
 	// connection over it is closed at accept (XDR reconnects later). Each

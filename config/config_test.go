@@ -57,6 +57,7 @@ func TestExample(t *testing.T) {
 		MaxConcurrentRecords: 32768,
 		MaxFrameBytes:        16777216,
 		ReplyDeadline:        8 * time.Second,
+		ReplyHold:            time.Millisecond,
 		MaxConnections:       1024,
 		IOThreads:            0,
 	}
@@ -438,7 +439,7 @@ func TestSyntaxAndStructure(t *testing.T) {
 
 func TestTypeErrors(t *testing.T) {
 	wantErrs(t, minimal+"service: 5\n", nil,
-		`config.yml:5: service: want a mapping of port, address, tls, manage, max-concurrent-records, max-frame-bytes, reply-deadline, max-connections, io-threads, protocol, cluster-name, socket-receive-buffer-bytes, got "5"`)
+		`config.yml:5: service: want a mapping of port, address, tls, manage, max-concurrent-records, max-frame-bytes, reply-deadline, reply-hold, max-connections, io-threads, protocol, cluster-name, socket-receive-buffer-bytes, got "5"`)
 	wantErrs(t, minimal+"service:\n  max-concurrent-records: lots\n  reply-deadline: 1.5\n", nil,
 		`config.yml:6: service.max-concurrent-records: want an integer, got "lots"`,
 		`config.yml:7: service.reply-deadline: want an integer, got "1.5"`)
@@ -460,6 +461,8 @@ func TestValueErrors(t *testing.T) {
 		`config.yml:5: service.reply-deadline: 9000 ms is too long: XDR resends a record it has had no reply for after about 10 s, so a later reply is useless and the record arrives twice; at most 8000`)
 	wantErrs(t, minimal+"service: {reply-deadline: 0}\n", nil,
 		`config.yml:5: service.reply-deadline: 0 is out of range (at least 1)`)
+	wantErrs(t, minimal+"service: {reply-hold: 101}\n", nil,
+		`config.yml:5: service.reply-hold: 101 is out of range (0 to 100)`)
 	wantErrs(t, minimal+"service: {max-frame-bytes: 10, address: \"bad host\"}\n", nil,
 		`config.yml:5: service.address: "bad host" is not an IP address or a host name (without a port)`,
 		`config.yml:5: service.max-frame-bytes: 10 is out of range (at least 1024)`)
@@ -921,4 +924,20 @@ func TestEnvAndUnknownKeys(t *testing.T) {
 	wantErrs(t, minimal+"batching:\n  max-records: ${N}\n  max-recods: 3\n", nil,
 		`config.yml:6: batching.max-records: environment variable N is not set`,
 		`config.yml:7: unknown key "max-recods" in batching (did you mean "max-records"?)`)
+}
+
+// reply-hold is in milliseconds; 0 turns holding off.
+func TestReplyHold(t *testing.T) {
+	for _, c := range []struct {
+		yaml string
+		want time.Duration
+	}{{"", time.Millisecond}, {"service: {reply-hold: 0}\n", 0}, {"service: {reply-hold: 5}\n", 5 * time.Millisecond}} {
+		cfg, err := Parse("config.yml", []byte(minimal+c.yaml), Options{})
+		if err != nil {
+			t.Fatalf("%q: %v", c.yaml, err)
+		}
+		if cfg.Service.ReplyHold != c.want {
+			t.Errorf("%q: reply-hold %v, want %v", c.yaml, cfg.Service.ReplyHold, c.want)
+		}
+	}
 }

@@ -39,6 +39,7 @@ type rawService struct {
 	MaxConcurrentRecords *int          `yaml:"max-concurrent-records,omitempty"`
 	MaxFrameBytes        *int          `yaml:"max-frame-bytes,omitempty"`
 	ReplyDeadline        *int          `yaml:"reply-deadline,omitempty"`
+	ReplyHold            *int          `yaml:"reply-hold,omitempty"`
 	MaxConnections       *int          `yaml:"max-connections,omitempty"`
 	IOThreads            *int          `yaml:"io-threads,omitempty"`
 	// ESP keys: protocol TCP (mapped), cluster-name (a metric label).

@@ -321,6 +321,7 @@ func (l *loader) resolveService(r *rawService, s *Service) {
 		rd = int(MaxReplyDeadline / time.Millisecond)
 	}
 	s.ReplyDeadline = time.Duration(rd) * time.Millisecond
+	s.ReplyHold = time.Duration(l.intIn(&r.ReplyHold, p+".reply-hold", int(DefaultReplyHold/time.Millisecond), 0, 100)) * time.Millisecond
 	s.MaxConnections = l.intIn(&r.MaxConnections, p+".max-connections", DefaultMaxConnections, 1, 1<<20)
 	s.IOThreads = l.intIn(&r.IOThreads, p+".io-threads", 0, 0, 4096)
 }

@@ -71,6 +71,7 @@ func options(cfg *config.Config, o dataplane.Options, version string) (dataplane
 	o.MaxConcurrentRecords = s.MaxConcurrentRecords
 	o.MaxFrameBytes = s.MaxFrameBytes
 	o.ReplyDeadline = s.ReplyDeadline
+	o.ReplyHold = s.ReplyHold
 	o.MaxConnections = s.MaxConnections
 	o.Loops = s.IOThreads
 	o.ClusterName = s.ClusterName
