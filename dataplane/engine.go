@@ -49,7 +49,8 @@ type Options struct {
 	ReplyDeadline time.Duration
 	// ReplyHold is the longest a settled record's reply waits for others
 	// of its connection to share its write (replyhold.go;
-	// service.reply-hold); 0 writes every batch of replies at once.
+	// service.reply-hold); 0 (or less) writes every batch of replies at
+	// once.
 	ReplyHold time.Duration
 	// WindowSize bounds the unanswered requests of one connection (slots
 	// are allocated 1024 at a time as the connection pipelines deeper); when

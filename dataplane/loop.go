@@ -40,9 +40,11 @@ type loop struct {
 	// never reset.
 	sharedNanos, lutNanos, sharedCPUTimed, sharedWallTimed uint64
 
-	// Sessions of this loop holding replies (replyhold.go); written by
-	// the loop, read by the ticker.
-	holding atomic.Int32
+	// Reply holding (replyhold.go): the sessions that held replies since
+	// the ticker last looked (each once: session.listed), under mu, and
+	// how many are listed, for the ticker to skip a loop without its lock.
+	held   []*session
+	listed atomic.Int32
 }
 
 // loopCounters are the per-record counters of engineMetrics, counted by the
@@ -223,7 +225,7 @@ func (c *loopCounters) received(msg *wire.Message) {
 	}
 }
 
-// replied counts the replies of one flush (30 bytes each, rc at byte 13).
+// replied counts the replies of one write (30 bytes each, rc at byte 13).
 func (c *loopCounters) replied(out []byte) {
 	for i := 13; i < len(out); i += wire.ReplySize {
 		c.replies[out[i]]++

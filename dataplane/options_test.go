@@ -25,9 +25,6 @@ func testOptions(o Options) Options {
 	if o.MaxConnections == 0 {
 		o.MaxConnections = 1024
 	}
-	if o.ReplyHold == 0 {
-		o.ReplyHold = time.Millisecond // negative: off
-	}
 	return o
 }
 

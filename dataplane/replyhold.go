@@ -12,9 +12,10 @@ import (
 // of ~6 (HTTP/1.1) to ~11 (HTTP/2) records went out per write. While a
 // connection has many records in flight, its replies wait in session.out
 // until holdReplies have collected or the oldest has waited
-// Options.ReplyHold (1 ms by default): the records behind settle soon and
-// share the write. A connection with few records in flight (a lone record,
-// a shallow XDR window, the last records of a burst) is answered at once.
+// Options.ReplyHold (service.reply-hold; 0, the default, holds nothing):
+// the records behind settle soon and share the write. A connection with
+// few records in flight (a lone record, a shallow XDR window, the last
+// records of a burst) is answered at once.
 const holdReplies = 32 // replies per write worth waiting for
 
 // monoNow is the monotonic clock of reply holding, in nanoseconds (never 0).
@@ -24,7 +25,7 @@ func monoNow() int64 { return int64(time.Since(monoEpoch)) | 1 }
 // more instead of going out now: fewer than holdReplies of them, at least
 // holdReplies more records of the connection unanswered, the oldest
 // collected less than ReplyHold ago, and the engine not draining. The
-// first reply held starts the clock (heldAt) that the ticker watches
+// first reply held starts the clock (heldAt) and lists s for the ticker
 // (wakeHeld). Under the loop's mu.
 func (s *session) hold() bool {
 	hold := s.e.opts.ReplyHold
@@ -34,7 +35,11 @@ func (s *session) hold() bool {
 	t := s.heldAt.Load()
 	if t == 0 {
 		s.heldAt.Store(monoNow())
-		s.lp.holding.Add(1)
+		if !s.listed {
+			s.listed = true
+			s.lp.held = append(s.lp.held, s)
+			s.lp.listed.Add(1)
+		}
 		return true
 	}
 	return monoNow()-t < int64(hold)
@@ -44,34 +49,41 @@ func (s *session) hold() bool {
 // caller of flush), and stops the hold clock. Under the loop's mu.
 func (s *session) sent() {
 	s.out = s.out[:0]
-	if s.heldAt.Load() != 0 {
-		s.heldAt.Store(0)
-		s.lp.holding.Add(-1)
-	}
+	s.heldAt.Store(0)
 }
 
 // wakeHeld wakes the connections whose replies have waited ReplyHold: those
 // whose other records stopped settling (a slow destination, retries) get
-// no other wake-up. Run by the ticker; it looks at the sessions only while
-// some loop holds replies.
-func (e *Engine) wakeHeld(sess []*session) []*session {
-	holding := false
-	for _, lp := range e.allLoops() {
-		if lp.holding.Load() > 0 {
-			holding = true
-			break
-		}
-	}
-	if !holding {
-		return sess
-	}
-	sess = e.snapshot(sess[:0])
+// no other wake-up. Run by the ticker, with due as scratch; it takes the
+// lock of a loop only if that loop listed a session since, and drops from
+// the list the sessions that hold nothing any more.
+func (e *Engine) wakeHeld(due []*session) []*session {
 	now := monoNow()
-	for _, s := range sess {
-		if t := s.heldAt.Load(); t != 0 && now-t >= int64(e.opts.ReplyHold) {
-			s.notify()
+	for _, lp := range e.allLoops() {
+		if lp.listed.Load() == 0 {
+			continue
 		}
+		lp.mu.Lock()
+		kept := lp.held[:0]
+		for _, s := range lp.held {
+			t := s.heldAt.Load()
+			if t == 0 || s.closed.Load() {
+				s.listed = false
+				continue
+			}
+			kept = append(kept, s)
+			if now-t >= int64(e.opts.ReplyHold) {
+				due = append(due, s)
+			}
+		}
+		clear(lp.held[len(kept):])
+		lp.held = kept
+		lp.listed.Store(int32(len(kept)))
+		lp.mu.Unlock()
 	}
-	clear(sess)
-	return sess[:0]
+	for _, s := range due {
+		s.notify()
+	}
+	clear(due)
+	return due[:0]
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
+
 	"github.com/xdrhook/xdrhook/wire"
 )
 
@@ -32,13 +34,13 @@ func TestReplyHoldRule(t *testing.T) {
 	if !s.hold() {
 		t.Fatal("1 reply, 32 unanswered: not held")
 	}
-	if s.heldAt.Load() == 0 || s.lp.holding.Load() != 1 {
-		t.Fatalf("held without its clock: heldAt %d, loop holding %d", s.heldAt.Load(), s.lp.holding.Load())
+	if s.heldAt.Load() == 0 || len(s.lp.held) != 1 || s.lp.listed.Load() != 1 {
+		t.Fatalf("held without its clock or unlisted: heldAt %d, %d listed", s.heldAt.Load(), len(s.lp.held))
 	}
 	first := s.heldAt.Load()
 	collected(holdReplies - 1)
-	if !s.hold() || s.heldAt.Load() != first || s.lp.holding.Load() != 1 {
-		t.Fatal("31 replies: not held, or the clock restarted")
+	if !s.hold() || s.heldAt.Load() != first || len(s.lp.held) != 1 {
+		t.Fatal("31 replies: not held, the clock restarted or listed twice")
 	}
 	collected(holdReplies)
 	if s.hold() {
@@ -50,8 +52,13 @@ func TestReplyHoldRule(t *testing.T) {
 		t.Fatal("held past ReplyHold")
 	}
 	s.sent()
-	if len(s.out) != 0 || s.heldAt.Load() != 0 || s.lp.holding.Load() != 0 {
-		t.Fatalf("sent left out %d bytes, heldAt %d, loop holding %d", len(s.out), s.heldAt.Load(), s.lp.holding.Load())
+	if len(s.out) != 0 || s.heldAt.Load() != 0 {
+		t.Fatalf("sent left out %d bytes, heldAt %d", len(s.out), s.heldAt.Load())
+	}
+	// The ticker drops a session that holds nothing from its loop's list.
+	e.wakeHeld(nil)
+	if len(s.lp.held) != 0 || s.lp.listed.Load() != 0 || s.listed {
+		t.Fatalf("%d sessions still listed after the tick", len(s.lp.held))
 	}
 
 	collected(1)
@@ -71,7 +78,7 @@ func TestReplyHoldRule(t *testing.T) {
 		t.Fatal("31 unanswered: held (the records behind may never fill a write)")
 	}
 
-	off := loopEngine(t, Options{ReplyHold: -1}, &memSender{}, 1000)
+	off := loopEngine(t, Options{}, &memSender{}, 1000)
 	s3 := newLoopSession(off)
 	s3.w = newWindow(off.opts.WindowSize)
 	for range 2 * holdReplies {
@@ -162,4 +169,70 @@ func TestHeldRepliesWrittenWhenTheRestStall(t *testing.T) {
 		t.Fatalf("the first %d replies came after %v, want after the hold (%v) and well before the others settle", fast, took, hold)
 	}
 	t.Logf("the first %d replies after %v", fast, took)
+}
+
+// The ticker wakes a holding connection once its hold is due, not before;
+// a connection closed while holding counts its held replies as unanswered
+// (XDR sends those records again) and leaves the list.
+func TestHeldRepliesWokenWhenDueAndForgottenAtClose(t *testing.T) {
+	e := loopEngine(t, Options{ReplyHold: 50 * time.Millisecond}, &memSender{}, 1000)
+	s := newLoopSession(e)
+	var wakes int
+	s.wake = func() { wakes++ }
+	s.w = newWindow(e.opts.WindowSize)
+	for range holdReplies {
+		s.w.open(1, 0, 0)
+	}
+	s.out = make([]byte, 3*wire.ReplySize)
+	if !s.hold() {
+		t.Fatal("not held")
+	}
+	e.wakeHeld(nil)
+	if wakes != 0 {
+		t.Fatalf("woken %d times before the hold is due", wakes)
+	}
+	s.heldAt.Store(monoNow() - int64(50*time.Millisecond))
+	e.wakeHeld(nil)
+	if wakes != 1 {
+		t.Fatalf("woken %d times once due, want 1", wakes)
+	}
+
+	before := e.m.abandonedOnClose.Get()
+	s.lp.mu.Lock()
+	s.close()
+	s.lp.mu.Unlock()
+	// 32 records unanswered and the 3 held replies.
+	if got := e.m.abandonedOnClose.Get() - before; got != holdReplies+3 {
+		t.Fatalf("%d counted unanswered at close, want %d", got, holdReplies+3)
+	}
+	e.wakeHeld(nil)
+	if len(s.lp.held) != 0 || wakes != 1 {
+		t.Fatalf("closed session: %d listed, %d wakes", len(s.lp.held), wakes)
+	}
+}
+
+// Stopping the engine while connections hold replies loses none: every
+// record sent before the stop is answered before the connection closes.
+func TestStopWhileHoldingAnswersEverything(t *testing.T) {
+	addr := serveH2C(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		time.Sleep(2 * time.Millisecond)
+	}), &http2.Server{})
+	snd, err := newTestHTTP2(HTTPOptions{URLs: []string{"http://" + addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startEngineOn(t, Options{ReplyHold: time.Second}, ndjsonProfile(), newTestDestination(DestinationOptions{Name: "test", Sender: snd, MaxInFlight: 64}))
+	x := dialXDR(t, e.addr)
+	const n = 512
+	x.c.Write(frames(n))
+	waitFrames(t, e, n)
+	stopped := stopInBackground(e)
+	rcs := x.replies(t, n, 10*time.Second)
+	if !allRC(rcs, 0) {
+		t.Fatalf("replies %v", rcs)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
 }

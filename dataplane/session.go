@@ -25,6 +25,7 @@ type session struct {
 	out    []byte // replies collected and not yet written (one write), maybe held (replyhold.go)
 	closed atomic.Bool
 	heldAt atomic.Int64 // monoNow when out's replies began to be held; 0: none held
+	listed bool         // in lp.held (under the loop's mu)
 	// wake asks the owner to run flush (and resume consuming); the
 	// transport sets it. Called at most once per flush (wakePending).
 	wake func()
@@ -159,11 +160,14 @@ func (s *session) notify() {
 	}
 }
 
-// flush returns the replies of the settled prefix (to write in one go, now:
-// nothing is held); the slice is valid until the next flush.
+// flush returns the replies of the settled prefix, counted as written (the
+// caller writes them in one go, now: nothing is held); the slice is valid
+// until the next flush.
 func (s *session) flush() []byte {
 	s.sent()
-	return s.flushMore()
+	out := s.flushMore()
+	s.lp.c.replied(out)
+	return out
 }
 
 // flushMore appends the replies settled since the last flush to those
@@ -176,11 +180,9 @@ func (s *session) flushMore() []byte {
 	}
 	s.w.wakePending.Store(0)
 	var n int
-	start := len(s.out)
 	s.out, n = s.w.appendReplies(s.out, s.e.clock.nowMs(), &s.lp.lat)
 	if n > 0 {
 		s.e.answered(s.lp, int64(n))
-		s.lp.c.replied(s.out[start:])
 	}
 	return s.out
 }
@@ -198,7 +200,7 @@ func (s *session) close() {
 		s.e.answered(s.lp, int64(n))
 		s.e.m.abandonedOnClose.Add(n)
 	}
-	if s.heldAt.Load() != 0 { // held replies never written: XDR sends those records again
+	if s.heldAt.Load() != 0 { // held replies, never written: XDR sends those records again
 		s.e.m.abandonedOnClose.Add(len(s.out) / wire.ReplySize)
 		s.sent()
 	}
