@@ -57,7 +57,7 @@ func TestExample(t *testing.T) {
 		MaxConcurrentRecords: 32768,
 		MaxFrameBytes:        16777216,
 		ReplyDeadline:        8 * time.Second,
-		ReplyHold:            time.Millisecond,
+		ReplyHold:            0,
 		MaxConnections:       1024,
 		IOThreads:            0,
 	}
@@ -931,7 +931,7 @@ func TestReplyHold(t *testing.T) {
 	for _, c := range []struct {
 		yaml string
 		want time.Duration
-	}{{"", time.Millisecond}, {"service: {reply-hold: 0}\n", 0}, {"service: {reply-hold: 5}\n", 5 * time.Millisecond}} {
+	}{{"", 0}, {"service: {reply-hold: 0}\n", 0}, {"service: {reply-hold: 1}\n", time.Millisecond}, {"service: {reply-hold: 5}\n", 5 * time.Millisecond}} {
 		cfg, err := Parse("config.yml", []byte(minimal+c.yaml), Options{})
 		if err != nil {
 			t.Fatalf("%q: %v", c.yaml, err)

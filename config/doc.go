@@ -66,7 +66,7 @@
 //	  max-concurrent-records: 32768   # 1..16777216; all loops together (taken per loop in chunks)
 //	  max-frame-bytes: 16777216       # 1024..1 GiB
 //	  reply-deadline: 8000            # 1..8000 ms
-//	  reply-hold: 1                   # (xdrhook) 0..100 ms a reply may wait to share a write; 0 = never
+//	  reply-hold: 0                   # (xdrhook) 0..100 ms a reply may wait to share a write (+ a 5 ms tick at worst); 0 = never
 //	  max-connections: 1024           # (xdrhook) XDR connections at once
 //	  io-threads: 0                   # event loops; 0 = one per CPU
 //	  cluster-name: (none)            # ESP: a constant label cluster="NAME" on every metric
