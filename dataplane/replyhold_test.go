@@ -223,16 +223,5 @@ func TestStopWhileHoldingAnswersEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := startEngineOn(t, Options{ReplyHold: time.Second}, ndjsonProfile(), newTestDestination(DestinationOptions{Name: "test", Sender: snd, MaxInFlight: 64}))
-	x := dialXDR(t, e.addr)
-	const n = 512
-	x.c.Write(frames(n))
-	waitFrames(t, e, n)
-	stopped := stopInBackground(e)
-	rcs := x.replies(t, n, 10*time.Second)
-	if !allRC(rcs, 0) {
-		t.Fatalf("replies %v", rcs)
-	}
-	if err := <-stopped; err != nil {
-		t.Fatal(err)
-	}
+	stopAnswersAll(t, e, 512)
 }

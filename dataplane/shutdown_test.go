@@ -24,19 +24,8 @@ func TestGracefulStopAnswersEverything(t *testing.T) {
 	c := newCapture(t)
 	c.delay.Store(int64(300 * time.Millisecond))
 	e := startEngine(t, Options{}, c.srv.URL, true, DestinationOptions{MaxInFlight: 2})
-	x := dialXDR(t, e.addr)
 	const n = 200
-	x.c.Write(frames(n))
-	// Wait until the engine holds them all, then stop under load.
-	waitFrames(t, e, n)
-	stopped := stopInBackground(e)
-	rcs := x.replies(t, n, 5*time.Second)
-	if !allRC(rcs, 0) {
-		t.Fatalf("replies during shutdown: %v", rcs)
-	}
-	if err := <-stopped; err != nil {
-		t.Fatal(err)
-	}
+	stopAnswersAll(t, e, n)
 	if got := len(c.lines()); got != n {
 		t.Fatalf("%d of %d delivered", got, n)
 	}
@@ -44,6 +33,23 @@ func TestGracefulStopAnswersEverything(t *testing.T) {
 	if conn, err := net.DialTimeout("tcp", e.addr, time.Second); err == nil {
 		conn.Close()
 		t.Fatal("still accepting after Stop")
+	}
+}
+
+// stopAnswersAll sends n records on one connection, stops e under load once
+// it has them all, and checks that every one is answered 0 before the
+// connection closes and that Stop returns no error.
+func stopAnswersAll(t *testing.T, e *testEngine, n int) {
+	t.Helper()
+	x := dialXDR(t, e.addr)
+	x.c.Write(frames(n))
+	waitFrames(t, e, uint64(n))
+	stopped := stopInBackground(e)
+	if rcs := x.replies(t, n, 5*time.Second); !allRC(rcs, 0) {
+		t.Fatalf("replies during shutdown: %v", rcs)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
 	}
 }
 
