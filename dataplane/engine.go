@@ -312,7 +312,7 @@ func (e *Engine) tick() {
 	defer close(e.tickDone)
 	t := time.NewTicker(tickEvery)
 	defer t.Stop()
-	var sess, held []*session
+	var sess, due []*session
 	var n int
 	for {
 		select {
@@ -322,7 +322,7 @@ func (e *Engine) tick() {
 			e.clock.set(now)
 			nowMs := now.UnixMilli()
 			e.sealAll(false)
-			held = e.wakeHeld(held)
+			due = e.wakeHeld(due)
 			n++
 			if n%4 == 0 {
 				sess = e.snapshot(sess[:0])

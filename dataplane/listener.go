@@ -101,7 +101,6 @@ func (h *gnetHandler) OnTraffic(c gnet.Conn) gnet.Action {
 	// a bigger one is coming (replyhold.go).
 	if out := s.flushMore(); len(out) > 0 && (res == frameClose || !s.hold()) {
 		s.lp.wrote(out)
-		s.lp.c.replied(out)
 		c.Write(out)
 		s.sent()
 	}

@@ -232,8 +232,10 @@ func (c *loopCounters) replied(out []byte) {
 	}
 }
 
-// wrote counts one write of replies out. Under lp.mu.
+// wrote counts one write of replies out, and the replies in it by code.
+// Under lp.mu.
 func (lp *loop) wrote(out []byte) {
+	lp.c.replied(out)
 	lp.writesOut++
 	lp.repliesOut += uint64(len(out) / wire.ReplySize)
 }

@@ -288,7 +288,6 @@ func benchTraffic(s *session, frames [][]byte, types []byte, from, k int) int {
 	}
 	if out := s.flushMore(); len(out) > 0 && !s.hold() {
 		s.lp.wrote(out)
-		s.lp.c.replied(out)
 		s.sent()
 	}
 	s.lp.mu.Unlock()

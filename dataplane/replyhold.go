@@ -32,9 +32,9 @@ func (s *session) hold() bool {
 	if hold <= 0 || len(s.out) >= holdReplies*wire.ReplySize || s.w.unanswered() < holdReplies || s.e.draining.Load() {
 		return false
 	}
-	t := s.heldAt.Load()
+	t := s.heldAt
 	if t == 0 {
-		s.heldAt.Store(monoNow())
+		s.heldAt = monoNow()
 		if !s.listed {
 			s.listed = true
 			s.lp.held = append(s.lp.held, s)
@@ -49,7 +49,7 @@ func (s *session) hold() bool {
 // caller of flush), and stops the hold clock. Under the loop's mu.
 func (s *session) sent() {
 	s.out = s.out[:0]
-	s.heldAt.Store(0)
+	s.heldAt = 0
 }
 
 // wakeHeld wakes the connections whose replies have waited ReplyHold: those
@@ -66,8 +66,8 @@ func (e *Engine) wakeHeld(due []*session) []*session {
 		lp.mu.Lock()
 		kept := lp.held[:0]
 		for _, s := range lp.held {
-			t := s.heldAt.Load()
-			if t == 0 || s.closed.Load() {
+			t := s.heldAt
+			if t == 0 { // written since, or closed (close stops the clock)
 				s.listed = false
 				continue
 			}

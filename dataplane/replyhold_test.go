@@ -34,12 +34,12 @@ func TestReplyHoldRule(t *testing.T) {
 	if !s.hold() {
 		t.Fatal("1 reply, 32 unanswered: not held")
 	}
-	if s.heldAt.Load() == 0 || len(s.lp.held) != 1 || s.lp.listed.Load() != 1 {
-		t.Fatalf("held without its clock or unlisted: heldAt %d, %d listed", s.heldAt.Load(), len(s.lp.held))
+	if s.heldAt == 0 || len(s.lp.held) != 1 || s.lp.listed.Load() != 1 {
+		t.Fatalf("held without its clock or unlisted: heldAt %d, %d listed", s.heldAt, len(s.lp.held))
 	}
-	first := s.heldAt.Load()
+	first := s.heldAt
 	collected(holdReplies - 1)
-	if !s.hold() || s.heldAt.Load() != first || len(s.lp.held) != 1 {
+	if !s.hold() || s.heldAt != first || len(s.lp.held) != 1 {
 		t.Fatal("31 replies: not held, the clock restarted or listed twice")
 	}
 	collected(holdReplies)
@@ -47,13 +47,13 @@ func TestReplyHoldRule(t *testing.T) {
 		t.Fatal("32 replies held")
 	}
 	collected(1)
-	s.heldAt.Store(monoNow() - int64(50*time.Millisecond))
+	s.heldAt = monoNow() - int64(50*time.Millisecond)
 	if s.hold() {
 		t.Fatal("held past ReplyHold")
 	}
 	s.sent()
-	if len(s.out) != 0 || s.heldAt.Load() != 0 {
-		t.Fatalf("sent left out %d bytes, heldAt %d", len(s.out), s.heldAt.Load())
+	if len(s.out) != 0 || s.heldAt != 0 {
+		t.Fatalf("sent left out %d bytes, heldAt %d", len(s.out), s.heldAt)
 	}
 	// The ticker drops a session that holds nothing from its loop's list.
 	e.wakeHeld(nil)
@@ -191,7 +191,7 @@ func TestHeldRepliesWokenWhenDueAndForgottenAtClose(t *testing.T) {
 	if wakes != 0 {
 		t.Fatalf("woken %d times before the hold is due", wakes)
 	}
-	s.heldAt.Store(monoNow() - int64(50*time.Millisecond))
+	s.heldAt = monoNow() - int64(50*time.Millisecond)
 	e.wakeHeld(nil)
 	if wakes != 1 {
 		t.Fatalf("woken %d times once due, want 1", wakes)

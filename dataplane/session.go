@@ -24,8 +24,11 @@ type session struct {
 	msg    wire.Message
 	out    []byte // replies collected and not yet written (one write), maybe held (replyhold.go)
 	closed atomic.Bool
-	heldAt atomic.Int64 // monoNow when out's replies began to be held; 0: none held
-	listed bool         // in lp.held (under the loop's mu)
+	// Reply holding (replyhold.go), under the loop's mu: when out's
+	// replies began to be held (monoNow; 0: none held), and whether s is
+	// in lp.held.
+	heldAt int64
+	listed bool
 	// wake asks the owner to run flush (and resume consuming); the
 	// transport sets it. Called at most once per flush (wakePending).
 	wake func()
@@ -166,7 +169,9 @@ func (s *session) notify() {
 func (s *session) flush() []byte {
 	s.sent()
 	out := s.flushMore()
-	s.lp.c.replied(out)
+	if len(out) > 0 {
+		s.lp.wrote(out)
+	}
 	return out
 }
 
@@ -200,7 +205,7 @@ func (s *session) close() {
 		s.e.answered(s.lp, int64(n))
 		s.e.m.abandonedOnClose.Add(n)
 	}
-	if s.heldAt.Load() != 0 { // held replies, never written: XDR sends those records again
+	if s.heldAt != 0 { // held replies, never written: XDR sends those records again
 		s.e.m.abandonedOnClose.Add(len(s.out) / wire.ReplySize)
 		s.sent()
 	}

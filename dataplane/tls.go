@@ -126,9 +126,6 @@ func (e *Engine) serveTLSConn(c *tls.Conn) {
 	flush := func() {
 		lmu.Lock()
 		out := s.flush() // valid until the next flush: under mu
-		if len(out) > 0 {
-			s.lp.wrote(out)
-		}
 		lmu.Unlock()
 		if len(out) > 0 && !writeErr {
 			if _, err := c.Write(out); err != nil {
