@@ -1,31 +1,26 @@
 package h2client
 
 import (
-	"sync/atomic"
 	"time"
 )
 
 // async is the state of a request started by Go: no goroutine waits for
 // it. Its stream's end is queued on the connection (conn.fin, under mu)
 // and its completion run after mu is released, by the goroutine that
-// ended it (the reader, mostly: once per read); its deadline is a timer
-// of the stream's own, reused like the stream.
+// ended it (the reader, mostly: once per read). Its deadline is kept by
+// the connection's watchdog (one timer per connection, moved only for a
+// deadline earlier than the one it is set for), so a request costs no
+// timer operation.
 type async struct {
 	done     func(error) // the caller's completion; nil: a Do
 	req      *Request
 	resp     *Response
 	deadline time.Time
-	cc       atomic.Pointer[conn] // the stream's connection (set in open)
-	timer    *time.Timer          // AfterFunc(expire), armed in open
-	armed    bool                 // the timer runs for this stream (under cc.mu)
-	// refs: the completion's, and the timer's from armAsync until Stop
-	// stopped it or expire ran: the stream goes back to the pool at 0.
-	refs atomic.Int32
 }
 
 // Go starts req like Do but returns without waiting for the response: done
 // is called once with what Do would have returned, by the goroutine that
-// ended the stream (the connection's reader, the deadline timer, the one
+// ended the stream (the connection's reader, its watchdog at the deadline, the one
 // that failed or closed the connection, or the one re-sending a stream the
 // server did not process), maybe before Go returns, never under a lock of
 // the Client's. done must not block nor call Do or Go (it may run on a
@@ -37,11 +32,9 @@ type async struct {
 func (c *Client) Go(req *Request, resp *Response, deadline time.Time, done func(error)) error {
 	st := c.streams.Get().(*stream)
 	st.armed = false
-	a := &st.a
-	a.done, a.req, a.resp, a.deadline, a.armed = done, req, resp, deadline, false
-	a.refs.Store(1)
+	st.a = async{done: done, req: req, resp: resp, deadline: deadline}
 	if _, err := c.start(st, req, resp, deadline); err != nil {
-		a.done, a.req, a.resp = nil, nil, nil
+		st.a = async{}
 		st.timer.Stop()
 		c.streams.Put(st)
 		return err
@@ -51,23 +44,42 @@ func (c *Client) Go(req *Request, resp *Response, deadline time.Time, done func(
 	return nil
 }
 
-// armAsync starts st's deadline timer. Under mu, from open.
+// armAsync makes sure the watchdog runs by st's deadline. Under mu, from
+// open.
 func (c *conn) armAsync(st *stream) {
-	st.a.cc.Store(c)
-	st.a.armed = true
-	st.a.refs.Add(1)
-	st.a.timer.Reset(time.Until(st.a.deadline))
+	if c.watch != nil && st.a.deadline.Before(c.watchAt) {
+		c.watchAt = st.a.deadline
+		c.watch.Reset(time.Until(st.a.deadline))
+	}
+}
+
+// expireAsync ends the streams of Go past their deadline (RST_STREAM
+// CANCEL, ErrTimeout, as Do's wait does) and returns the earliest deadline
+// of those left, or next. Under mu, from the watchdog.
+func (c *conn) expireAsync(now, next time.Time) time.Time {
+	for _, st := range c.streams {
+		if st.a.done == nil {
+			continue
+		}
+		if now.Before(st.a.deadline) {
+			next = earlier(next, st.a.deadline)
+			continue
+		}
+		c.cancel(st) // deletes st from c.streams: allowed while ranging
+	}
+	return next
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // finishedAsync queues the completion of st, a stream of Go that finish
 // ended. Under mu.
 func (c *conn) finishedAsync(st *stream) {
-	if st.a.armed {
-		st.a.armed = false
-		if st.a.timer.Stop() {
-			st.a.refs.Add(-1) // expire will not run
-		}
-	}
 	c.fin = append(c.fin, st)
 	c.nfin.Add(1)
 }
@@ -99,7 +111,7 @@ func (c *Client) completeAsync(st *stream) {
 		return
 	}
 	done, err := st.a.done, st.err
-	c.unref(st)
+	c.release(st)
 	done(err)
 }
 
@@ -108,7 +120,7 @@ func (c *Client) completeAsync(st *stream) {
 func (c *Client) resend(st *stream) {
 	a := &st.a
 	req, resp, deadline, done := a.req, a.resp, a.deadline, a.done
-	c.unref(st)
+	c.release(st)
 	err := ErrTimeout
 	if time.Now().Before(deadline) {
 		err = c.do(req, resp, deadline, 2) // the first stream went unprocessed
@@ -116,27 +128,9 @@ func (c *Client) resend(st *stream) {
 	done(err)
 }
 
-// unref drops one reference to st, a stream of Go; the last puts it back.
-func (c *Client) unref(st *stream) {
-	if st.a.refs.Add(-1) != 0 {
-		return
-	}
-	st.timer.Stop()
-	st.a.done, st.a.req, st.a.resp = nil, nil, nil
-	st.a.cc.Store(nil)
+// release puts st, a stream of Go whose completion is taken, back in the
+// pool.
+func (c *Client) release(st *stream) {
+	st.a = async{}
 	c.streams.Put(st)
-}
-
-// expire is st's deadline timer: the stream is reset (RST_STREAM CANCEL)
-// and ends with ErrTimeout, as Do's wait does, unless it ended meanwhile.
-func (st *stream) expire() {
-	c := st.a.cc.Load()
-	c.mu.Lock()
-	if st.a.armed && !st.finished {
-		st.a.armed = false
-		c.cancel(st)
-	}
-	c.mu.Unlock()
-	c.complete(nil)
-	c.cl.unref(st)
 }

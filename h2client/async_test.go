@@ -3,6 +3,7 @@ package h2client
 import (
 	"context"
 	"errors"
+	"golang.org/x/net/http2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -37,8 +38,8 @@ func TestGoLikeDo(t *testing.T) {
 	}
 }
 
-// A request of Go in steady state allocates nothing either: the stream,
-// its deadline timer and the completion are reused.
+// A request of Go in steady state allocates nothing either: the stream
+// and the completion are reused.
 func TestGoAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
@@ -67,8 +68,8 @@ func TestGoAllocatesNothing(t *testing.T) {
 }
 
 // Many requests of Go at once, each completed exactly once, while others
-// time out and reset their streams: stream objects and timers go round the
-// pool under load (run with -race).
+// time out and reset their streams: stream objects go round the pool
+// under load (run with -race).
 func TestGoConcurrentWithDeadlines(t *testing.T) {
 	srv := h2ctest.ForTest(t)
 	c := New(Options{Addr: srv.Addr, MaxConns: 2, MaxStreams: 16})
@@ -155,6 +156,38 @@ func TestGoClose(t *testing.T) {
 	case err := <-errs:
 		t.Fatalf("a fourth completion: %v", err)
 	case <-time.After(20 * time.Millisecond):
+	}
+}
+
+// A request of Go with a deadline earlier than those of the requests before
+// it ends at its own deadline, not theirs nor the watchdog's next round
+// (1.25 s with opts): the watchdog is moved earlier for it. The stream is
+// reset (CANCEL) and the one before it is still answered.
+func TestGoEarlierDeadlineAfterLater(t *testing.T) {
+	l := listen(t)
+	c := l.client(opts())
+	viaGo = true
+	defer func() { viaGo = false }()
+	long := goDo(c, "", 5*time.Second, false)
+	p := l.accept()
+	p.handshake()
+	id1 := p.request().StreamID
+	start := time.Now()
+	short := goDo(c, "", 150*time.Millisecond, false)
+	id2 := p.request().StreamID
+	if r := wait(t, short); r.err != ErrTimeout {
+		t.Fatalf("%+v", r)
+	}
+	if d := time.Since(start); d < 150*time.Millisecond || d > 900*time.Millisecond {
+		t.Fatalf("timed out after %v, want soon after 150ms", d)
+	}
+	f, ok := p.next().(*http2.RSTStreamFrame)
+	if !ok || f.StreamID != id2 || f.ErrCode != http2.ErrCodeCancel {
+		t.Fatalf("%v", f)
+	}
+	p.respond(id1, "200", "")
+	if r := wait(t, long); r.err != nil || r.status != 200 {
+		t.Fatalf("%+v", r)
 	}
 }
 

@@ -85,6 +85,7 @@ type conn struct {
 	pingOut  bool
 	pingSent time.Time
 	watch    *time.Timer
+	watchAt  time.Time // when watch fires: moved earlier for a Go's deadline
 
 	r reader // the reader goroutine's state
 
@@ -144,7 +145,8 @@ func (c *conn) run() {
 	go c.writeLoop()
 	go c.r.loop()
 	c.mu.Lock()
-	c.watch = time.AfterFunc(c.tick(), c.watchdog)
+	c.watchAt = time.Now().Add(c.tick())
+	c.watch = time.AfterFunc(time.Until(c.watchAt), c.watchdog)
 	c.mu.Unlock()
 }
 
@@ -312,7 +314,8 @@ func (c *conn) tick() time.Duration {
 }
 
 // watchdog closes c when idle, aged and drained, or silent past a PING;
-// and pings it when it has been silent for ReadIdleTimeout.
+// pings it when it has been silent for ReadIdleTimeout; and ends the
+// streams of Go past their deadline.
 func (c *conn) watchdog() {
 	c.mu.Lock()
 	if c.closed {
@@ -337,8 +340,10 @@ func (c *conn) watchdog() {
 		c.retired = true
 		c.closeGracefully()
 	}
-	c.watch.Reset(c.tick())
+	c.watchAt = c.expireAsync(now, now.Add(c.tick()))
+	c.watch.Reset(c.watchAt.Sub(now))
 	c.mu.Unlock()
+	c.complete(nil)
 	if fail != nil {
 		c.fail(fail)
 	}

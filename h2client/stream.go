@@ -34,10 +34,7 @@ type stream struct {
 func newStream() *stream {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
-	st := &stream{done: make(chan struct{}, 1), timer: t}
-	st.a.timer = time.AfterFunc(time.Hour, st.expire)
-	st.a.timer.Stop()
-	return st
+	return &stream{done: make(chan struct{}, 1), timer: t}
 }
 
 // arm sets the timer for deadline once per Do.
