@@ -593,7 +593,9 @@ func TestHeaderTableSizeChange(t *testing.T) {
 // static and literal names and lengths across the integer prefixes.
 func TestAppendNeverIndexed(t *testing.T) {
 	for _, f := range [][2]string{{"content-length", "0"}, {"idempotency-key", "3-abcdef"},
-		{":path", "/" + strings.Repeat("p", 300)}, {"x-" + strings.Repeat("n", 200), strings.Repeat("v", 127)}, {"a", ""}} {
+		{":path", "/" + strings.Repeat("p", 300)}, {"x-" + strings.Repeat("n", 200), strings.Repeat("v", 127)}, {"a", ""},
+		{"authorization", "AWS4-HMAC-SHA256 x"}, {"content-type", "application/json"}, {"date", "Mon"},
+		{"if-match", `"1"`}, {"range", "bytes=0-1"}, {"user-agent", "xdrhook"}} {
 		b := appendNeverIndexed(nil, f[0], f[1])
 		got, err := hpack.NewDecoder(4096, nil).DecodeFull(b)
 		if err != nil || len(got) != 1 || got[0].Name != f[0] || got[0].Value != f[1] || !got[0].Sensitive {

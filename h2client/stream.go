@@ -207,11 +207,29 @@ func (c *conn) finish(st *stream, err error) {
 	c.cl.wake()
 }
 
-// staticNames are the HPACK static table's indices of the names a request
-// sends with values that change (RFC 7541 Appendix A).
-var staticNames = map[string]uint64{
-	":path": 4, "authorization": 23, "content-length": 28, "content-type": 31,
-	"date": 33, "if-match": 39, "range": 50, "user-agent": 58,
+// staticName is the HPACK static table's index of a name a request sends
+// with values that change (RFC 7541 Appendix A), 0 for the others: a switch,
+// not a map, since it runs for every such field of every request.
+func staticName(name string) uint64 {
+	switch name {
+	case ":path":
+		return 4
+	case "authorization":
+		return 23
+	case "content-length":
+		return 28
+	case "content-type":
+		return 31
+	case "date":
+		return 33
+	case "if-match":
+		return 39
+	case "range":
+		return 50
+	case "user-agent":
+		return 58
+	}
+	return 0
 }
 
 // appendNeverIndexed appends a "literal never indexed" representation
@@ -219,7 +237,7 @@ var staticNames = map[string]uint64{
 // static index or as a literal, the strings without Huffman coding — a few
 // more bytes on the wire, no table search nor coding per request.
 func appendNeverIndexed(b []byte, name, value string) []byte {
-	if i, ok := staticNames[name]; ok {
+	if i := staticName(name); i != 0 {
 		b = appendVarInt(b, 4, 0x10, i)
 	} else {
 		b = append(b, 0x10)
