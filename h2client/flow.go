@@ -20,7 +20,7 @@ func (c *conn) sendData(st *stream) (left bool) {
 			return true
 		}
 		end := n == int64(len(st.data))
-		c.fw.WriteData(st.id, end, st.data[:n])
+		c.writeData(st.id, end, st.data[:n])
 		st.data = st.data[n:]
 		c.sendWindow -= n
 		st.sendWindow -= n
@@ -29,6 +29,20 @@ func (c *conn) sendData(st *stream) (left bool) {
 		}
 	}
 	return false
+}
+
+// writeData appends a DATA frame (RFC 9113 6.1, no padding) to wbuf. Not
+// through the Framer: it copies the payload into its own buffer before
+// handing it to Write, a second copy of every body byte. Under mu.
+func (c *conn) writeData(id uint32, end bool, p []byte) {
+	var flags byte
+	if end {
+		flags = byte(http2.FlagDataEndStream)
+	}
+	n := len(p)
+	c.wbuf = append(c.wbuf, byte(n>>16), byte(n>>8), byte(n), byte(http2.FrameData), flags,
+		byte(id>>24), byte(id>>16), byte(id>>8), byte(id))
+	c.wbuf = append(c.wbuf, p...)
 }
 
 // unblock frames the DATA the windows now allow, streams in the order they
