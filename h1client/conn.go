@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/xdrhook/xdrhook/internal/writebuf"
 )
 
 // conn is one pipelined connection. Its queue, write buffer and state are
@@ -28,10 +30,11 @@ type conn struct {
 	dead    atomic.Bool  // takes no new call
 
 	mu     sync.Mutex
-	wcond  sync.Cond // the writer waits on it for bytes to write
-	wbuf   []byte    // requests not yet handed to the writer
-	wspare []byte    // the other buffer, while the writer writes one
-	wwait  bool      // the writer is waiting on wcond
+	wcond  sync.Cond     // the writer waits on it for bytes to write
+	wbuf   []byte        // requests not yet handed to the writer
+	wspare []byte        // the other buffer, while the writer writes one
+	wpeak  writebuf.Peak // the most a write carried lately
+	wwait  bool          // the writer is waiting on wcond
 	// q holds the requests not answered, in the order sent: q[qh] is the
 	// next response's, unless the reader took it already (cur).
 	q  []slot
@@ -177,7 +180,7 @@ func (c *conn) writeLoop() {
 			out = out[n:]
 		}
 		c.mu.Lock()
-		if cap(buf) <= 1<<20 {
+		if c.wpeak.Keep(len(buf), cap(buf)) {
 			c.wspare = buf[:0]
 		}
 		if err != nil {

@@ -732,22 +732,3 @@ func TestControlFramesBoundedWhileWriterBlocked(t *testing.T) {
 		t.Errorf("%d of %d PINGs acknowledged, want about %d at most", acks, pings, maxQueuedControl)
 	}
 }
-
-// Write buffers: up to 1 MiB always kept; a larger one while rounds carry
-// half of it lately, and dropped some rounds after a burst.
-func TestKeepBufferDecays(t *testing.T) {
-	var c conn
-	if !c.keepBuffer(100, 1<<20) {
-		t.Fatal("a 1 MiB buffer dropped")
-	}
-	if !c.keepBuffer(3<<20, 4<<20) || !c.keepBuffer(100, 4<<20) {
-		t.Fatal("a buffer of a busy connection dropped")
-	}
-	rounds := 0
-	for c.keepBuffer(100, 4<<20) {
-		rounds++
-	}
-	if rounds < 10 || rounds > 100 {
-		t.Fatalf("a 4 MiB buffer kept %d rounds after a 3 MiB burst, want 10 to 100", rounds)
-	}
-}

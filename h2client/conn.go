@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/xdrhook/xdrhook/internal/writebuf"
 )
 
 // What we advertise: a receive window well above 64 KiB per stream and for
@@ -44,8 +46,8 @@ type conn struct {
 	wcond  sync.Cond // the writer waits on it for bytes to write
 	wbuf   []byte    // frames not yet handed to the writer
 	wspare []byte    // the other buffer, while the writer writes one
-	wpeak  int       // the most a write carried lately (keepBuffer)
-	wwait  bool      // the writer is waiting on wcond
+	wpeak  writebuf.Peak
+	wwait  bool // the writer is waiting on wcond
 	fw     *http2.Framer
 	enc    *hpack.Encoder
 	hbuf   []byte // the header block being encoded
@@ -245,7 +247,7 @@ func (c *conn) writeLoop() {
 		c.nc.SetWriteDeadline(time.Now().Add(c.cl.o.WriteTimeout))
 		_, err := c.nc.Write(buf)
 		c.mu.Lock()
-		if c.keepBuffer(len(buf), cap(buf)) {
+		if c.wpeak.Keep(len(buf), cap(buf)) {
 			c.wspare = buf[:0]
 		}
 		if err != nil {
@@ -262,18 +264,6 @@ func (c *conn) writeLoop() {
 }
 
 var errConnClosedIdle = errors.New("h2client: connection closed by us")
-
-// keepBuffer records that the writer wrote n bytes from a buffer of
-// capacity c and tells whether the buffer is kept for a next round: always
-// up to 1 MiB, and above that up to twice the most the rounds have carried
-// lately (a peak that decays by 1/64 a round). A batched destination's
-// bodies of hundreds of KB keep their buffers (dropped, one was grown again
-// from nothing for nearly every write: 3.9 MB allocated and copied per
-// 700 KB body); buffers grown for a burst go some rounds after it. Under mu.
-func (c *conn) keepBuffer(n, capacity int) bool {
-	c.wpeak = max(c.wpeak-c.wpeak/64, n)
-	return capacity <= max(1<<20, 2*c.wpeak)
-}
 
 // fail closes c: every stream still open gets err as a transport error,
 // but those never handed to the writer are unprocessed (sent again); the
