@@ -69,7 +69,7 @@ func TestGoAllocatesNothing(t *testing.T) {
 
 // A batched destination's bodies (4 of 700 KB in flight, 2.8 MB a round
 // of the writer) allocate nothing either: the write buffers grown for them
-// are kept (keepBuffer), not grown again from nothing for every write.
+// are kept (internal/writebuf), not grown again from nothing for every write.
 func TestGoBatchBodiesAllocateNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
