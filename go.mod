@@ -18,6 +18,7 @@ require (
 	github.com/panjf2000/gnet/v2 v2.9.7
 	github.com/pavlo-v-chernykh/keystore-go/v4 v4.5.0
 	github.com/prometheus/common v0.74.0
+	github.com/segmentio/asm v1.2.1
 	github.com/tinylib/msgp v1.6.5
 	github.com/valyala/fasthttp v1.78.0
 	github.com/vmihailenco/msgpack/v5 v5.4.1

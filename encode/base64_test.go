@@ -6,9 +6,28 @@ import (
 	"testing"
 )
 
+// Every length to 300, and around the AVX2 threshold (longBase64) and the
+// AVX2 loop's blocks, against encoding/base64: with AVX2 where the CPU has
+// it, and with our code alone.
 func TestAppendQuotedBase64Std(t *testing.T) {
+	defer func(v bool) { avx2Base64 = v }(avx2Base64)
+	for _, simd := range []bool{false, avx2Base64} {
+		avx2Base64 = simd
+		testAppendQuotedBase64Std(t)
+	}
+}
+
+func testAppendQuotedBase64Std(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
+	lengths := make([]int, 0, 500)
 	for n := range 300 {
+		lengths = append(lengths, n)
+	}
+	for n := longBase64 - 40; n <= longBase64+100; n++ {
+		lengths = append(lengths, n)
+	}
+	lengths = append(lengths, 4095, 4096, 4097, 65536, 65537, 65538)
+	for _, n := range lengths {
 		for range 10 {
 			b := make([]byte, n)
 			for i := range b {
@@ -19,7 +38,7 @@ func TestAppendQuotedBase64Std(t *testing.T) {
 				dst := make([]byte, 2, c)
 				copy(dst, "ab")
 				if got := string(appendQuotedBase64(dst, b)); got != want {
-					t.Fatalf("%x (cap %d): %s, want %s", b, c, got, want)
+					t.Fatalf("avx2 %v, %x (cap %d): %s, want %s", avx2Base64, b, c, got, want)
 				}
 			}
 		}

@@ -1,10 +1,15 @@
 package encode
 
 import (
+	"bytes"
 	"encoding/binary"
 	"slices"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/segmentio/asm/ascii"
+	"github.com/segmentio/asm/cpu"
+	"github.com/segmentio/asm/cpu/x86"
 )
 
 // JSON string escaping, shared by the json and flat-json formats and their
@@ -131,6 +136,11 @@ func appendJSONStringLong(dst []byte, s []byte) []byte {
 	if len(s) < 8 {
 		return escapeFrom(dst[:n+1], s, 0)
 	}
+	if len(s) >= longString && avx2Strings && plainASCII(s) {
+		copy(d[1:], s)
+		d[len(s)+1] = '"'
+		return dst[:n+len(s)+2]
+	}
 	i := 0
 	for ; len(s)-i >= 8; i += 8 {
 		x := binary.LittleEndian.Uint64(s[i:])
@@ -148,6 +158,21 @@ func appendJSONStringLong(dst []byte, s []byte) []byte {
 	}
 	d[len(s)+1] = '"'
 	return dst[:n+len(s)+2]
+}
+
+// longString is the length from which a string is first checked with AVX2
+// (segmentio/asm, where the CPU has it) for needing no escape at all, then
+// copied: printable ASCII without '"' or '\\' goes at memory speed instead
+// of ~2-3 GB/s a word at a time (64 KB: 5.5x). The check has a fixed cost of
+// ~300 ns a call here, so shorter strings stay on the word loop; a long
+// string that fails it (a quote at its end, the worst case) pays ~15% more.
+const longString = 4096
+
+var avx2Strings = cpu.X86.Has(x86.AVX2)
+
+// plainASCII reports whether s is printable ASCII without '"' or '\\'.
+func plainASCII(s []byte) bool {
+	return ascii.ValidPrint(s) && bytes.IndexByte(s, '"') < 0 && bytes.IndexByte(s, '\\') < 0
 }
 
 // escapeFrom ends the string whose opening quote and first i bytes are

@@ -2,6 +2,7 @@ package encode
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"math/rand/v2"
 	"testing"
 	"unicode/utf8"
@@ -148,6 +149,44 @@ func TestEscapeTailUTF8(t *testing.T) {
 		s = append(s, "ijklmnop"...)
 		if got, want := string(escapeTail(nil, s, 0)), string(escapeRef(nil, s)); got != want {
 			t.Fatalf("U+%04X: %q, want %q", r, got, want)
+		}
+	}
+}
+
+// Long strings (longString and up) take the AVX2 check where the CPU has it:
+// the same bytes as the word loop for plain text and for text with one byte
+// that needs a look (quote, backslash, control, DEL, UTF-8) at the start, in
+// the middle or at the end; and encoding/json reads back the string.
+func TestAppendJSONStringLongFastPath(t *testing.T) {
+	defer func(v bool) { avx2Strings = v }(avx2Strings)
+	base := make([]byte, 0, 3*longString)
+	for len(base) < cap(base) {
+		base = append(base, "Mountain View, CA 94043 ~!#"...)
+	}
+	for _, n := range []int{longString - 1, longString, longString + 1, longString + 127, 2*longString + 5} {
+		for _, odd := range []string{"", `"`, `\`, "\x01", "\x7f", "é", "\u2028"} {
+			for _, at := range []int{0, n / 2, n - len(odd)} {
+				s := append([]byte(nil), base[:n]...)
+				if odd != "" {
+					s = append(s[:at:at], append([]byte(odd), s[at+len(odd):]...)...)
+				}
+				avx2Strings = false
+				want := appendJSONStringLong([]byte("x"), s)
+				for _, simd := range []bool{false, true} {
+					avx2Strings = simd
+					got := appendJSONStringLong([]byte("x"), s)
+					if string(got) != string(want) {
+						t.Fatalf("n %d, %q at %d, avx2 %v: output differs from the word loop", n, odd, at, simd)
+					}
+				}
+				var back string
+				if err := json.Unmarshal(want[1:], &back); err != nil || back != string(s) {
+					t.Fatalf("n %d, %q at %d: encoding/json reads back %d bytes, %v", n, odd, at, len(back), err)
+				}
+				if odd == "" && string(want) != `x"`+string(s)+`"` {
+					t.Fatalf("n %d: plain text not copied as it is", n)
+				}
+			}
 		}
 	}
 }

@@ -3,6 +3,7 @@ package encode
 import (
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/xdrhook/xdrhook/wire"
@@ -176,10 +177,14 @@ func BenchmarkJSONString(b *testing.B) {
 		{"ascii", "colton.smith@example.com, Mountain View, CA 94043"},
 		{"utf8", "Zoë Ångström — 東京都 🎉 naïve café"},
 		{"escapes", "line\none\t\"quoted\" \\ back\x01"},
+		{"ascii-1KB", strings.Repeat("Mountain View, CA 94043 ", 43)[:1024]},
+		{"ascii-64KB", strings.Repeat("Mountain View, CA 94043 ", 2731)[:65536]},
+		{"ascii-4KB", strings.Repeat("Mountain View, CA 94043 ", 171)[:4096]},
+		{"ascii-4KB-quote-last", strings.Repeat("Mountain View, CA 94043 ", 171)[:4095] + `"`},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			s := []byte(tc.s)
-			buf := make([]byte, 0, 256)
+			buf := make([]byte, 0, 2*len(s)+16)
 			b.SetBytes(int64(len(s)))
 			b.ReportAllocs()
 			for b.Loop() {

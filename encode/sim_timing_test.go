@@ -19,8 +19,13 @@ const simRecords = 1000
 
 // simMessages decodes the first simRecords records of the default workload.
 func simMessages(b testing.TB) []*wire.Message {
+	return simMessagesOf(b, xdrsim.DefaultWorkload(), simRecords)
+}
+
+// simMessagesOf decodes the first n records of workload w.
+func simMessagesOf(b testing.TB, w xdrsim.Workload, n int) []*wire.Message {
 	b.Helper()
-	frames, err := xdrsim.Frames(xdrsim.DefaultWorkload(), simRecords, 1_734_388_704_784)
+	frames, err := xdrsim.Frames(w, n, 1_734_388_704_784)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -38,8 +43,9 @@ func simMessages(b testing.TB) []*wire.Message {
 	return ms
 }
 
-func benchSim(b *testing.B, e encode.Encoder) {
-	ms := simMessages(b)
+func benchSim(b *testing.B, e encode.Encoder) { benchSimOf(b, e, simMessages(b)) }
+
+func benchSimOf(b *testing.B, e encode.Encoder, ms []*wire.Message) {
 	var buf []byte
 	var total int
 	for _, m := range ms {
@@ -61,7 +67,15 @@ func benchSim(b *testing.B, e encode.Encoder) {
 	}
 }
 
-func BenchmarkSimJSON(b *testing.B)     { benchSim(b, new(encode.JSON)) }
+func BenchmarkSimJSON(b *testing.B) { benchSim(b, new(encode.JSON)) }
+
+// BenchmarkSimJSONLarge: the perf suite's large records (~64 KB: a text or
+// blob filler of most of it), 50 of them in turn.
+func BenchmarkSimJSONLarge(b *testing.B) {
+	w := xdrsim.DefaultWorkload()
+	w.Size = xdrsim.SizeLarge
+	benchSimOf(b, new(encode.JSON), simMessagesOf(b, w, 50))
+}
 func BenchmarkSimFlatJSON(b *testing.B) { benchSim(b, new(encode.FlatJSON)) }
 func BenchmarkSimMsgPack(b *testing.B)  { benchSim(b, new(encode.MsgPack)) }
 func BenchmarkSimAvro(b *testing.B)     { benchSim(b, encode.NewAvro(nil)) }
