@@ -4,10 +4,6 @@ import (
 	"encoding/binary"
 	"slices"
 
-	simd64 "github.com/segmentio/asm/base64"
-	"github.com/segmentio/asm/cpu"
-	"github.com/segmentio/asm/cpu/x86"
-
 	"github.com/xdrhook/xdrhook/wire"
 )
 
@@ -33,14 +29,6 @@ func b64x6(x uint64) uint64 {
 	return lo | hi<<32
 }
 
-// longBase64 is the length from which a blob is encoded with AVX2
-// (segmentio/asm, where the CPU has it): 1.7x our word-at-a-time code at
-// 768 bytes, 2x at 1 KB, 6x at 64 KB; below ~512 its fixed cost makes it
-// the slower one.
-const longBase64 = 768
-
-var avx2Base64 = cpu.X86.Has(x86.AVX2)
-
 // appendQuotedBase64 appends b as a quoted standard base64 string (padded),
 // the text of base64.StdEncoding. The digest and the blobs of a record are
 // short: encoding in place, 6 bytes per 64-bit load while 8 can be read,
@@ -59,9 +47,9 @@ func appendQuotedBase64(dst, b []byte) []byte {
 	dst[start] = '"'
 	dst[start+n-1] = '"'
 	d := dst[start+1 : start+n-1]
-	if len(b) >= longBase64 && avx2Base64 {
-		simd64.StdEncoding.Encode(d, b)
-		return dst
+	if haveAVX2 && len(b) >= 32 {
+		k := base64AVX2(d, b) // 24 bytes a block
+		b, d = b[k:], d[k/3*4:]
 	}
 	// Two 6-byte words per round (the second load reaches 2 bytes past
 	// them, so 14 must be left), then one: loop overhead per byte halved

@@ -1,15 +1,10 @@
 package encode
 
 import (
-	"bytes"
 	"encoding/binary"
 	"slices"
 	"unicode/utf8"
 	"unsafe"
-
-	"github.com/segmentio/asm/ascii"
-	"github.com/segmentio/asm/cpu"
-	"github.com/segmentio/asm/cpu/x86"
 )
 
 // JSON string escaping, shared by the json and flat-json formats and their
@@ -136,12 +131,11 @@ func appendJSONStringLong(dst []byte, s []byte) []byte {
 	if len(s) < 8 {
 		return escapeFrom(dst[:n+1], s, 0)
 	}
-	if len(s) >= longString && avx2Strings && plainASCII(s) {
-		copy(d[1:], s)
-		d[len(s)+1] = '"'
-		return dst[:n+len(s)+2]
-	}
 	i := 0
+	if haveAVX2 && len(s) >= 32 {
+		i = scanSafeAVX2(s) // the safe prefix, in blocks of 32
+		copy(d[1:], s[:i])
+	}
 	for ; len(s)-i >= 8; i += 8 {
 		x := binary.LittleEndian.Uint64(s[i:])
 		if !safe8(x) {
@@ -158,21 +152,6 @@ func appendJSONStringLong(dst []byte, s []byte) []byte {
 	}
 	d[len(s)+1] = '"'
 	return dst[:n+len(s)+2]
-}
-
-// longString is the length from which a string is first checked with AVX2
-// (segmentio/asm, where the CPU has it) for needing no escape at all, then
-// copied: printable ASCII without '"' or '\\' goes at memory speed instead
-// of ~2-3 GB/s a word at a time (64 KB: 5.5x). The check has a fixed cost of
-// ~300 ns a call here, so shorter strings stay on the word loop; a long
-// string that fails it (a quote at its end, the worst case) pays ~15% more.
-const longString = 4096
-
-var avx2Strings = cpu.X86.Has(x86.AVX2)
-
-// plainASCII reports whether s is printable ASCII without '"' or '\\'.
-func plainASCII(s []byte) bool {
-	return ascii.ValidPrint(s) && bytes.IndexByte(s, '"') < 0 && bytes.IndexByte(s, '\\') < 0
 }
 
 // escapeFrom ends the string whose opening quote and first i bytes are
@@ -201,6 +180,9 @@ func safe8(x uint64) bool {
 func scanSafe(s []byte, i int) int {
 	switch n := len(s) - i; {
 	case n >= 8:
+		if haveAVX2 && n >= 32 {
+			i += scanSafeAVX2(s[i:])
+		}
 		for ; len(s)-i >= 8; i += 8 {
 			if !safe8(binary.LittleEndian.Uint64(s[i:])) {
 				return scanSafeBytes(s, i)
@@ -247,7 +229,17 @@ func escapeTail(dst []byte, s []byte, i int) []byte {
 	for i < len(s) {
 		c := s[i]
 		if safeByte[c] {
-			i++
+			// A run of safe bytes, once per run: if its first word is
+			// safe, the run may be long, and the rest of it goes by
+			// blocks of 32.
+			if haveAVX2 && len(s)-i >= 64 && safe8(binary.LittleEndian.Uint64(s[i:])) {
+				i += 8 + scanSafeAVX2(s[i+8:]) // the first byte not known safe
+			} else {
+				i++
+			}
+			for i < len(s) && safeByte[s[i]] {
+				i++
+			}
 			continue
 		}
 		if c < utf8.RuneSelf {

@@ -1,6 +1,8 @@
 package encode
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"math/rand/v2"
@@ -153,40 +155,127 @@ func TestEscapeTailUTF8(t *testing.T) {
 	}
 }
 
-// Long strings (longString and up) take the AVX2 check where the CPU has it:
-// the same bytes as the word loop for plain text and for text with one byte
-// that needs a look (quote, backslash, control, DEL, UTF-8) at the start, in
-// the middle or at the end; and encoding/json reads back the string.
-func TestAppendJSONStringLongFastPath(t *testing.T) {
-	defer func(v bool) { avx2Strings = v }(avx2Strings)
-	base := make([]byte, 0, 3*longString)
-	for len(base) < cap(base) {
-		base = append(base, "Mountain View, CA 94043 ~!#"...)
+// scanSafeAVX2 against a byte loop: every byte value at every position of
+// blocks of 32, 64 and 96 bytes and the lengths around them.
+func TestScanSafeAVX2(t *testing.T) {
+	if !haveAVX2 {
+		t.Skip("no AVX2 here")
 	}
-	for _, n := range []int{longString - 1, longString, longString + 1, longString + 127, 2*longString + 5} {
-		for _, odd := range []string{"", `"`, `\`, "\x01", "\x7f", "é", "\u2028"} {
-			for _, at := range []int{0, n / 2, n - len(odd)} {
-				s := append([]byte(nil), base[:n]...)
-				if odd != "" {
-					s = append(s[:at:at], append([]byte(odd), s[at+len(odd):]...)...)
+	ref := func(s []byte) int {
+		blocks := len(s) / 32 * 32
+		for i, c := range s[:blocks] {
+			if !safeByte[c] {
+				return i
+			}
+		}
+		return blocks
+	}
+	for _, n := range []int{0, 1, 31, 32, 33, 63, 64, 65, 96, 100} {
+		s := make([]byte, n)
+		for i := range s {
+			s[i] = 'a' + byte(i%26)
+		}
+		if got, want := scanSafeAVX2(s), ref(s); got != want {
+			t.Fatalf("n %d, all safe: %d, want %d", n, got, want)
+		}
+		for pos := range n {
+			for c := 0; c < 256; c++ {
+				old := s[pos]
+				s[pos] = byte(c)
+				if got, want := scanSafeAVX2(s), ref(s); got != want {
+					t.Fatalf("n %d, byte %#x at %d: %d, want %d", n, c, pos, got, want)
 				}
-				avx2Strings = false
-				want := appendJSONStringLong([]byte("x"), s)
-				for _, simd := range []bool{false, true} {
-					avx2Strings = simd
-					got := appendJSONStringLong([]byte("x"), s)
-					if string(got) != string(want) {
-						t.Fatalf("n %d, %q at %d, avx2 %v: output differs from the word loop", n, odd, at, simd)
-					}
-				}
-				var back string
-				if err := json.Unmarshal(want[1:], &back); err != nil || back != string(s) {
-					t.Fatalf("n %d, %q at %d: encoding/json reads back %d bytes, %v", n, odd, at, len(back), err)
-				}
-				if odd == "" && string(want) != `x"`+string(s)+`"` {
-					t.Fatalf("n %d: plain text not copied as it is", n)
-				}
+				s[pos] = old
 			}
 		}
 	}
+}
+
+// Strings through the AVX2 scan and through the word code alone give the
+// same bytes, and encoding/json reads them back: plain text of every length
+// to 300, and text with a byte or rune that needs a look (quote, backslash,
+// control, DEL, 2-, 3- and 4-byte runes, U+2028, an invalid byte) at every
+// position, alone or followed by a long plain run, and two of them.
+func TestAppendJSONStringAVX2(t *testing.T) {
+	defer func(v bool) { haveAVX2 = v }(haveAVX2)
+	plain := make([]byte, 400)
+	for i := range plain {
+		plain[i] = "Mountain View, CA 94043 ~!#"[i%27]
+	}
+	check := func(s []byte) {
+		t.Helper()
+		haveAVX2 = false
+		want := string(appendJSONString([]byte("x"), s))
+		wantEsc := string(appendEscaped([]byte("x"), s))
+		haveAVX2 = true
+		if got := string(appendJSONString([]byte("x"), s)); got != want {
+			t.Fatalf("%q: %s, want %s", s, got, want)
+		}
+		if got := string(appendEscaped([]byte("x"), s)); got != wantEsc {
+			t.Fatalf("%q (appendEscaped): %s, want %s", s, got, wantEsc)
+		}
+		var back string
+		if err := json.Unmarshal([]byte(want[1:]), &back); err != nil || (utf8.Valid(s) && back != string(s)) {
+			t.Fatalf("%q: encoding/json reads back %q, %v", s, back, err)
+		}
+	}
+	for n := range 300 {
+		check(plain[:n])
+	}
+	for _, n := range []int{33, 64, 100, 131} {
+		for _, odd := range []string{`"`, `\`, "\x01", "\x7f", "é", "東", "🎉", "\u2028", "\xff"} {
+			for at := 0; at+len(odd) <= n; at++ {
+				s := append([]byte(nil), plain[:n]...)
+				copy(s[at:], odd)
+				check(s)
+				check(append(s, plain[:200]...))
+			}
+		}
+	}
+	// Two: the second anywhere after the first, so that a run scanned in
+	// blocks ends at it.
+	for _, odd := range []string{`"`, "\x01", "é", "\xff"} {
+		for _, p1 := range []int{0, 5, 40} {
+			for p2 := p1 + len(odd); p2+len(odd) <= 300; p2++ {
+				s := append([]byte(nil), plain[:300]...)
+				copy(s[p1:], odd)
+				copy(s[p2:], odd)
+				check(s)
+			}
+		}
+	}
+}
+
+// FuzzJSONStringAVX2: a string and a blob through the AVX2 kernels and
+// through the word code alone give the same bytes; the string is read back
+// by encoding/json (valid UTF-8), the blob by encoding/base64.
+func FuzzJSONStringAVX2(f *testing.F) {
+	f.Add([]byte(`plain text with "quotes" and \ back`), 3)
+	f.Add([]byte("Zoë Ångström — 東京都 🎉 naïve café \u2028\x01"), 40)
+	f.Fuzz(func(t *testing.T, s []byte, repeat int) {
+		if repeat = repeat%64 + 1; repeat > 1 {
+			s = bytes.Repeat(s, repeat)
+		}
+		defer func(v bool) { haveAVX2 = v }(haveAVX2)
+		haveAVX2 = false
+		want, wantB := appendJSONString(nil, s), appendQuotedBase64(nil, s)
+		wantEsc := appendEscaped(nil, s)
+		haveAVX2 = true
+		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("%q: %s, want %s", s, got, want)
+		}
+		if got := appendEscaped(nil, s); !bytes.Equal(got, wantEsc) {
+			t.Fatalf("%q (appendEscaped): %s, want %s", s, got, wantEsc)
+		}
+		if got := appendQuotedBase64(nil, s); !bytes.Equal(got, wantB) {
+			t.Fatalf("%x (base64): %s, want %s", s, got, wantB)
+		}
+		if b, err := base64.StdEncoding.DecodeString(string(wantB[1 : len(wantB)-1])); err != nil || !bytes.Equal(b, s) {
+			t.Fatalf("%x: base64 reads back %x, %v", s, b, err)
+		}
+		var back string
+		if err := json.Unmarshal(want, &back); err != nil || (utf8.Valid(s) && back != string(s)) {
+			t.Fatalf("%q: encoding/json reads back %q, %v", s, back, err)
+		}
+	})
 }
