@@ -45,9 +45,9 @@ func (c *Client) Go(req *Request, resp *Response, deadline time.Time, done func(
 }
 
 // armAsync makes sure the watchdog runs by st's deadline. Under mu, from
-// open.
+// open: run set the watchdog before the connection could take a stream.
 func (c *conn) armAsync(st *stream) {
-	if c.watch != nil && st.a.deadline.Before(c.watchAt) {
+	if st.a.deadline.Before(c.watchAt) {
 		c.watchAt = st.a.deadline
 		c.watch.Reset(time.Until(st.a.deadline))
 	}
@@ -131,6 +131,10 @@ func (c *Client) resend(st *stream) {
 // release puts st, a stream of Go whose completion is taken, back in the
 // pool.
 func (c *Client) release(st *stream) {
+	if st.armed { // set while Go waited for a free stream (start)
+		st.timer.Stop()
+		st.armed = false
+	}
 	st.a = async{}
 	c.streams.Put(st)
 }
