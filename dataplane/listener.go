@@ -27,12 +27,19 @@ func (e *Engine) serveGnet() error {
 	return gnet.Rotate(&gnetHandler{e: e}, addrs, e.gnetOptions()...)
 }
 
+// loopReadBuffer is what an event loop reads from a socket at once (one
+// buffer per loop, not per connection). gnet's 64 KiB default split nearly
+// every 64 KB record across reads, and a frame split is copied into the
+// connection's ring buffer and out again to be decoded.
+const loopReadBuffer = 512 << 10
+
 func (e *Engine) gnetOptions() []gnet.Option {
 	opts := []gnet.Option{
 		gnet.WithMulticore(e.opts.Loops == 0),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithTCPKeepAlive(time.Minute),
 		gnet.WithReuseAddr(true),
+		gnet.WithReadBufferCap(loopReadBuffer),
 		gnet.WithLogger(gnetLogger{e.log}),
 	}
 	if e.opts.Loops > 0 {
