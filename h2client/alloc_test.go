@@ -31,15 +31,23 @@ func benchRequest(body []byte) *Request {
 	}, Body: body}
 }
 
-// A request in steady state allocates nothing: one at a time, and 8 at once
-// (streams sharing writes).
-func TestDoAllocatesNothing(t *testing.T) {
+// allocTestClient is a Client of one connection to an h2ctest server, for
+// the allocation tests (skipped under the race detector, which allocates).
+func allocTestClient(t *testing.T) *Client {
+	t.Helper()
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
 	srv := h2ctest.ForTest(t)
 	c := New(Options{Addr: srv.Addr, MaxConns: 1})
-	defer c.Close()
+	t.Cleanup(c.Close)
+	return c
+}
+
+// A request in steady state allocates nothing: one at a time, and 8 at once
+// (streams sharing writes).
+func TestDoAllocatesNothing(t *testing.T) {
+	c := allocTestClient(t)
 	req := benchRequest(make([]byte, 200))
 	var resp Response
 	do := func() {

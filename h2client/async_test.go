@@ -41,12 +41,7 @@ func TestGoLikeDo(t *testing.T) {
 // A request of Go in steady state allocates nothing either: the stream
 // and the completion are reused.
 func TestGoAllocatesNothing(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector allocates")
-	}
-	srv := h2ctest.ForTest(t)
-	c := New(Options{Addr: srv.Addr, MaxConns: 1})
-	defer c.Close()
+	c := allocTestClient(t)
 	req := benchRequest(make([]byte, 200))
 	var resp Response
 	done := make(chan error, 1)
@@ -71,12 +66,7 @@ func TestGoAllocatesNothing(t *testing.T) {
 // of the writer) allocate nothing either: the write buffers grown for them
 // are kept (internal/writebuf), not grown again from nothing for every write.
 func TestGoBatchBodiesAllocateNothing(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector allocates")
-	}
-	srv := h2ctest.ForTest(t)
-	c := New(Options{Addr: srv.Addr, MaxConns: 1})
-	defer c.Close()
+	c := allocTestClient(t)
 	const inFlight = 4
 	req := benchRequest(make([]byte, 700<<10))
 	resps := make([]Response, inFlight)
