@@ -34,9 +34,7 @@ func (c *Client) Go(req *Request, resp *Response, deadline time.Time, done func(
 	st.armed = false
 	st.a = async{done: done, req: req, resp: resp, deadline: deadline}
 	if _, err := c.start(st, req, resp, deadline); err != nil {
-		st.a = async{}
-		st.timer.Stop()
-		c.streams.Put(st)
+		c.release(st)
 		return err
 	}
 	// st may be finished and reused already (its completion is run by
@@ -128,8 +126,8 @@ func (c *Client) resend(st *stream) {
 	done(err)
 }
 
-// release puts st, a stream of Go whose completion is taken, back in the
-// pool.
+// release puts st, a stream of Go whose completion is taken (or that Go
+// failed to start), back in the pool.
 func (c *Client) release(st *stream) {
 	if st.armed { // set while Go waited for a free stream (start)
 		st.timer.Stop()

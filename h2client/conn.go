@@ -43,11 +43,11 @@ type conn struct {
 	born time.Time
 
 	mu     sync.Mutex
-	wcond  sync.Cond // the writer waits on it for bytes to write
-	wbuf   []byte    // frames not yet handed to the writer
-	wspare []byte    // the other buffer, while the writer writes one
-	wpeak  writebuf.Peak
-	wwait  bool // the writer is waiting on wcond
+	wcond  sync.Cond     // the writer waits on it for bytes to write
+	wbuf   []byte        // frames not yet handed to the writer
+	wspare []byte        // the other buffer, while the writer writes one
+	wpeak  writebuf.Peak // the most a write carried lately
+	wwait  bool          // the writer is waiting on wcond
 	fw     *http2.Framer
 	enc    *hpack.Encoder
 	hbuf   []byte // the header block being encoded
