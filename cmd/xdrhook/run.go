@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -67,6 +68,7 @@ func newLogger(w io.Writer, l config.Logging) *slog.Logger {
 // and the listeners close. started, if set, receives the engine once it
 // accepts connections.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, started chan<- *dataplane.Engine) error {
+	setProcs(cfg.Service.IOThreads)
 	e, err := connector.New(cfg, dataplane.Options{Logger: log}, version)
 	if err != nil {
 		return err
@@ -82,7 +84,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, started ch
 		return err
 	}
 	log.Info("xdrhook listening", "xdr", cfg.Service.ListenAddrs(), "tls", cfg.Service.TLS != nil,
-		"manage", manageLn.Addr().String(), "destinations", cfg.DestinationNames, "version", version)
+		"manage", manageLn.Addr().String(), "destinations", cfg.DestinationNames, "version", version,
+		"gomaxprocs", runtime.GOMAXPROCS(0))
 	if started != nil {
 		started <- e
 	}
