@@ -218,8 +218,9 @@ type Service struct {
 	// constant label cluster on every metric; "" adds none.
 	ClusterName string
 	// IOThreads is the number of event loops (service.io-threads, as ESP's).
-	// Default 0: one per CPU (GOMAXPROCS). Fewer leaves CPU to encoding and
-	// sending; more than the CPUs only adds switching.
+	// Default 0: one per CPU (runtime.NumCPU, gnet's default: a container's
+	// CPU limit does not lower it). Fewer leaves CPU to encoding and sending;
+	// more than the CPUs only adds switching.
 	IOThreads int
 }
 
