@@ -218,9 +218,10 @@ type Service struct {
 	// constant label cluster on every metric; "" adds none.
 	ClusterName string
 	// IOThreads is the number of event loops (service.io-threads, as ESP's).
-	// Default 0: one per CPU (runtime.NumCPU, gnet's default: a container's
-	// CPU limit does not lower it). Fewer leaves CPU to encoding and sending;
-	// more than the CPUs only adds switching.
+	// Default 0: one per CPU the Go runtime may use under xdrhook run (its
+	// default GOMAXPROCS, which follows a container's CPU limit), and the
+	// engine's Options.Loops otherwise. Fewer leaves CPU to encoding and
+	// sending; more than the CPUs only adds switching.
 	IOThreads int
 }
 

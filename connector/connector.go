@@ -22,8 +22,9 @@ import (
 // New turns a loaded configuration into a dataplane engine: one sender per
 // destination, one dataplane profile per configuration profile, and a
 // router that applies the routing modes. o carries what a configuration
-// does not (Logger; the knobs without a config key); New sets everything
-// the configuration says. version goes into the User-Agent header
+// does not (Logger; the knobs without a config key; Loops, unless
+// service.io-threads sets it); New sets everything the configuration says.
+// version goes into the User-Agent header
 // ("xdrhook/VERSION").
 func New(cfg *config.Config, o dataplane.Options, version string) (*dataplane.Engine, error) {
 	o, err := options(cfg, o, version)
@@ -73,7 +74,9 @@ func options(cfg *config.Config, o dataplane.Options, version string) (dataplane
 	o.ReplyDeadline = s.ReplyDeadline
 	o.ReplyHold = s.ReplyHold
 	o.MaxConnections = s.MaxConnections
-	o.Loops = s.IOThreads
+	if s.IOThreads > 0 {
+		o.Loops = s.IOThreads // else the caller's (0: one per CPU)
+	}
 	o.ClusterName = s.ClusterName
 	o.SocketRecvBuffer = s.SocketRecvBuffer
 	if s.TLS != nil {
