@@ -5,11 +5,14 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/xdrhook/xdrhook/perf/harness"
+	"github.com/xdrhook/xdrhook/perf/harness/prom"
 	"github.com/xdrhook/xdrhook/perf/sink"
 	"github.com/xdrhook/xdrhook/perf/xdrsim"
 )
@@ -139,6 +142,17 @@ func TestEveryFormatFramingAndProtocol(t *testing.T) {
 	}
 	if st.ByProto["HTTP/1.1"] == 0 || st.ByProto["HTTP/2.0"] == 0 {
 		t.Errorf("protocols %v", st.ByProto)
+	}
+	// xdrhook run gives the runtime one P more than the CPUs its event loops
+	// take (cmd/xdrhook/procs.go); this test's own GOMAXPROCS is the default.
+	if os.Getenv("GOMAXPROCS") == "" {
+		m, err := prom.Scrape(proc.MetricsURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := m.Value("go_gomaxprocs"); !ok || int(v) != runtime.GOMAXPROCS(0)+1 {
+			t.Errorf("go_gomaxprocs %v (%v), want %d: the CPUs and one", v, ok, runtime.GOMAXPROCS(0)+1)
+		}
 	}
 	if t.Failed() {
 		t.Log(proc.Log())
