@@ -57,9 +57,11 @@ func (e *Engine) stopListeners() {
 		l.close()
 	}
 	if e.opts.TLS == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		e.gnetEng.Stop(ctx)
+		// Stop with a context already done only signals the shutdown (its
+		// own wait polls every 500 ms); serveGnet returns once gnet is down.
+		signal, cancel := context.WithCancel(context.Background())
+		cancel()
+		e.gnetEng.Stop(signal)
 		<-e.served
 	}
 }

@@ -155,3 +155,25 @@ func TestTLSListenerWithClientCertificates(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestStopIdleIsPrompt stops idle engines: with nothing in flight, Stop
+// waits only for gnet's loops to exit, not for gnet's own Stop, which polls
+// for the end every 500 ms (a restart, and every test's engine, paid it).
+// The fastest of three stops must come well under that poll.
+func TestStopIdleIsPrompt(t *testing.T) {
+	c := newCapture(t)
+	best := time.Hour
+	for range 3 {
+		e := startEngine(t, Options{}, c.srv.URL, true, DestinationOptions{})
+		x := dialXDR(t, e.addr) // an open connection, closed by the stop
+		start := time.Now()
+		if err := e.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		best = min(best, time.Since(start))
+		x.c.Close()
+	}
+	if best >= 250*time.Millisecond {
+		t.Fatalf("the fastest of 3 idle stops took %v", best)
+	}
+}
