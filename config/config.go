@@ -218,10 +218,9 @@ type Service struct {
 	// constant label cluster on every metric; "" adds none.
 	ClusterName string
 	// IOThreads is the number of event loops (service.io-threads, as ESP's).
-	// Default 0: one per CPU the Go runtime may use under xdrhook run (its
-	// default GOMAXPROCS, which follows a container's CPU limit), and the
-	// engine's Options.Loops otherwise. Fewer leaves CPU to encoding and
-	// sending; more than the CPUs only adds switching.
+	// Default 0: one per CPU the Go runtime may use (its default GOMAXPROCS,
+	// which follows a container's CPU limit). Fewer leaves CPU to encoding
+	// and sending; more than the CPUs only adds switching.
 	IOThreads int
 }
 

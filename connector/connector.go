@@ -75,7 +75,7 @@ func options(cfg *config.Config, o dataplane.Options, version string) (dataplane
 	o.ReplyHold = s.ReplyHold
 	o.MaxConnections = s.MaxConnections
 	if s.IOThreads > 0 {
-		o.Loops = s.IOThreads // else the caller's (0: one per CPU)
+		o.Loops = s.IOThreads // else the caller's (0: the engine's default)
 	}
 	o.ClusterName = s.ClusterName
 	o.SocketRecvBuffer = s.SocketRecvBuffer

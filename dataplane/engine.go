@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,7 +65,8 @@ type Options struct {
 	// MaxOutbound closes a connection that does not read its replies
 	// (bytes of replies buffered). Default 4 MiB.
 	MaxOutbound int
-	// Loops is the number of event loops (0: one per CPU; service.io-threads).
+	// Loops is the number of event loops (service.io-threads; 0: one per
+	// CPU the runtime may use, the GOMAXPROCS when New is called).
 	Loops int
 	// MaxConnections bounds the XDR connections open at once; more are
 	// closed at once (counted; service.max-connections).
@@ -93,6 +95,7 @@ type Engine struct {
 	loopByEL map[gnet.EventLoop]*loop
 	tlsLoops []*loop
 	tlsNext  atomic.Uint32
+	numLoops int // event loops (gnet's, or TLS's states): opts.Loops, or GOMAXPROCS
 	// credit is the part of max-concurrent-records no loop holds; loops
 	// take it chunk records at a time.
 	credit atomic.Int64
@@ -136,6 +139,12 @@ func New(o Options) (*Engine, error) {
 	case o.Loops < 0:
 		return nil, fmt.Errorf("dataplane: %d event loops", o.Loops)
 	}
+	loops := o.Loops
+	if loops == 0 {
+		// The CPUs the runtime may use, a container's CPU limit included
+		// (gnet's own default, runtime.NumCPU, ignores it).
+		loops = runtime.GOMAXPROCS(0)
+	}
 	if o.WindowSize <= 0 {
 		o.WindowSize = 1 << 18
 	}
@@ -157,7 +166,7 @@ func New(o Options) (*Engine, error) {
 	e := &Engine{
 		opts: o, router: o.Router, m: newEngineMetrics(), log: o.Logger,
 		sessions: make(map[*session]struct{}), loopByEL: make(map[gnet.EventLoop]*loop),
-		chunk:    creditChunk(o.MaxConcurrentRecords, o.loopCount()),
+		chunk: creditChunk(o.MaxConcurrentRecords, loops), numLoops: loops,
 		stopping: make(chan struct{}), tickDone: make(chan struct{}),
 		booted: make(chan struct{}), served: make(chan error, 1+len(o.Listen)),
 	}

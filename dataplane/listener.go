@@ -35,15 +35,12 @@ const loopReadBuffer = 512 << 10
 
 func (e *Engine) gnetOptions() []gnet.Option {
 	opts := []gnet.Option{
-		gnet.WithMulticore(e.opts.Loops == 0),
+		gnet.WithNumEventLoop(e.numLoops),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithTCPKeepAlive(time.Minute),
 		gnet.WithReuseAddr(true),
 		gnet.WithReadBufferCap(loopReadBuffer),
 		gnet.WithLogger(gnetLogger{e.log}),
-	}
-	if e.opts.Loops > 0 {
-		opts = append(opts, gnet.WithNumEventLoop(e.opts.Loops))
 	}
 	if e.opts.SocketRecvBuffer > 0 {
 		// Set on the listening socket, which accepted sockets inherit.

@@ -1,7 +1,6 @@
 package dataplane
 
 import (
-	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -96,15 +95,6 @@ func (e *Engine) gnetLoop(el gnet.EventLoop) *loop {
 func (e *Engine) tlsLoop() *loop {
 	i := int(e.tlsNext.Add(1)-1) % len(e.tlsLoops)
 	return e.tlsLoops[i]
-}
-
-// loopCount is how many event loops the engine will run: the budget's chunk
-// is sized from it.
-func (o *Options) loopCount() int {
-	if o.Loops > 0 {
-		return o.Loops
-	}
-	return runtime.NumCPU()
 }
 
 // allLoops returns a snapshot of the loop states.

@@ -37,7 +37,7 @@ func (e *Engine) startTLS() error {
 		l := &tlsListener{ln: ln, open: make(map[net.Conn]struct{})}
 		e.tlsLns = append(e.tlsLns, l)
 	}
-	for range e.opts.loopCount() {
+	for range e.numLoops {
 		e.tlsLoops = append(e.tlsLoops, e.newLoop())
 	}
 	for _, l := range e.tlsLns {

@@ -68,8 +68,8 @@ func newLogger(w io.Writer, l config.Logging) *slog.Logger {
 // and the listeners close. started, if set, receives the engine once it
 // accepts connections.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, started chan<- *dataplane.Engine) error {
-	// One event loop per CPU the runtime may use (a container's CPU limit
-	// included; gnet's own default counts the node's CPUs), and one P more.
+	// One P more than the CPUs, and one event loop per CPU: counted before
+	// the spare P (the engine's default would count it).
 	cpus, _ := setProcs(cfg.Service.IOThreads, cfg.Service.TLS != nil)
 	e, err := connector.New(cfg, dataplane.Options{Logger: log, Loops: cpus}, version)
 	if err != nil {
