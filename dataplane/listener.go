@@ -70,33 +70,94 @@ func (h *gnetHandler) OnBoot(eng gnet.Engine) gnet.Action {
 }
 
 func (h *gnetHandler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	if _, ok := c.Context().(*loopWaker); ok {
+		return nil, gnet.None // a loop's own (loopwake.go), not XDR's
+	}
 	if h.e.m.connActive.Get() >= uint64(h.e.opts.MaxConnections) {
 		h.e.m.connRefused.Inc()
 		h.e.logSlow(c.RemoteAddr().String(), "max-connections reached")
 		return nil, gnet.Close
 	}
-	s := h.e.newSession(h.e.gnetLoop(c.EventLoop()))
+	lp := h.e.gnetLoop(c.EventLoop())
+	if lp.wakerStarted.CompareAndSwap(false, true) {
+		go h.e.startWaker(lp, c.EventLoop())
+	}
+	s := h.e.newSession(lp)
 	s.port = localPort(c.LocalAddr())
-	s.wake = func() { c.Wake(nil) }
+	s.gc = c
+	s.wake = func() {
+		if w := lp.waker.Load(); w == nil || !w.wake(s) {
+			_ = c.Wake(nil)
+		}
+	}
 	c.SetContext(s)
 	h.e.connOpened()
 	return nil, gnet.None
 }
 
 func (h *gnetHandler) OnClose(c gnet.Conn, _ error) gnet.Action {
-	if s, ok := c.Context().(*session); ok {
-		s.lp.mu.Lock()
-		s.close()
-		s.lp.mu.Unlock()
+	switch x := c.Context().(type) {
+	case *session:
+		x.lp.mu.Lock()
+		x.close()
+		x.lp.mu.Unlock()
+	case *loopWaker:
+		x.close()
 	}
 	return gnet.None
 }
 
 func (h *gnetHandler) OnTraffic(c gnet.Conn) gnet.Action {
-	s, ok := c.Context().(*session)
-	if !ok || s.closed.Load() {
-		return gnet.None // a wake for a connection that has gone
+	switch x := c.Context().(type) {
+	case *session:
+		if x.closed.Load() {
+			return gnet.None // a wake for a connection that has gone
+		}
+		w := x.lp.waker.Load()
+		if w == nil {
+			return h.traffic(c, x)
+		}
+		w.busy.Store(1)
+		a := h.traffic(c, x)
+		h.settled(w)
+		return a
+	case *loopWaker:
+		_, _ = c.Discard(-1) // the wake-up byte
+		x.busy.Store(1)
+		h.runListed(x)
+		h.settled(x)
 	}
+	return gnet.None
+}
+
+// settled runs the sessions listed while the loop was busy, until none
+// is, and marks the loop idle: a session listed after that writes a byte.
+func (h *gnetHandler) settled(w *loopWaker) {
+	for {
+		w.busy.Store(0)
+		if w.listed.Load() == 0 {
+			return
+		}
+		w.busy.Store(1)
+		h.runListed(w)
+	}
+}
+
+// runListed runs the sessions w listed, as gnet runs a woken connection.
+func (h *gnetHandler) runListed(w *loopWaker) {
+	list := w.take()
+	for _, s := range list {
+		// On the loop that owns s: its connection is open while s is.
+		if !s.closed.Load() && h.traffic(s.gc, s) == gnet.Close {
+			_ = s.gc.Close() // asynchronous: gnet may hold events of it in this poll
+		}
+	}
+	w.done(list)
+}
+
+// traffic handles the frames buffered on c and writes the replies settled:
+// on a read, or a wake-up of s.
+func (h *gnetHandler) traffic(c gnet.Conn, s *session) gnet.Action {
 	e := h.e
 	// The loop's state is this goroutine's for the whole batch of frames;
 	// only the ticker (once a tick) or a scrape may wait for it.

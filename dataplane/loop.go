@@ -44,6 +44,11 @@ type loop struct {
 	// how many are listed, for the ticker to skip a loop without its lock.
 	held   []*session
 	listed atomic.Int32
+
+	// gnet loops: the waker of the loop's sessions (loopwake.go), nil
+	// until it runs; wakerStarted makes it once.
+	waker        atomic.Pointer[loopWaker]
+	wakerStarted atomic.Bool
 }
 
 // loopCounters are the per-record counters of engineMetrics, counted by the

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/panjf2000/gnet/v2"
 	"github.com/xdrhook/xdrhook/expression"
 	"github.com/xdrhook/xdrhook/pool"
 	"github.com/xdrhook/xdrhook/wire"
@@ -32,6 +33,9 @@ type session struct {
 	// wake asks the owner to run flush (and resume consuming); the
 	// transport sets it. Called at most once per flush (wakePending).
 	wake func()
+	// gc is the connection of a session on a gnet loop (nil for TLS): the
+	// loop's waker runs it.
+	gc gnet.Conn
 
 	frames int // frames seen: 0 at close means a health check
 	port   int // the listener port the connection came in on (port-based-config)
