@@ -70,7 +70,8 @@ func (h *gnetHandler) OnBoot(eng gnet.Engine) gnet.Action {
 }
 
 func (h *gnetHandler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
-	if _, ok := c.Context().(*loopWaker); ok {
+	if w, ok := c.Context().(*loopWaker); ok {
+		w.opened.Store(true)  // in the loop's poller: gnet's Enroll does not say
 		return nil, gnet.None // a loop's own (loopwake.go), not XDR's
 	}
 	if h.e.m.connActive.Get() >= uint64(h.e.opts.MaxConnections) {
@@ -110,8 +111,8 @@ func (h *gnetHandler) OnClose(c gnet.Conn, _ error) gnet.Action {
 func (h *gnetHandler) OnTraffic(c gnet.Conn) gnet.Action {
 	switch x := c.Context().(type) {
 	case *session:
-		if x.closed.Load() {
-			return gnet.None // a wake for a connection that has gone
+		if x.closed.Load() || x.closing {
+			return gnet.None // a wake for a connection that has gone or goes
 		}
 		w := x.lp.waker.Load()
 		if w == nil {
@@ -122,7 +123,7 @@ func (h *gnetHandler) OnTraffic(c gnet.Conn) gnet.Action {
 		h.settled(w)
 		return a
 	case *loopWaker:
-		_, _ = c.Discard(-1) // the wake-up byte
+		_, _ = c.Discard(-1) // the wake-up bytes
 		x.busy.Store(1)
 		h.runListed(x)
 		h.settled(x)
@@ -130,16 +131,26 @@ func (h *gnetHandler) OnTraffic(c gnet.Conn) gnet.Action {
 	return gnet.None
 }
 
-// settled runs the sessions listed while the loop was busy, until none
-// is, and marks the loop idle: a session listed after that writes a byte.
+// settledRounds bounds the lists a loop runs after a connection's traffic
+// before it polls again: completions that keep coming must not keep the
+// loop from its sockets.
+const settledRounds = 4
+
+// settled runs the sessions listed while the loop was busy, a few rounds
+// at most, and marks the loop idle: a session listed after that writes a
+// byte, and so does the loop for what it left.
 func (h *gnetHandler) settled(w *loopWaker) {
-	for {
+	for range settledRounds {
 		w.busy.Store(0)
 		if w.listed.Load() == 0 {
 			return
 		}
 		w.busy.Store(1)
 		h.runListed(w)
+	}
+	w.busy.Store(0)
+	if w.listed.Load() > 0 {
+		w.poke()
 	}
 }
 
@@ -148,7 +159,7 @@ func (h *gnetHandler) runListed(w *loopWaker) {
 	list := w.take()
 	for _, s := range list {
 		// On the loop that owns s: its connection is open while s is.
-		if !s.closed.Load() && h.traffic(s.gc, s) == gnet.Close {
+		if !s.closed.Load() && !s.closing && h.traffic(s.gc, s) == gnet.Close {
 			_ = s.gc.Close() // asynchronous: gnet may hold events of it in this poll
 		}
 	}
@@ -166,22 +177,34 @@ func (h *gnetHandler) traffic(c gnet.Conn, s *session) gnet.Action {
 	res := h.drain(c, s)
 	// One write answers what settled before and during the batch, unless
 	// a bigger one is coming (replyhold.go).
-	if out := s.flushMore(); len(out) > 0 && (res == frameClose || !s.hold()) {
-		s.lp.wrote(out)
-		c.Write(out)
+	var out []byte
+	if o := s.flushMore(); len(o) > 0 && (res == frameClose || !s.hold()) {
+		s.lp.wrote(o)
 		s.sent()
+		out = o // s.out's array: only this goroutine appends to it
 	}
 	s.lp.mu.Unlock()
+	// Written without mu: gnet closes a connection whose write fails
+	// inside Write, and OnClose takes mu.
+	if len(out) > 0 {
+		_, _ = c.Write(out)
+		if s.closed.Load() {
+			return gnet.None
+		}
+	}
 	switch {
 	case res == frameClose:
+		s.closing = true
 		return gnet.Close
 	case c.OutboundBuffered() > e.opts.MaxOutbound:
 		e.m.connSlowReaders.Inc()
 		e.logSlow(c.RemoteAddr().String(), "it does not read its replies")
+		s.closing = true
 		return gnet.Close
 	case res == frameStall && c.InboundBuffered() > e.opts.MaxInboundStall:
 		e.m.connSlowReaders.Inc()
 		e.logSlow(c.RemoteAddr().String(), "its window is full and it keeps sending")
+		s.closing = true
 		return gnet.Close
 	}
 	return gnet.None

@@ -34,8 +34,10 @@ type session struct {
 	// transport sets it. Called at most once per flush (wakePending).
 	wake func()
 	// gc is the connection of a session on a gnet loop (nil for TLS): the
-	// loop's waker runs it.
-	gc gnet.Conn
+	// loop's waker runs it. closing: the loop asked gnet to close it (the
+	// loop's own; closed follows at OnClose).
+	gc      gnet.Conn
+	closing bool
 
 	frames int // frames seen: 0 at close means a health check
 	port   int // the listener port the connection came in on (port-based-config)
