@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -136,16 +137,14 @@ func (h *gnetHandler) OnTraffic(c gnet.Conn) gnet.Action {
 // loop from its sockets.
 const settledRounds = 4
 
-// settled runs the sessions listed while the loop was busy, a few rounds
+// settled runs the sessions listed while the loop was busy, a few lists
 // at most, and marks the loop idle: a session listed after that writes a
 // byte, and so does the loop for what it left.
 func (h *gnetHandler) settled(w *loopWaker) {
 	for range settledRounds {
-		w.busy.Store(0)
 		if w.listed.Load() == 0 {
-			return
+			break
 		}
-		w.busy.Store(1)
 		h.runListed(w)
 	}
 	w.busy.Store(0)
@@ -179,7 +178,6 @@ func (h *gnetHandler) traffic(c gnet.Conn, s *session) gnet.Action {
 	// a bigger one is coming (replyhold.go).
 	var out []byte
 	if o := s.flushMore(); len(o) > 0 && (res == frameClose || !s.hold()) {
-		s.lp.wrote(o)
 		s.sent()
 		out = o // s.out's array: only this goroutine appends to it
 	}
@@ -189,8 +187,12 @@ func (h *gnetHandler) traffic(c gnet.Conn, s *session) gnet.Action {
 	if len(out) > 0 {
 		_, _ = c.Write(out)
 		if s.closed.Load() {
+			e.m.abandonedOnClose.Add(len(out) / wire.ReplySize) // they never left
 			return gnet.None
 		}
+		s.lp.mu.Lock()
+		s.lp.wrote(out)
+		s.lp.mu.Unlock()
 	}
 	switch {
 	case res == frameClose:
@@ -245,6 +247,14 @@ type gnetLogger struct{ l *slog.Logger }
 
 func (g gnetLogger) Debugf(f string, a ...any) { g.l.Debug("gnet: " + fmt.Sprintf(f, a...)) }
 func (g gnetLogger) Infof(f string, a ...any)  { g.l.Debug("gnet: " + fmt.Sprintf(f, a...)) }
-func (g gnetLogger) Warnf(f string, a ...any)  { g.l.Warn("gnet: " + fmt.Sprintf(f, a...)) }
+func (g gnetLogger) Warnf(f string, a ...any) {
+	if strings.Contains(f, "of a stale connection") {
+		// An event of a connection closed earlier in the same poll (a
+		// reply write that failed on a wake-up): gnet drops it.
+		g.l.Debug("gnet: " + fmt.Sprintf(f, a...))
+		return
+	}
+	g.l.Warn("gnet: " + fmt.Sprintf(f, a...))
+}
 func (g gnetLogger) Errorf(f string, a ...any) { g.l.Error("gnet: " + fmt.Sprintf(f, a...)) }
 func (g gnetLogger) Fatalf(f string, a ...any) { g.l.Error("gnet: " + fmt.Sprintf(f, a...)) }

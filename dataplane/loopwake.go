@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"runtime"
 	"sync"
@@ -32,8 +33,11 @@ import (
 // needed. A byte through a socket costs a little more than gnet's eventfd
 // (DESIGN.md, "Event loops woken without allocating").
 type loopWaker struct {
-	out   *net.UnixConn // the end written to; gnet reads the other
-	fd    int           // out's descriptor: written under mu while !dead
+	// fd is the end written to (gnet reads the other): a raw descriptor,
+	// not a net.Conn, so that Go's poller is not woken when gnet reads;
+	// written and closed under mu.
+	fd    int
+	log   *slog.Logger
 	armed atomic.Uint32 // 1 from a byte written until the loop takes the list
 	// busy is 1 while the loop handles a connection. listed is raised
 	// before busy is read (wake), and busy cleared before listed is read
@@ -59,11 +63,13 @@ func (w *loopWaker) wake(s *session) bool {
 	}
 	w.pending = append(w.pending, s)
 	w.listed.Add(1)
-	if w.busy.Load() == 0 && w.armed.CompareAndSwap(0, 1) && !w.write() {
-		list := w.die()
-		w.mu.Unlock()
-		wakeEach(list)
-		return true
+	if w.busy.Load() == 0 && w.armed.CompareAndSwap(0, 1) {
+		if err := w.write(); err != nil {
+			list := w.die()
+			w.mu.Unlock()
+			w.died(err, list)
+			return true
+		}
 	}
 	w.mu.Unlock()
 	return true
@@ -73,31 +79,52 @@ func (w *loopWaker) wake(s *session) bool {
 // listed (settled), comes back to them after it polled.
 func (w *loopWaker) poke() {
 	w.mu.Lock()
-	if w.dead || !w.armed.CompareAndSwap(0, 1) || w.write() {
+	if w.dead || !w.armed.CompareAndSwap(0, 1) {
+		w.mu.Unlock()
+		return
+	}
+	err := w.write()
+	if err == nil {
 		w.mu.Unlock()
 		return
 	}
 	list := w.die()
 	w.mu.Unlock()
-	wakeEach(list)
+	w.died(err, list)
 }
 
 // write writes the wake-up byte, under mu. A full socket holds bytes the
 // loop has not read yet: it will wake. Any other error means the loop
 // cannot be woken this way any more.
-func (w *loopWaker) write() bool {
-	_, err := unix.Write(w.fd, w.one[:])
-	return err == nil || err == unix.EAGAIN
+func (w *loopWaker) write() error {
+	for {
+		_, err := unix.Write(w.fd, w.one[:])
+		switch err {
+		case nil, unix.EAGAIN:
+			return nil
+		case unix.EINTR:
+			continue
+		}
+		return err
+	}
 }
 
-// die marks w dead and returns the sessions it had listed, under mu.
+// die marks w dead, closes its end and returns the sessions it had
+// listed, under mu.
 func (w *loopWaker) die() []*session {
 	w.dead = true
 	list := w.pending
 	w.pending = nil
 	w.listed.Store(0)
-	_ = w.out.Close()
+	_ = unix.Close(w.fd)
 	return list
+}
+
+// died hands the sessions listed to Conn.Wake after a write failed, and
+// says so once: the loop's wake-ups allocate from then on.
+func (w *loopWaker) died(err error, list []*session) {
+	w.log.Warn("event loop: its waker failed; replies wait for gnet's wake-ups (an allocation each)", "error", err)
+	wakeEach(list)
 }
 
 // wakeEach wakes sessions with gnet's Conn.Wake.
@@ -146,7 +173,7 @@ func (e *Engine) startWaker(lp *loop, el gnet.EventLoop) {
 	if runtime.GOOS != "linux" {
 		return // the pair is named in Linux's abstract namespace
 	}
-	w, in, err := newWakerPair()
+	w, in, err := newWakerPair(e.log)
 	if err == nil {
 		var res <-chan gnet.RegisteredResult
 		// Enroll registers a dup of in's socket and closes in.
@@ -182,7 +209,9 @@ func (e *Engine) startWaker(lp *loop, el gnet.EventLoop) {
 // newWakerPair connects two Unix sockets through a listener in the
 // abstract namespace (no file, gone with the listener): gnet enrolls a
 // net.Conn by its remote address, which a socketpair's ends have none of.
-func newWakerPair() (*loopWaker, *net.UnixConn, error) {
+// The end written to is bound to a name of its own, which the accepted
+// end, handed to gnet, has for its peer.
+func newWakerPair(log *slog.Logger) (*loopWaker, *net.UnixConn, error) {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	name := "@xdrhook-wake-" + hex.EncodeToString(id[:])
@@ -191,31 +220,29 @@ func newWakerPair() (*loopWaker, *net.UnixConn, error) {
 		return nil, nil, err
 	}
 	defer ln.Close()
-	// Bound to a name of its own: gnet renames the enrolled end's local
-	// address, which must then be one.
-	in, err := net.DialUnix("unix", &net.UnixAddr{Name: name + "-loop", Net: "unix"}, ln.Addr().(*net.UnixAddr))
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("waker socket: %w", err)
 	}
-	out, err := ln.AcceptUnix()
-	if err == nil && out.RemoteAddr().String() != name+"-loop" {
+	// Linux's abstract names start with a NUL, which x/sys/unix writes
+	// for a leading '@'.
+	if err = unix.Bind(fd, &unix.SockaddrUnix{Name: name + "-wake"}); err == nil {
+		// A listener's backlog takes a connection at once.
+		err = unix.Connect(fd, &unix.SockaddrUnix{Name: name})
+	}
+	if err != nil {
+		_ = unix.Close(fd)
+		return nil, nil, fmt.Errorf("waker socket: %w", err)
+	}
+	in, err := ln.AcceptUnix()
+	if err == nil && in.RemoteAddr().String() != name+"-wake" {
 		// Another process connected first: the name is visible to all.
-		_ = out.Close()
-		err = fmt.Errorf("waker socket: peer %q, want %q", out.RemoteAddr(), name+"-loop")
+		_ = in.Close()
+		err = fmt.Errorf("waker socket: peer %q, want %q", in.RemoteAddr(), name+"-wake")
 	}
 	if err != nil {
-		_ = in.Close()
+		_ = unix.Close(fd)
 		return nil, nil, err
 	}
-	w := &loopWaker{out: out}
-	rc, err := out.SyscallConn()
-	if err == nil {
-		err = rc.Control(func(fd uintptr) { w.fd = int(fd) })
-	}
-	if err != nil {
-		_ = in.Close()
-		_ = out.Close()
-		return nil, nil, err
-	}
-	return w, in, nil
+	return &loopWaker{fd: fd, log: log}, in, nil
 }

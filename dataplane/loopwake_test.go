@@ -1,6 +1,8 @@
 package dataplane
 
 import (
+	"io"
+	"log/slog"
 	"runtime"
 	"syscall"
 	"testing"
@@ -8,6 +10,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 	"github.com/xdrhook/xdrhook/wire"
+	"golang.org/x/sys/unix"
 )
 
 // onlySession returns the one session e tracks (one connection, which sent
@@ -42,8 +45,12 @@ func TestLoopWakerAnswersSettledRecords(t *testing.T) {
 	if rcs := x.replies(t, n, 10*time.Second); !allRC(rcs, wire.RCOK) {
 		t.Fatalf("replies %v", rcs)
 	}
-	if w := s.lp.waker.Load(); w == nil || w.dead {
-		t.Fatal("the waker stopped")
+	w := s.lp.waker.Load()
+	w.mu.Lock()
+	dead := w.dead
+	w.mu.Unlock()
+	if dead {
+		t.Fatal("the waker died")
 	}
 }
 
@@ -101,6 +108,35 @@ func TestLoopWakerDeadFallsBack(t *testing.T) {
 	}
 }
 
+// wakeCountingConn counts gnet's wake-ups of its connection.
+type wakeCountingConn struct {
+	gnet.Conn
+	wakes int
+}
+
+func (c *wakeCountingConn) Wake(gnet.AsyncCallback) error { c.wakes++; return nil }
+
+// A waker whose byte cannot be written dies at once and hands what it
+// listed to gnet's wake-ups, then refuses: nothing listed is lost.
+func TestLoopWakerWriteErrorFallsBack(t *testing.T) {
+	w, in, err := newWakerPair(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Close()
+	if err := unix.Shutdown(w.fd, unix.SHUT_WR); err != nil {
+		t.Fatal(err)
+	}
+	c := &wakeCountingConn{}
+	s := &session{gc: c}
+	if !w.wake(s) || c.wakes != 1 || !w.dead {
+		t.Fatalf("first wake: %d gnet wake-ups, dead %v", c.wakes, w.dead)
+	}
+	if w.wake(s) || c.wakes != 1 {
+		t.Fatalf("a dead waker took a session (%d gnet wake-ups)", c.wakes)
+	}
+}
+
 // writeClosingConn stands for a gnet connection whose reply write fails:
 // gnet closes the connection inside Write, so OnClose runs there.
 type writeClosingConn struct {
@@ -122,7 +158,8 @@ func (c *writeClosingConn) Write(p []byte) (int, error) {
 // A reply write that fails closes the connection without deadlocking the
 // loop: OnClose takes the loop's mu, which the write used to hold.
 func TestReplyWriteFailureClosesConnection(t *testing.T) {
-	e := loopEngine(t, Options{}, &memSender{}, 1)
+	snd := &gatedSender{open: make(chan struct{})}
+	e := loopEngine(t, Options{}, snd, 1)
 	s := newLoopSession(e)
 	h := &gnetHandler{e: e}
 	c := &writeClosingConn{h: h, ctx: s}
@@ -130,6 +167,8 @@ func TestReplyWriteFailureClosesConnection(t *testing.T) {
 	if out := feed(t, s, 0, 1); len(out) != 0 {
 		t.Fatalf("answered before it was sent: %x", out)
 	}
+	close(snd.open)
+	before := e.m.abandonedOnClose.Get()
 	for deadline := time.Now().Add(5 * time.Second); s.w.wakePending.Load() == 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the record did not settle")
@@ -142,7 +181,20 @@ func TestReplyWriteFailureClosesConnection(t *testing.T) {
 		if a != gnet.None || c.writes != 1 || !s.closed.Load() {
 			t.Fatalf("action %v, %d writes, closed %v", a, c.writes, s.closed.Load())
 		}
+		if n := e.m.abandonedOnClose.Get() - before; n != 1 {
+			t.Fatalf("%d replies counted unanswered, want the 1 that was not written", n)
+		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the loop deadlocked on its own mu")
 	}
 }
+
+// gatedSender answers 200 once open is closed: a record settles only after
+// the test has looked.
+type gatedSender struct{ open chan struct{} }
+
+func (g *gatedSender) Do(*Request, time.Time) (int, time.Duration, error) {
+	<-g.open
+	return 200, 0, nil
+}
+func (g *gatedSender) Close() {}
