@@ -31,20 +31,32 @@ func onlySession(t *testing.T, e *testEngine) *session {
 	return s
 }
 
-// Records settled by a destination's workers are answered through the
-// loop's waker: one connection, records one per request, every reply OK.
-func TestLoopWakerAnswersSettledRecords(t *testing.T) {
+// wakerEngine starts an engine sending one record per request, and one XDR
+// connection whose first record is answered, once its loop's waker runs.
+func wakerEngine(t *testing.T) (*xdrConn, *session) {
+	t.Helper()
 	c := newCapture(t)
 	e := startEngine(t, Options{}, c.srv.URL, false, DestinationOptions{MaxInFlight: 8})
 	x := dialXDR(t, e.addr)
 	x.c.Write(frames(1))
 	x.replies(t, 1, 5*time.Second)
-	s := onlySession(t, e)
-	const n = 200
+	return x, onlySession(t, e)
+}
+
+// answersAll sends n records on x and wants every reply OK.
+func answersAll(t *testing.T, x *xdrConn, n int) {
+	t.Helper()
 	x.c.Write(frames(n))
 	if rcs := x.replies(t, n, 10*time.Second); !allRC(rcs, wire.RCOK) {
 		t.Fatalf("replies %v", rcs)
 	}
+}
+
+// Records settled by a destination's workers are answered through the
+// loop's waker: one connection, records one per request, every reply OK.
+func TestLoopWakerAnswersSettledRecords(t *testing.T) {
+	x, s := wakerEngine(t)
+	answersAll(t, x, 200)
 	w := s.lp.waker.Load()
 	w.mu.Lock()
 	dead := w.dead
@@ -94,18 +106,9 @@ func TestLoopWakerAllocatesNothing(t *testing.T) {
 // A waker that dies (its socket closed under it) hands its sessions back
 // to gnet's wake-ups: nothing listed is lost, later records are answered.
 func TestLoopWakerDeadFallsBack(t *testing.T) {
-	c := newCapture(t)
-	e := startEngine(t, Options{}, c.srv.URL, false, DestinationOptions{MaxInFlight: 8})
-	x := dialXDR(t, e.addr)
-	x.c.Write(frames(1))
-	x.replies(t, 1, 5*time.Second)
-	s := onlySession(t, e)
+	x, s := wakerEngine(t)
 	s.lp.waker.Load().close()
-	const n = 100
-	x.c.Write(frames(n))
-	if rcs := x.replies(t, n, 10*time.Second); !allRC(rcs, wire.RCOK) {
-		t.Fatalf("replies %v", rcs)
-	}
+	answersAll(t, x, 100)
 }
 
 // wakeCountingConn counts gnet's wake-ups of its connection.
