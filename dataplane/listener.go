@@ -178,6 +178,7 @@ func (h *gnetHandler) traffic(c gnet.Conn, s *session) gnet.Action {
 	// a bigger one is coming (replyhold.go).
 	var out []byte
 	if o := s.flushMore(); len(o) > 0 && (res == frameClose || !s.hold()) {
+		s.lp.wrote(o) // handed to the connection
 		s.sent()
 		out = o // s.out's array: only this goroutine appends to it
 	}
@@ -190,9 +191,6 @@ func (h *gnetHandler) traffic(c gnet.Conn, s *session) gnet.Action {
 			e.m.abandonedOnClose.Add(len(out) / wire.ReplySize) // they never left
 			return gnet.None
 		}
-		s.lp.mu.Lock()
-		s.lp.wrote(out)
-		s.lp.mu.Unlock()
 	}
 	switch {
 	case res == frameClose:
