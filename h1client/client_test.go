@@ -1046,6 +1046,12 @@ func TestDialFailureBacksOff(t *testing.T) {
 			t.Fatalf("request %d: %+v", i, o)
 		}
 	}
+	// The second dial runs on a goroutine of its own, maybe after the
+	// responses: wait for it, then make sure no third follows at once.
+	for deadline := time.Now().Add(5 * time.Second); dials.Load() < 2 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
 	if n := dials.Load(); n != 2 {
 		t.Fatalf("%d dials, want 2: the one that worked, one that failed", n)
 	}
