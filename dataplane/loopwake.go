@@ -24,14 +24,14 @@ import (
 // per record, the data plane's last ones.
 //
 // The waker is one end of a Unix socket pair, enrolled in the loop as a
-// connection of its own (gnet's EventLoop.Enroll); the other end, out, is
+// connection of its own (gnet's EventLoop.Enroll); the other end, fd, is
 // written one byte when a session is listed, the loop is not busy and no
 // byte is on its way (armed). On that byte the loop runs every listed
 // session as gnet would on a wake: replies flushed, stalled frames
 // resumed. A loop that is busy (handling a connection) runs the listed
 // sessions before it polls again (gnetHandler.settled), so no byte is
-// needed. A byte through a socket costs a little more than gnet's eventfd
-// (DESIGN.md, "Event loops woken without allocating").
+// needed. DESIGN.md, "Event loops woken without allocating", has the
+// measurements.
 type loopWaker struct {
 	// fd is the end written to (gnet reads the other): a raw descriptor,
 	// not a net.Conn, so that Go's poller is not woken when gnet reads;
@@ -63,15 +63,15 @@ func (w *loopWaker) wake(s *session) bool {
 	}
 	w.pending = append(w.pending, s)
 	w.listed.Add(1)
-	if w.busy.Load() == 0 && w.armed.CompareAndSwap(0, 1) {
-		if err := w.write(); err != nil {
-			list := w.die()
-			w.mu.Unlock()
-			w.died(err, list)
-			return true
-		}
+	var orphans []*session
+	var err error
+	if w.busy.Load() == 0 {
+		orphans, err = w.arm()
 	}
 	w.mu.Unlock()
+	if err != nil {
+		w.died(err, orphans)
+	}
 	return true
 }
 
@@ -79,18 +79,27 @@ func (w *loopWaker) wake(s *session) bool {
 // listed (settled), comes back to them after it polled.
 func (w *loopWaker) poke() {
 	w.mu.Lock()
-	if w.dead || !w.armed.CompareAndSwap(0, 1) {
+	if w.dead {
 		w.mu.Unlock()
 		return
 	}
-	err := w.write()
-	if err == nil {
-		w.mu.Unlock()
-		return
-	}
-	list := w.die()
+	orphans, err := w.arm()
 	w.mu.Unlock()
-	w.died(err, list)
+	if err != nil {
+		w.died(err, orphans)
+	}
+}
+
+// arm writes a byte unless one is on its way, under mu. If the write
+// fails, w dies and returns the sessions it had listed, for died.
+func (w *loopWaker) arm() ([]*session, error) {
+	if !w.armed.CompareAndSwap(0, 1) {
+		return nil, nil
+	}
+	if err := w.write(); err != nil {
+		return w.die(), err
+	}
+	return nil, nil
 }
 
 // write writes the wake-up byte, under mu. A full socket holds bytes the
