@@ -238,6 +238,9 @@ func (c *conn) writeLoop() {
 		if c.closed {
 			break
 		}
+		if len(c.wbuf) == 0 {
+			continue // the reader took it meanwhile, for its GOAWAY (reader.loop)
+		}
 		buf := c.wbuf
 		c.handedID = c.lastOpened()
 		c.ctrlQueued = 0
